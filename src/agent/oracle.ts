@@ -1,0 +1,43 @@
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { Agent, AgentOptions, AgentRunContext } from "./agent.js";
+import type { Environment } from "../environment/environment.js";
+
+/**
+ * Runs the task's reference solution: solution/ is uploaded to /solution and solve.sh runs with its output in
+ * /logs/agent/oracle.txt. A non-zero exit is written to agent/exit-code.txt, not raised.
+ */
+export class OracleAgent implements Agent {
+  readonly name = "oracle";
+  readonly version = "1.0.0";
+  readonly modelInfo = null;
+
+  constructor(private readonly opts: AgentOptions) {}
+
+  async setup(): Promise<void> {}
+
+  async run(_instruction: string, env: Environment, ctx: AgentRunContext): Promise<void> {
+    const solution = ctx.task.solutionDir;
+    if (!solution) throw new Error(`task ${ctx.task.name} has no solution/solve.sh, so the oracle agent cannot run it`);
+    await env.uploadDir(solution, "/solution");
+    const result = await env.exec("chmod +x /solution/solve.sh; bash /solution/solve.sh > /logs/agent/oracle.txt 2>&1", {
+      env: { DEBIAN_FRONTEND: "noninteractive", ...ctx.task.config.solution.env, ...this.opts.env },
+      signal: ctx.signal,
+      maxOutputBytes: 64 * 1024,
+    });
+    if (!env.mounted) await env.downloadFile("/logs/agent/oracle.txt", join(ctx.logsDir, "oracle.txt")).catch(() => undefined);
+    if (result.returnCode !== 0) {
+      await writeFile(join(ctx.logsDir, "exit-code.txt"), `${result.returnCode}\n`);
+      ctx.log(`solve.sh exited with ${result.returnCode}`);
+    }
+  }
+}
+
+/** Does nothing: verifies that a task's tests fail on the untouched environment. */
+export class NopAgent implements Agent {
+  readonly name = "nop";
+  readonly version = "1.0.0";
+  readonly modelInfo = null;
+  async setup(): Promise<void> {}
+  async run(): Promise<void> {}
+}

@@ -1,0 +1,234 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import pc from "picocolors";
+import { createAgent } from "../../agent/registry.js";
+import { openProvider, type EngineProvider, type EnvironmentKind } from "../../environment/providers.js";
+import { buildJobConfig, jobTaskSource, resolveSecrets, type RunOptions } from "../../job/config.js";
+import { runJob } from "../../job/job.js";
+import { jobConfigSchema, type JobConfig } from "../../job/schema.js";
+import { summarize } from "../../stats/summary.js";
+import { discoverTasks, type DiscoveredTasks } from "../../task/dataset.js";
+import { formatProblem } from "../../task/problems.js";
+import { JobProgress } from "../../ui/progress.js";
+import { summaryTable } from "../../ui/summary-table.js";
+import { defaultJobName } from "../../util/time.js";
+
+export interface RunCliOptions {
+  path?: string;
+  resume?: string;
+  agent: string;
+  model?: string;
+  agentKwarg: Record<string, unknown>;
+  agentEnv: Record<string, string>;
+  nAttempts: number;
+  nConcurrent: number;
+  includeTaskName: string[];
+  excludeTaskName: string[];
+  nTasks?: number;
+  jobsDir: string;
+  jobName?: string;
+  env: EnvironmentKind;
+  timeoutMultiplier: number;
+  agentTimeoutMultiplier?: number;
+  verifierTimeoutMultiplier?: number;
+  agentSetupTimeoutMultiplier?: number;
+  environmentBuildTimeoutMultiplier?: number;
+  agentTimeout?: number;
+  maxAgentTimeout?: number;
+  verifierTimeout?: number;
+  maxRetries: number;
+  retryInclude?: string[];
+  retryExclude?: string[];
+  forceBuild: boolean;
+  delete: boolean;
+  overrideCpus?: number;
+  overrideMemoryMb?: number;
+  overrideStorageMb?: number;
+  verifierEnv: Record<string, string>;
+  disableVerification: boolean;
+  artifact: string[];
+  json: boolean;
+  quiet: boolean;
+  debug: boolean;
+}
+
+function reportInvalid(found: DiscoveredTasks): void {
+  for (const bad of found.invalid) {
+    console.error(pc.red(`✗ ${bad.name}: skipped, the task is malformed`));
+    for (const p of bad.problems.filter((x) => x.severity === "error")) console.error(`    ${formatProblem(p)}`);
+  }
+  for (const w of found.warnings) console.error(pc.yellow(`! ${formatProblem(w)}`));
+}
+
+function toRunOptions(o: RunCliOptions, singleTask: boolean): RunOptions {
+  return {
+    path: o.path!,
+    agent: o.agent,
+    model: o.model ?? null,
+    agentKwargs: o.agentKwarg,
+    agentEnv: o.agentEnv,
+    nAttempts: o.nAttempts,
+    nConcurrent: o.nConcurrent,
+    include: o.includeTaskName,
+    exclude: o.excludeTaskName,
+    limit: o.nTasks ?? null,
+    jobsDir: o.jobsDir,
+    jobName: o.jobName ?? defaultJobName(),
+    timeoutMultiplier: o.timeoutMultiplier,
+    agentTimeoutMultiplier: o.agentTimeoutMultiplier ?? null,
+    verifierTimeoutMultiplier: o.verifierTimeoutMultiplier ?? null,
+    agentSetupTimeoutMultiplier: o.agentSetupTimeoutMultiplier ?? null,
+    environmentBuildTimeoutMultiplier: o.environmentBuildTimeoutMultiplier ?? null,
+    environmentType: o.env,
+    forceBuild: o.forceBuild,
+    deleteContainers: o.delete,
+    overrideCpus: o.overrideCpus ?? null,
+    overrideMemoryMb: o.overrideMemoryMb ?? null,
+    overrideStorageMb: o.overrideStorageMb ?? null,
+    agentTimeoutSec: o.agentTimeout ?? null,
+    agentSetupTimeoutSec: null,
+    maxAgentTimeoutSec: o.maxAgentTimeout ?? null,
+    verifierTimeoutSec: o.verifierTimeout ?? null,
+    verifierEnv: o.verifierEnv,
+    disableVerification: o.disableVerification,
+    maxRetries: o.maxRetries,
+    retryInclude: o.retryInclude ?? null,
+    retryExclude: o.retryExclude ?? null,
+    artifacts: o.artifact,
+    debug: o.debug,
+    quiet: o.quiet,
+    singleTask,
+  };
+}
+
+function readJobConfig(jobDir: string): JobConfig {
+  const file = join(jobDir, "config.json");
+  if (!existsSync(file)) throw new Error(`${jobDir} is not a job directory (no config.json)`);
+  const parsed = jobConfigSchema.safeParse(JSON.parse(readFileSync(file, "utf8")));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new Error(`${file}: ${issue.path.join(".")}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+/** `tmax run`: returns the process exit code. */
+export async function runCommand(o: RunCliOptions, argv: string[]): Promise<number> {
+  if (!o.path === !o.resume) {
+    console.error("tmax run: give either -p/--path <tasks> or --resume <job-dir>");
+    return 2;
+  }
+  let config: JobConfig;
+  let jobDir: string;
+  let found: DiscoveredTasks;
+  const resume = !!o.resume;
+  if (o.resume) {
+    jobDir = resolve(o.resume);
+    config = readJobConfig(jobDir);
+    config = { ...config, n_concurrent_trials: o.nConcurrent !== 4 ? o.nConcurrent : config.n_concurrent_trials };
+    const src = jobTaskSource(config);
+    found = await discoverTasks(src.path, { include: src.include, exclude: src.exclude, limit: src.limit });
+  } else {
+    found = await discoverTasks(o.path!, { include: o.includeTaskName, exclude: o.excludeTaskName, limit: o.nTasks ?? null });
+    config = buildJobConfig(toRunOptions(o, found.kind === "task"));
+    jobDir = resolve(config.jobs_dir, config.job_name);
+    if (existsSync(join(jobDir, "config.json"))) {
+      console.error(`tmax run: ${jobDir} already holds a job; resume it with --resume ${jobDir} or pick another --job-name`);
+      return 2;
+    }
+  }
+  reportInvalid(found);
+  if (found.tasks.length === 0) {
+    console.error("tmax run: no valid tasks to run");
+    return 1;
+  }
+
+  const agentCfg = config.agents[0]!;
+  const agentOptions = {
+    modelName: agentCfg.model_name,
+    kwargs: agentCfg.kwargs,
+    env: resolveSecrets(agentCfg.env),
+  };
+  createAgent(agentCfg.name ?? "oracle", agentOptions); // fail fast on an unknown agent or bad kwargs
+
+  const controller = new AbortController();
+  let provider: EngineProvider | null = null;
+  let interrupts = 0;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    interrupts++;
+    if (interrupts === 1) {
+      console.error(pc.yellow(`\n${sig}: stopping running trials and removing their containers… (again to force)`));
+      controller.abort(new Error(`interrupted by ${sig}`));
+    } else {
+      console.error(pc.red("forced exit: removing containers"));
+      void (provider?.close() ?? Promise.resolve()).finally(() => process.exit(130));
+    }
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+
+  try {
+    provider = await openProvider((config.environment.type as EnvironmentKind) ?? "podman");
+    const showProgress = !o.quiet && !o.json;
+    let progress: JobProgress | null = null;
+    if (showProgress) {
+      console.error(
+        `${resume ? "Resuming" : "Running"} ${pc.bold(config.job_name)}: ${found.tasks.length} task(s) × ${config.n_attempts} attempt(s), ` +
+          `agent ${agentCfg.name}${agentCfg.model_name ? ` (${agentCfg.model_name})` : ""}, ${config.n_concurrent_trials} at once, ${provider.name}`,
+      );
+      console.error(pc.dim(`job dir: ${jobDir}`));
+    }
+    const outcome = await runJob({
+      jobDir,
+      config,
+      tasks: found.tasks,
+      source: found.source,
+      provider,
+      makeAgent: () => createAgent(agentCfg.name ?? "oracle", agentOptions),
+      signal: controller.signal,
+      invocation: ["tmax", ...argv],
+      resume,
+      hooks: {
+        onPlan: ({ total, finished }) => {
+          if (!showProgress) return;
+          progress = new JobProgress(total, finished);
+          if (finished > 0) progress.message(`${finished} trial(s) already finished; ${total - finished} to run`);
+          progress.start();
+        },
+        onTrialStart: ({ trialName }) => progress?.trialStarted(trialName),
+        onTrialEnd: (r, { willRetry }) => progress?.trialEnded(r, willRetry),
+        onLog: (line) => {
+          if (o.debug) progress?.message(pc.dim(line));
+          if (line.startsWith("resume:")) progress?.message(line);
+        },
+      },
+    });
+    (progress as JobProgress | null)?.stop();
+    const summary = summarize(outcome.records);
+    const usage = process.resourceUsage();
+    if (o.json) {
+      console.log(
+        JSON.stringify(
+          {
+            job: jobDir,
+            cancelled: outcome.cancelled,
+            ...summary,
+            invalid_tasks: found.invalid.map((b) => ({ task: b.name, problems: b.problems })),
+            orchestrator: { cpu_s: (usage.userCPUTime + usage.systemCPUTime) / 1e6, max_rss_mb: usage.maxRSS / 1024 },
+          },
+          null,
+          2,
+        ),
+      );
+    } else {
+      console.log(summaryTable(jobDir, summary));
+      if (found.invalid.length > 0) console.log(pc.yellow(`${found.invalid.length} malformed task(s) skipped: ${found.invalid.map((b) => b.name).join(", ")}`));
+      if (outcome.cancelled) console.log(pc.yellow(`Interrupted. Resume with: npx tmax run --resume ${jobDir}`));
+    }
+    return outcome.cancelled ? 130 : 0;
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    await provider?.close();
+  }
+}

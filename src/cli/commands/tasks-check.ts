@@ -1,0 +1,38 @@
+import { resolve } from "node:path";
+import pc from "picocolors";
+import { discoverTasks } from "../../task/dataset.js";
+import { formatProblem, type TaskProblem } from "../../task/problems.js";
+
+/** `tmax tasks check`: validates tasks and lists every problem with its file and field. Exit 1 on any error. */
+export async function tasksCheckCommand(dirs: string[], opts: { json: boolean }): Promise<number> {
+  const report: { task: string; dir: string; ok: boolean; problems: TaskProblem[] }[] = [];
+  let fatal = false;
+  for (const dir of dirs) {
+    let found;
+    try {
+      found = await discoverTasks(dir);
+    } catch (err) {
+      console.error(pc.red(`tmax tasks check: ${(err as Error).message}`));
+      fatal = true;
+      continue;
+    }
+    for (const t of found.tasks) report.push({ task: t.name, dir: t.dir, ok: true, problems: t.warnings });
+    for (const b of found.invalid) report.push({ task: b.name, dir: resolve(b.dir), ok: false, problems: b.problems });
+  }
+  report.sort((a, b) => (a.task < b.task ? -1 : a.task > b.task ? 1 : 0));
+  const bad = report.filter((r) => !r.ok);
+  if (opts.json) {
+    console.log(JSON.stringify(report, null, 2));
+  } else {
+    for (const r of report) {
+      const mark = r.ok ? (r.problems.length > 0 ? pc.yellow("!") : pc.green("✓")) : pc.red("✗");
+      console.log(`${mark} ${r.task}${r.ok ? "" : pc.red("  invalid")}`);
+      for (const p of r.problems) {
+        const line = `    ${p.severity === "error" ? pc.red("error") : pc.yellow("warning")} ${formatProblem(p)}`;
+        console.log(line);
+      }
+    }
+    console.log(`\n${report.length} task(s) checked: ${report.length - bad.length} valid, ${bad.length} invalid`);
+  }
+  return fatal || bad.length > 0 ? 1 : 0;
+}

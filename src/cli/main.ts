@@ -1,0 +1,95 @@
+#!/usr/bin/env node
+import { Command, Option } from "commander";
+import { collect, nonNegativeInt, parseEnvPair, parseKwarg, positiveInt, positiveNumber } from "./parse.js";
+import { TMAX_VERSION } from "../version.js";
+
+// Subcommands are imported lazily so that `tmax --help` and light commands start fast.
+const program = new Command()
+  .name("tmax")
+  .description("Terminal agents end to end: run Harbor-format tasks in containers, score them, generate and train.")
+  .version(TMAX_VERSION)
+  .showHelpAfterError();
+
+program
+  .command("run")
+  .description("run an agent on a task or dataset directory (every task × attempt in its own container)")
+  .option("-p, --path <dir>", "task directory, or a dataset directory whose children are tasks")
+  .option("--resume <job-dir>", "continue an interrupted job: finished trials are kept, the rest re-run")
+  .option("-a, --agent <name>", "agent: oracle, nop, or a registered agent", "oracle")
+  .option("-m, --model <provider/name>", "model name passed to the agent")
+  .option("--ak, --agent-kwarg <key=value>", "agent keyword argument (repeatable; JSON values allowed)", parseKwarg, {})
+  .option("--ae, --agent-env <KEY=VALUE>", "environment variable for the agent (repeatable)", parseEnvPair, {})
+  .option("-k, --n-attempts <n>", "attempts per task", positiveInt, 1)
+  .option("-n, --n-concurrent <n>", "trials run at once", positiveInt, 4)
+  .option("-i, --include-task-name <glob>", "only tasks whose name matches (repeatable)", collect, [])
+  .option("-x, --exclude-task-name <glob>", "skip tasks whose name matches (repeatable)", collect, [])
+  .option("-l, --n-tasks <n>", "at most this many tasks (after filtering)", nonNegativeInt)
+  .option("-o, --jobs-dir <dir>", "where job directories are created", "jobs")
+  .option("--job-name <name>", "job directory name (default: the start time, YYYY-MM-DD__HH-MM-SS)")
+  .addOption(new Option("-e, --env <type>", "container backend").choices(["podman", "docker"]).default("podman"))
+  .option("--timeout-multiplier <x>", "multiply every task timeout", positiveNumber, 1)
+  .option("--agent-timeout-multiplier <x>", "multiply the agent timeout", positiveNumber)
+  .option("--verifier-timeout-multiplier <x>", "multiply the verifier timeout", positiveNumber)
+  .option("--agent-setup-timeout-multiplier <x>", "multiply the agent setup timeout", positiveNumber)
+  .option("--environment-build-timeout-multiplier <x>", "multiply the environment build timeout", positiveNumber)
+  .option("--agent-timeout <sec>", "override every task's agent timeout", positiveNumber)
+  .option("--max-agent-timeout <sec>", "cap every task's agent timeout", positiveNumber)
+  .option("--verifier-timeout <sec>", "override every task's verifier timeout", positiveNumber)
+  .option("-r, --max-retries <n>", "re-run trials that failed for infrastructure reasons up to n times", nonNegativeInt, 0)
+  .option("--retry-include <type>", "only retry these exception types (repeatable)", collect)
+  .option("--retry-exclude <type>", "never retry these exception types (repeatable; default: Harbor's list)", collect)
+  .option("--force-build", "rebuild environment images even when cached", false)
+  .option("--no-delete", "keep containers after trials (stopped)")
+  .option("--override-cpus <n>", "CPU limit for every container", positiveNumber)
+  .option("--override-memory-mb <mb>", "memory limit for every container", positiveInt)
+  .option("--override-storage-mb <mb>", "storage limit for every container (recorded; not enforced on overlay)", positiveInt)
+  .option("--ve, --verifier-env <KEY=VALUE>", "environment variable for the verifier (repeatable)", parseEnvPair, {})
+  .option("--disable-verification", "skip the verifier", false)
+  .option("--artifact <path>", "container path to copy into the trial's artifacts/ (repeatable)", collect, [])
+  .option("--json", "print the summary as JSON on stdout", false)
+  .option("-q, --quiet", "no live progress", false)
+  .option("--debug", "verbose logging", false)
+  .action(async (opts) => {
+    const { runCommand } = await import("./commands/run.js");
+    process.exitCode = await runCommand(opts, process.argv.slice(2));
+  });
+
+program
+  .command("stats")
+  .description("mean, mean ± SEM over runs, pass@k and errors of Harbor job directories (tmax's or Harbor's)")
+  .argument("<job-dirs...>", "job directories")
+  .option("--per-task", "also show per-task figures", false)
+  .option("--json", "print a JSON array, one object per job", false)
+  .action(async (dirs: string[], opts) => {
+    const { statsCommand } = await import("./commands/stats.js");
+    process.exitCode = await statsCommand(dirs, opts);
+  });
+
+const tasks = program.command("tasks").description("work with task directories");
+tasks
+  .command("check")
+  .description("validate task directories and list every problem with its file and field")
+  .argument("<dirs...>", "task or dataset directories")
+  .option("--json", "print problems as JSON", false)
+  .action(async (dirs: string[], opts) => {
+    const { tasksCheckCommand } = await import("./commands/tasks-check.js");
+    process.exitCode = await tasksCheckCommand(dirs, opts);
+  });
+
+const images = program.command("images").description("container images for offline machines");
+images
+  .command("bootstrap")
+  .description("build a Debian base image with debootstrap and tag it as debian:bookworm-slim etc. (idempotent)")
+  .option("--suite <name>", "Debian suite", "bookworm")
+  .option("--mirror <url>", "Debian mirror", "http://deb.debian.org/debian")
+  .option("--force", "rebuild even if the image exists", false)
+  .addOption(new Option("-e, --env <type>", "container backend").choices(["podman", "docker"]).default("podman"))
+  .action(async (opts) => {
+    const { imagesBootstrapCommand } = await import("./commands/images-bootstrap.js");
+    process.exitCode = await imagesBootstrapCommand(opts);
+  });
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  console.error(`tmax: ${err instanceof Error ? err.message : String(err)}`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,348 @@
+import { chmod, mkdir } from "node:fs/promises";
+import { availableParallelism } from "node:os";
+import { basename, dirname, posix } from "node:path";
+import type { Readable } from "node:stream";
+import type Docker from "dockerode";
+import type { Container } from "dockerode";
+import { resolveEnvMap } from "../task/templating.js";
+import { LOG_DIRS, type Environment, type EnvironmentSpec, type ExecOptions, type ExecResult } from "./environment.js";
+import { HeadTailBuffer } from "./output-buffer.js";
+import { extractTar, tarDirectory, tarFile } from "./tar.js";
+import type { ImageCache } from "./image-cache.js";
+
+/** Default cap on stdout and on stderr kept per exec (head + tail). */
+export const DEFAULT_MAX_OUTPUT_BYTES = 8 * 1024 * 1024;
+
+/** Seconds to wait for an exec stream to close after its process group was killed before giving up on it. */
+const KILL_GRACE_MS = 3000;
+
+export interface ContainerEnvironmentDeps {
+  docker: Docker;
+  images: ImageCache;
+  /** Called with the container id when created and removed, so the provider can clean up on Ctrl-C. */
+  track: (id: string, alive: boolean) => void;
+  /** Whether /logs bind mounts of host dirs are possible (local engine). */
+  bindMounts: boolean;
+  sessionLabel: string;
+}
+
+function containerName(trialName: string): string {
+  const slug = trialName.toLowerCase().replace(/[^a-z0-9_.-]+/g, "-").replace(/^[^a-z0-9]+/, "");
+  return `tmax_${slug || "trial"}`;
+}
+
+/** Splits a Docker multiplexed exec stream into stdout and stderr chunks. */
+function demux(stream: Readable, onStdout: (b: Buffer) => void, onStderr: (b: Buffer) => void): void {
+  let pending: Buffer = Buffer.alloc(0);
+  stream.on("data", (chunk: Buffer) => {
+    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+    while (pending.length >= 8) {
+      const size = pending.readUInt32BE(4);
+      if (pending.length < 8 + size) break;
+      const payload = pending.subarray(8, 8 + size);
+      if (pending[0] === 2) onStderr(payload);
+      else onStdout(payload);
+      pending = pending.subarray(8 + size);
+    }
+  });
+}
+
+/** An Environment backed by one container of a Docker-Engine-API server (podman's or Docker's). */
+export class ContainerEnvironment implements Environment {
+  private container: Container | null = null;
+  private stopped = false;
+  readonly mounted: boolean;
+  readonly id: string;
+  private readonly workdir: string | null;
+
+  constructor(
+    private readonly spec: EnvironmentSpec,
+    private readonly deps: ContainerEnvironmentDeps,
+  ) {
+    this.mounted = deps.bindMounts;
+    this.id = containerName(spec.trialName);
+    this.workdir = spec.task.config.environment.workdir;
+  }
+
+  private log(line: string): void {
+    this.spec.log?.(line);
+  }
+
+  async start(opts: { forceBuild?: boolean; signal?: AbortSignal } = {}): Promise<void> {
+    const { task } = this.spec;
+    const envCfg = task.config.environment;
+    const image = await this.deps.images.ensure(task, { forceBuild: opts.forceBuild, signal: opts.signal, log: this.spec.log });
+    opts.signal?.throwIfAborted();
+
+    const cpus = this.spec.overrides?.cpus ?? envCfg.cpus;
+    const memoryMb = this.spec.overrides?.memoryMb ?? envCfg.memoryMb;
+    const hostCpus = availableParallelism();
+    const nanoCpus = cpus ? Math.round(Math.min(cpus, hostCpus) * 1e9) : undefined;
+    if (cpus && cpus > hostCpus) this.log(`task asks for ${cpus} CPUs; this host has ${hostCpus}, limit set to ${hostCpus}`);
+    const env = { ...resolveEnvMap(envCfg.env), ...(this.spec.env ?? {}) };
+
+    const hostConfig: Docker.HostConfig = {
+      NetworkMode: envCfg.allowInternet ? undefined : "none",
+      NanoCpus: nanoCpus,
+      Memory: memoryMb ? memoryMb * 1024 * 1024 : undefined,
+      Binds: this.mounted
+        ? [
+            `${this.spec.logs.agent}:${LOG_DIRS.agent}`,
+            `${this.spec.logs.verifier}:${LOG_DIRS.verifier}`,
+            `${this.spec.logs.artifacts}:${LOG_DIRS.artifacts}`,
+          ]
+        : undefined,
+    };
+    if (this.mounted) {
+      // The bind-mounted trial dirs are made world-writable on the host, so any container user can write logs.
+      await Promise.all(
+        Object.values(this.spec.logs).map(async (d) => {
+          await mkdir(d, { recursive: true });
+          await chmod(d, 0o777);
+        }),
+      );
+    }
+    const created = await this.deps.docker.createContainer({
+      name: `${this.id}_${Date.now().toString(36)}`,
+      Image: image,
+      Entrypoint: ["sh", "-c"],
+      Cmd: ["trap 'exit 0' TERM; while :; do sleep 86400 & wait $!; done"],
+      WorkingDir: this.workdir ?? undefined,
+      Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+      Labels: {
+        "tmax.session": this.deps.sessionLabel,
+        "tmax.trial": this.spec.trialName,
+        "tmax.task": task.name,
+        ...(this.spec.jobId ? { "tmax.job": this.spec.jobId } : {}),
+      },
+      HostConfig: hostConfig,
+    });
+    this.container = created;
+    this.deps.track(created.id, true);
+    if (this.stopped) {
+      // stop() raced with creation: do not leave the container behind.
+      await this.removeContainer();
+      throw new Error("environment was stopped during start");
+    }
+    await created.start();
+    opts.signal?.throwIfAborted();
+    if (!this.mounted) {
+      const dirs = Object.values(LOG_DIRS).join(" ");
+      const prep = await this.exec(`mkdir -p ${dirs} && chmod 777 ${dirs}`, { user: "root", timeoutSec: 60 });
+      if (prep.returnCode !== 0) throw new Error(`could not prepare /logs in the container: ${prep.stderr.trim()}`);
+    }
+
+    // A prebuilt image with no Dockerfile gets the environment/ files copied into its workdir.
+    if (envCfg.dockerImage && !task.dockerfile) {
+      const wd = this.workdir ?? (await this.exec("pwd", { timeoutSec: 30 })).stdout.trim();
+      if (wd) await this.uploadDir(task.environmentDir, wd);
+    }
+  }
+
+  private requireContainer(): Container {
+    if (!this.container) throw new Error(`environment ${this.id} is not started`);
+    return this.container;
+  }
+
+  async exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
+    const container = this.requireContainer();
+    const started = performance.now();
+    opts.signal?.throwIfAborted();
+    const limit = opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
+    const cwd = opts.cwd ?? this.workdir ?? undefined;
+    const user = opts.user ?? undefined;
+    // The wrapper prints its PID (= process group id: exec'd processes lead their own session) on stderr's first
+    // line, so a timeout can kill the whole group; then it becomes `bash -c <command>`.
+    const exec = await container.exec({
+      Cmd: ["sh", "-c", 'echo "$$" >&2; exec bash -c "$0"', command],
+      AttachStdout: true,
+      AttachStderr: true,
+      AttachStdin: false,
+      Tty: false,
+      WorkingDir: cwd,
+      User: user === undefined || user === null ? undefined : String(user),
+      Env: opts.env ? Object.entries(opts.env).map(([k, v]) => `${k}=${v}`) : undefined,
+    });
+    const stream = (await exec.start({ hijack: true, stdin: false })) as unknown as Readable;
+    const stdout = new HeadTailBuffer(limit);
+    const stderr = new HeadTailBuffer(limit);
+    let pid: number | null = null;
+    let pidLine = "";
+    let pidResolve: (() => void) | null = null;
+    const pidKnown = new Promise<void>((r) => (pidResolve = r));
+    demux(
+      stream,
+      (b) => stdout.push(b),
+      (b) => {
+        if (pid === null) {
+          const text = pidLine + b.toString("latin1");
+          const nl = text.indexOf("\n");
+          if (nl < 0) {
+            pidLine = text;
+            return;
+          }
+          pid = Number(text.slice(0, nl)) || -1;
+          pidResolve?.();
+          const rest = Buffer.from(text.slice(nl + 1), "latin1");
+          if (rest.length > 0) stderr.push(rest);
+          return;
+        }
+        stderr.push(b);
+      },
+    );
+
+    let timedOut = false;
+    let aborted = false;
+    let killing: Promise<void> | null = null;
+    const ended = new Promise<void>((resolve) => {
+      stream.once("end", resolve);
+      stream.once("close", resolve);
+      stream.once("error", resolve);
+    });
+    const kill = (): Promise<void> => {
+      killing ??= (async () => {
+        await Promise.race([pidKnown, new Promise((r) => setTimeout(r, 1000))]);
+        if (pid !== null && pid > 0) {
+          await this.killGroup(pid).catch(() => undefined);
+        }
+        const closed = await Promise.race([ended.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), KILL_GRACE_MS))]);
+        // Something outside the group (a setsid'd daemon) still holds the output open: stop waiting for it.
+        if (!closed) stream.destroy();
+      })();
+      return killing;
+    };
+    const timer =
+      opts.timeoutSec != null && Number.isFinite(opts.timeoutSec)
+        ? setTimeout(() => {
+            timedOut = true;
+            void kill();
+          }, Math.max(0, opts.timeoutSec * 1000))
+        : null;
+    const onAbort = (): void => {
+      aborted = true;
+      void kill();
+    };
+    opts.signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      await ended;
+      if (killing) await killing;
+    } finally {
+      if (timer) clearTimeout(timer);
+      opts.signal?.removeEventListener("abort", onAbort);
+    }
+    if (aborted) throw opts.signal?.reason ?? new Error("exec aborted");
+
+    let returnCode = timedOut ? 124 : -1;
+    if (!timedOut) {
+      for (let i = 0; i < 200; i++) {
+        const info = await exec.inspect();
+        if (!info.Running) {
+          returnCode = info.ExitCode ?? -1;
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    }
+    return {
+      stdout: stdout.toString(),
+      stderr: stderr.toString(),
+      returnCode,
+      timedOut,
+      stdoutDropped: stdout.dropped,
+      stderrDropped: stderr.dropped,
+      durationSec: (performance.now() - started) / 1000,
+    };
+  }
+
+  private async killGroup(pid: number): Promise<void> {
+    const container = this.requireContainer();
+    const exec = await container.exec({
+      Cmd: ["sh", "-c", `kill -KILL -- -${pid} 2>/dev/null; kill -KILL ${pid} 2>/dev/null; true`],
+      User: "root",
+      AttachStdout: true,
+      AttachStderr: true,
+    });
+    const s = (await exec.start({ hijack: true, stdin: false })) as unknown as Readable;
+    s.resume();
+    await new Promise<void>((r) => {
+      s.once("end", r);
+      s.once("close", r);
+      s.once("error", () => r());
+    });
+  }
+
+  private async mkdirp(dir: string): Promise<void> {
+    const r = await this.exec(`mkdir -p '${dir.replace(/'/g, "'\\''")}'`, { user: "root", timeoutSec: 60 });
+    if (r.returnCode !== 0) throw new Error(`mkdir -p ${dir} failed in the container: ${r.stderr.trim()}`);
+  }
+
+  /** putArchive into `dir`; if the engine reports the directory missing (Docker does, podman creates it), mkdir and retry. */
+  private async putInto(dir: string, archive: Buffer): Promise<void> {
+    const container = this.requireContainer();
+    try {
+      await container.putArchive(archive, { path: dir });
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode !== 404) throw err;
+      await this.mkdirp(dir);
+      await container.putArchive(archive, { path: dir });
+    }
+  }
+
+  async uploadFile(src: string, dst: string): Promise<void> {
+    await this.putInto(posix.dirname(dst), await tarFile(src, posix.basename(dst)));
+  }
+
+  async uploadDir(srcDir: string, dstDir: string): Promise<void> {
+    const dst = posix.normalize(dstDir).replace(/\/+$/, "") || "/";
+    if (dst === "/") return this.putInto("/", await tarDirectory(srcDir));
+    // Entries are prefixed with the target's name and extracted into its parent: no mkdir round trip needed.
+    await this.putInto(posix.dirname(dst), await tarDirectory(srcDir, posix.basename(dst) + "/"));
+  }
+
+  async downloadFile(src: string, dst: string): Promise<void> {
+    const container = this.requireContainer();
+    const archive = (await container.getArchive({ path: src })) as unknown as Readable;
+    const name = posix.basename(src);
+    await mkdir(dirname(dst), { recursive: true });
+    const n = await extractTar(archive, dirname(dst), { rename: (p) => (p === name ? basename(dst) : null) });
+    if (n === 0) throw new Error(`${src} is not a regular file in the container`);
+  }
+
+  async downloadDir(srcDir: string, dstDir: string): Promise<void> {
+    const container = this.requireContainer();
+    const archive = (await container.getArchive({ path: srcDir.replace(/\/+$/, "") || "/" })) as unknown as Readable;
+    await mkdir(dstDir, { recursive: true });
+    await extractTar(archive, dstDir, { strip: 1 });
+  }
+
+  async isDir(path: string): Promise<boolean> {
+    return (await this.exec(`test -d '${path.replace(/'/g, "'\\''")}'`, { timeoutSec: 30 })).returnCode === 0;
+  }
+
+  async isFile(path: string): Promise<boolean> {
+    return (await this.exec(`test -f '${path.replace(/'/g, "'\\''")}'`, { timeoutSec: 30 })).returnCode === 0;
+  }
+
+  private async removeContainer(): Promise<void> {
+    const c = this.container;
+    if (!c) return;
+    try {
+      await c.remove({ force: true, v: true });
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode !== 404) throw err;
+    }
+    this.deps.track(c.id, false);
+  }
+
+  async stop(opts: { delete?: boolean } = {}): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (!this.container) return;
+    if (opts.delete === false) {
+      await this.container.kill().catch(() => undefined);
+      this.deps.track(this.container.id, false);
+      return;
+    }
+    await this.removeContainer();
+  }
+}

@@ -1,0 +1,119 @@
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { request } from "node:http";
+
+/**
+ * tmax's own containers.conf: podman's default nofile ulimit exceeds some hosts' hard limit, crun cannot run on
+ * hybrid cgroups, and cgroupfs works without systemd. Used only when the user has not set CONTAINERS_CONF.
+ */
+export function defaultContainersConf(): string {
+  const hasRunc = spawnSync("sh", ["-c", "command -v runc"], { stdio: "ignore" }).status === 0;
+  return [
+    "# written by tmax; set CONTAINERS_CONF to use your own",
+    "[containers]",
+    "default_ulimits = []",
+    "[engine]",
+    ...(hasRunc ? ['runtime = "runc"'] : []),
+    'cgroup_manager = "cgroupfs"',
+    "",
+  ].join("\n");
+}
+
+export function podmanAvailable(): boolean {
+  return spawnSync("podman", ["--version"], { stdio: "ignore" }).status === 0;
+}
+
+export const PODMAN_INSTALL_HINT =
+  "podman is not installed. On Debian/Ubuntu: sudo apt-get install -y podman runc (see README, 'Setup').";
+
+/** Resolves when GET /_ping on the socket answers, or rejects after `timeoutMs`. */
+export async function waitForSocket(socketPath: string, timeoutMs: number, isAlive: () => boolean = () => true): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      if (!existsSync(socketPath)) return resolve(false);
+      const req = request({ socketPath, path: "/_ping", method: "GET", timeout: 1000 }, (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      });
+      req.on("error", () => resolve(false));
+      req.on("timeout", () => {
+        req.destroy();
+        resolve(false);
+      });
+      req.end();
+    });
+    if (ok) return;
+    if (!isAlive()) throw new Error("podman system service exited during start-up");
+    if (Date.now() > deadline) throw new Error(`podman API socket ${socketPath} did not answer within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** A `podman system service` on a private unix socket, owned by this process. */
+export class PodmanService {
+  private exited = false;
+  private constructor(
+    readonly socketPath: string,
+    private readonly dir: string,
+    private readonly child: ChildProcess,
+    readonly containersConf: string,
+    private readonly stderrTail: () => string,
+  ) {
+    child.once("exit", () => {
+      this.exited = true;
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  static async start(opts: { containersConf?: string } = {}): Promise<PodmanService> {
+    if (!podmanAvailable()) throw new Error(PODMAN_INSTALL_HINT);
+    const dir = mkdtempSync(join(tmpdir(), "tmax-podman-"));
+    let conf = opts.containersConf ?? process.env.CONTAINERS_CONF;
+    if (!conf) {
+      conf = join(dir, "containers.conf");
+      writeFileSync(conf, defaultContainersConf());
+    }
+    const socketPath = join(dir, "podman.sock");
+    const child = spawn("podman", ["system", "service", "--time=0", `unix://${socketPath}`], {
+      env: { ...process.env, CONTAINERS_CONF: conf },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let stderr = "";
+    child.stderr?.on("data", (d: Buffer) => {
+      stderr = (stderr + d.toString()).slice(-4000);
+    });
+    const service = new PodmanService(socketPath, dir, child, conf, () => stderr);
+    // Never leave the service behind, even on an abrupt exit of this process.
+    process.once("exit", service.killSync);
+    try {
+      await waitForSocket(socketPath, 30_000, () => !service.exited);
+    } catch (err) {
+      await service.stop();
+      throw new Error(`${(err as Error).message}\n${service.stderrTail()}`.trim());
+    }
+    return service;
+  }
+
+  private readonly killSync = (): void => {
+    if (!this.exited) this.child.kill("SIGKILL");
+    rmSync(this.dir, { recursive: true, force: true });
+  };
+
+  async stop(): Promise<void> {
+    process.removeListener("exit", this.killSync);
+    if (!this.exited) {
+      const exited = new Promise<void>((r) => this.child.once("exit", () => r()));
+      this.child.kill("SIGTERM");
+      const timer = setTimeout(() => this.child.kill("SIGKILL"), 5000);
+      await exited;
+      clearTimeout(timer);
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}

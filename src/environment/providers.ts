@@ -1,0 +1,109 @@
+import Docker from "dockerode";
+import { randomUUID } from "node:crypto";
+import { ContainerEnvironment } from "./container-environment.js";
+import type { Environment, EnvironmentProvider, EnvironmentSpec } from "./environment.js";
+import { ImageCache } from "./image-cache.js";
+import { PodmanService, waitForSocket } from "./podman-service.js";
+import type { Task } from "../task/task.js";
+
+export type EnvironmentKind = "podman" | "docker";
+export const ENVIRONMENT_KINDS: EnvironmentKind[] = ["podman", "docker"];
+
+/** Both backends speak the Docker Engine API; they differ only in how the API endpoint is found. */
+export class EngineProvider implements EnvironmentProvider {
+  readonly images: ImageCache;
+  private readonly live = new Set<string>();
+  readonly session = randomUUID();
+
+  constructor(
+    readonly name: EnvironmentKind,
+    readonly docker: Docker,
+    private readonly bindMounts: boolean,
+    private readonly service: PodmanService | null,
+  ) {
+    this.images = new ImageCache(docker);
+  }
+
+  /** PID of the podman service this provider started, if any (for resource accounting). */
+  get servicePid(): number | undefined {
+    return this.service?.pid;
+  }
+
+  createEnvironment(spec: EnvironmentSpec): Environment {
+    return new ContainerEnvironment(spec, {
+      docker: this.docker,
+      images: this.images,
+      bindMounts: this.bindMounts,
+      sessionLabel: this.session,
+      track: (id, alive) => {
+        if (alive) this.live.add(id);
+        else this.live.delete(id);
+      },
+    });
+  }
+
+  prepareImage(task: Task, opts: { forceBuild?: boolean; signal?: AbortSignal; log?: (line: string) => void } = {}): Promise<string> {
+    return this.images.ensure(task, opts);
+  }
+
+  async removeAll(): Promise<void> {
+    const ids = new Set(this.live);
+    try {
+      const labelled = await this.docker.listContainers({ all: true, filters: { label: [`tmax.session=${this.session}`] } });
+      for (const c of labelled) ids.add(c.Id);
+    } catch {
+      // listing is best effort; tracked ids are still removed
+    }
+    await Promise.all(
+      [...ids].map(async (id) => {
+        try {
+          await this.docker.getContainer(id).remove({ force: true, v: true });
+        } catch {
+          // already gone
+        }
+        this.live.delete(id);
+      }),
+    );
+  }
+
+  async close(): Promise<void> {
+    await this.removeAll();
+    await this.service?.stop();
+  }
+}
+
+function socketFromUrl(url: string | undefined): string | null {
+  if (!url) return null;
+  if (url.startsWith("unix://")) return url.slice("unix://".length);
+  if (url.startsWith("/")) return url;
+  return null;
+}
+
+/**
+ * Opens a backend. podman: uses TMAX_PODMAN_SOCKET / CONTAINER_HOST when set, else starts a private
+ * `podman system service` (with tmax's containers.conf unless CONTAINERS_CONF is set) and stops it on close().
+ * docker: DOCKER_HOST or /var/run/docker.sock.
+ */
+export async function openProvider(kind: EnvironmentKind): Promise<EngineProvider> {
+  if (kind === "podman") {
+    const given = socketFromUrl(process.env.TMAX_PODMAN_SOCKET) ?? socketFromUrl(process.env.CONTAINER_HOST);
+    if (given) {
+      await waitForSocket(given, 5000);
+      return new EngineProvider("podman", new Docker({ socketPath: given }), true, null);
+    }
+    const service = await PodmanService.start();
+    return new EngineProvider("podman", new Docker({ socketPath: service.socketPath }), true, service);
+  }
+  const host = process.env.DOCKER_HOST;
+  const socket = socketFromUrl(host) ?? (host ? null : "/var/run/docker.sock");
+  if (socket) {
+    try {
+      await waitForSocket(socket, 3000);
+    } catch {
+      throw new Error(`no Docker engine answers on ${socket}. Start Docker, set DOCKER_HOST, or use --env podman.`);
+    }
+    return new EngineProvider("docker", new Docker({ socketPath: socket }), true, null);
+  }
+  // Remote engine (tcp://): no bind mounts; trial logs are downloaded at the end.
+  return new EngineProvider("docker", new Docker(), false, null);
+}

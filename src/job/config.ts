@@ -1,0 +1,171 @@
+import { resolve } from "node:path";
+import { DEFAULT_RETRY_EXCLUDE } from "../trial/errors.js";
+import type { TaskRef, TrialConfig, ArtifactSpec } from "../trial/schema.js";
+import type { Task } from "../task/task.js";
+import type { JobConfig, RetryConfig } from "./schema.js";
+import { resolveHostTemplate } from "../task/templating.js";
+
+/** Everything `tmax run` needs to define a job (the CLI's options, parsed). */
+export interface RunOptions {
+  path: string;
+  agent: string;
+  model: string | null;
+  agentKwargs: Record<string, unknown>;
+  agentEnv: Record<string, string>;
+  nAttempts: number;
+  nConcurrent: number;
+  include: string[];
+  exclude: string[];
+  limit: number | null;
+  jobsDir: string;
+  jobName: string;
+  timeoutMultiplier: number;
+  agentTimeoutMultiplier: number | null;
+  verifierTimeoutMultiplier: number | null;
+  agentSetupTimeoutMultiplier: number | null;
+  environmentBuildTimeoutMultiplier: number | null;
+  environmentType: string;
+  forceBuild: boolean;
+  deleteContainers: boolean;
+  overrideCpus: number | null;
+  overrideMemoryMb: number | null;
+  overrideStorageMb: number | null;
+  agentTimeoutSec: number | null;
+  agentSetupTimeoutSec: number | null;
+  maxAgentTimeoutSec: number | null;
+  verifierTimeoutSec: number | null;
+  verifierEnv: Record<string, string>;
+  disableVerification: boolean;
+  maxRetries: number;
+  retryInclude: string[] | null;
+  retryExclude: string[] | null;
+  artifacts: ArtifactSpec[];
+  debug: boolean;
+  quiet: boolean;
+  /** True when PATH is a single task dir rather than a dataset dir. */
+  singleTask: boolean;
+}
+
+const SECRET_KEY = /KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL/i;
+
+/** Secrets never reach config.json literally: they are written as ${NAME} and read back from the host on resume. */
+export function redactSecrets(env: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, SECRET_KEY.test(k) && !/^\$\{.*\}$/.test(v) ? `\${${k}}` : v]));
+}
+
+export function resolveSecrets(env: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, resolveHostTemplate(v)]));
+}
+
+export function retryConfig(opts: Pick<RunOptions, "maxRetries" | "retryInclude" | "retryExclude">): RetryConfig {
+  return {
+    max_retries: opts.maxRetries,
+    include_exceptions: opts.retryInclude,
+    exclude_exceptions: opts.retryExclude ?? DEFAULT_RETRY_EXCLUDE,
+    wait_multiplier: 1,
+    min_wait_sec: 1,
+    max_wait_sec: 60,
+  };
+}
+
+function taskRef(path: string, source: string | null): TaskRef {
+  return { path, git_url: null, git_commit_id: null, name: null, ref: null, overwrite: false, download_dir: null, source };
+}
+
+export function buildJobConfig(opts: RunOptions): JobConfig {
+  const path = resolve(opts.path);
+  return {
+    job_name: opts.jobName,
+    jobs_dir: opts.jobsDir,
+    n_attempts: opts.nAttempts,
+    timeout_multiplier: opts.timeoutMultiplier,
+    agent_timeout_multiplier: opts.agentTimeoutMultiplier,
+    verifier_timeout_multiplier: opts.verifierTimeoutMultiplier,
+    agent_setup_timeout_multiplier: opts.agentSetupTimeoutMultiplier,
+    environment_build_timeout_multiplier: opts.environmentBuildTimeoutMultiplier,
+    debug: opts.debug,
+    n_concurrent_trials: opts.nConcurrent,
+    quiet: opts.quiet,
+    retry: retryConfig(opts),
+    environment: {
+      type: opts.environmentType,
+      import_path: null,
+      force_build: opts.forceBuild,
+      delete: opts.deleteContainers,
+      override_cpus: opts.overrideCpus,
+      override_memory_mb: opts.overrideMemoryMb,
+      override_storage_mb: opts.overrideStorageMb,
+      override_gpus: null,
+      env: {},
+      kwargs: {},
+    },
+    verifier: {
+      override_timeout_sec: opts.verifierTimeoutSec,
+      max_timeout_sec: null,
+      env: redactSecrets(opts.verifierEnv),
+      disable: opts.disableVerification,
+    },
+    metrics: [{ type: "mean" }],
+    agents: [
+      {
+        name: opts.agent,
+        import_path: null,
+        model_name: opts.model,
+        override_timeout_sec: opts.agentTimeoutSec,
+        override_setup_timeout_sec: opts.agentSetupTimeoutSec,
+        max_timeout_sec: opts.maxAgentTimeoutSec,
+        kwargs: opts.agentKwargs,
+        env: redactSecrets(opts.agentEnv),
+      },
+    ],
+    datasets: opts.singleTask
+      ? []
+      : [
+          {
+            path,
+            name: null,
+            version: null,
+            ref: null,
+            registry_url: null,
+            registry_path: null,
+            overwrite: false,
+            download_dir: null,
+            task_names: opts.include.length > 0 ? opts.include : null,
+            exclude_task_names: opts.exclude.length > 0 ? opts.exclude : null,
+            n_tasks: opts.limit,
+          },
+        ],
+    tasks: opts.singleTask ? [taskRef(path, null)] : [],
+    artifacts: opts.artifacts,
+  };
+}
+
+/** The trial config.json for one attempt of `task` in a job. */
+export function buildTrialConfig(job: JobConfig, task: Task, trialName: string, jobDir: string, jobId: string, source: string | null): TrialConfig {
+  return {
+    task: taskRef(task.dir, source),
+    trial_name: trialName,
+    trials_dir: jobDir,
+    timeout_multiplier: job.timeout_multiplier,
+    agent_timeout_multiplier: job.agent_timeout_multiplier,
+    verifier_timeout_multiplier: job.verifier_timeout_multiplier,
+    agent_setup_timeout_multiplier: job.agent_setup_timeout_multiplier,
+    environment_build_timeout_multiplier: job.environment_build_timeout_multiplier,
+    agent: job.agents[0]!,
+    environment: job.environment,
+    verifier: job.verifier,
+    artifacts: job.artifacts,
+    job_id: jobId,
+  };
+}
+
+/** Where the tasks of a job come from, read back from its config.json (for --resume). */
+export function jobTaskSource(job: JobConfig): { path: string; singleTask: boolean; include: string[]; exclude: string[]; limit: number | null } {
+  const ds = job.datasets[0];
+  if (ds?.path) {
+    return { path: ds.path, singleTask: false, include: ds.task_names ?? [], exclude: ds.exclude_task_names ?? [], limit: ds.n_tasks };
+  }
+  const t = job.tasks[0];
+  if (t?.path) return { path: t.path, singleTask: true, include: [], exclude: [], limit: null };
+  throw new Error("the job's config.json names no local dataset or task path");
+}

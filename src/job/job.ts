@@ -1,0 +1,269 @@
+import { createWriteStream, existsSync, readFileSync } from "node:fs";
+import { mkdir, rm } from "node:fs/promises";
+import { join } from "node:path";
+import type { Agent } from "../agent/agent.js";
+import type { EnvironmentProvider } from "../environment/environment.js";
+import { trialRecordFromJson, trialDirs } from "../stats/job-reader.js";
+import { evalKey, type TrialRecord } from "../stats/records.js";
+import { harborEvalStats } from "../stats/summary.js";
+import type { Task } from "../task/task.js";
+import { runTrial, type TrialPhase } from "../trial/trial.js";
+import { trialNameFor } from "../trial/paths.js";
+import type { TrialResult } from "../trial/schema.js";
+import { writeJsonAtomic } from "../util/atomic-write.js";
+import { shortId, uuid } from "../util/ids.js";
+import { localIso } from "../util/time.js";
+import { buildTrialConfig } from "./config.js";
+import { buildLock } from "./lock.js";
+import type { JobConfig, JobResult } from "./schema.js";
+
+export interface JobHooks {
+  /** Called once before trials start: trials in the job, and how many were already finished (resume). */
+  onPlan?(info: { total: number; finished: number }): void;
+  onTrialStart?(info: { trialName: string; taskName: string }): void;
+  onTrialPhase?(info: { trialName: string; phase: TrialPhase }): void;
+  onTrialEnd?(result: TrialResult, info: { willRetry: boolean }): void;
+  onLog?(line: string): void;
+}
+
+export interface JobInput {
+  jobDir: string;
+  config: JobConfig;
+  tasks: Task[];
+  /** Dataset name recorded as each trial's source (null = adhoc). */
+  source: string | null;
+  provider: EnvironmentProvider;
+  /** Makes a fresh agent for each trial. */
+  makeAgent: () => Agent;
+  signal: AbortSignal;
+  invocation: string[];
+  resume?: boolean;
+  hooks?: JobHooks;
+}
+
+export interface JobOutcome {
+  jobDir: string;
+  result: JobResult;
+  records: TrialRecord[];
+  cancelled: boolean;
+  /** Interrupted trial dirs removed on resume. */
+  discarded: string[];
+}
+
+interface Counters {
+  running: number;
+  pending: number;
+  retries: number;
+  cancelled: number;
+}
+
+function isFinal(record: TrialRecord): boolean {
+  return record.finished && record.exceptionType !== "CancelledError";
+}
+
+function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(t);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+/**
+ * Runs every task × attempt of a job with bounded concurrency, retries infrastructure failures with backoff, and keeps
+ * the Harbor job layout current on disk (config.json, lock.json, result.json rewritten live). With `resume`, finished
+ * trials are kept and interrupted ones are discarded and re-run.
+ */
+export async function runJob(input: JobInput): Promise<JobOutcome> {
+  const { jobDir, config, signal } = input;
+  const hooks = input.hooks ?? {};
+  await mkdir(jobDir, { recursive: true });
+  const jobLog = createWriteStream(join(jobDir, "job.log"), { flags: "a" });
+  const log = (line: string): void => {
+    jobLog.write(`${localIso()} ${line}\n`);
+    hooks.onLog?.(line);
+  };
+
+  // Finished trials on disk (resume), and interrupted ones to discard.
+  const records = new Map<string, TrialRecord>();
+  const discarded: string[] = [];
+  let previous: JobResult | null = null;
+  if (input.resume) {
+    const prevPath = join(jobDir, "result.json");
+    if (existsSync(prevPath)) previous = JSON.parse(readFileSync(prevPath, "utf8")) as JobResult;
+    for (const name of trialDirs(jobDir)) {
+      let record: TrialRecord | null = null;
+      try {
+        record = trialRecordFromJson(JSON.parse(readFileSync(join(jobDir, name, "result.json"), "utf8")), name);
+      } catch {
+        record = null;
+      }
+      if (record && isFinal(record)) records.set(name, record);
+      else {
+        discarded.push(name);
+        await rm(join(jobDir, name), { recursive: true, force: true });
+      }
+    }
+    if (discarded.length > 0) log(`resume: discarded ${discarded.length} interrupted trial(s): ${discarded.join(", ")}`);
+  } else {
+    await writeJsonAtomic(join(jobDir, "config.json"), config);
+  }
+  await writeJsonAtomic(join(jobDir, "lock.json"), await buildLock(config, input.tasks, input.source, input.invocation));
+
+  const done = new Map<string, number>();
+  for (const r of records.values()) done.set(r.taskName, (done.get(r.taskName) ?? 0) + 1);
+  const queue: Task[] = [];
+  for (const task of input.tasks) {
+    const remaining = Math.max(0, config.n_attempts - (done.get(task.name) ?? 0));
+    for (let i = 0; i < remaining; i++) queue.push(task);
+  }
+
+  const counters: Counters = { running: 0, pending: queue.length, retries: 0, cancelled: 0 };
+  const result: JobResult = {
+    id: previous?.id ?? uuid(),
+    started_at: previous?.started_at ?? localIso(),
+    updated_at: localIso(),
+    finished_at: null,
+    n_total_trials: input.tasks.length * config.n_attempts,
+    stats: {
+      n_completed_trials: 0,
+      n_errored_trials: 0,
+      n_running_trials: 0,
+      n_pending_trials: 0,
+      n_cancelled_trials: 0,
+      n_retries: previous?.stats?.n_retries ?? 0,
+      evals: {},
+      n_input_tokens: null,
+      n_cache_tokens: null,
+      n_output_tokens: null,
+      cost_usd: null,
+    },
+  };
+  counters.retries = result.stats.n_retries;
+
+  const refresh = (): void => {
+    const all = [...records.values()];
+    const groups = new Map<string, TrialRecord[]>();
+    for (const r of all) {
+      const key = evalKey(r);
+      groups.set(key, [...(groups.get(key) ?? []), r]);
+    }
+    const sum = (f: (r: TrialRecord) => number | null): number | null =>
+      all.some((r) => f(r) != null) ? all.reduce((s, r) => s + (f(r) ?? 0), 0) : null;
+    result.updated_at = localIso();
+    result.stats = {
+      n_completed_trials: all.length,
+      n_errored_trials: all.filter((r) => r.exceptionType).length,
+      n_running_trials: counters.running,
+      n_pending_trials: counters.pending,
+      n_cancelled_trials: counters.cancelled,
+      n_retries: counters.retries,
+      evals: Object.fromEntries([...groups.entries()].map(([k, rs]) => [k, harborEvalStats(rs)])),
+      n_input_tokens: sum((r) => r.nInputTokens),
+      n_cache_tokens: sum((r) => r.nCacheTokens),
+      n_output_tokens: sum((r) => r.nOutputTokens),
+      cost_usd: sum((r) => r.costUsd),
+    };
+  };
+  // result.json is rewritten after every change, but never more than one write at a time.
+  let writing: Promise<void> = Promise.resolve();
+  let dirty = false;
+  const persist = (): Promise<void> => {
+    refresh();
+    if (dirty) return writing;
+    dirty = true;
+    writing = writing.then(async () => {
+      dirty = false;
+      await writeJsonAtomic(join(jobDir, "result.json"), result);
+    });
+    return writing;
+  };
+  await persist();
+
+  const jobId = result.id;
+  const retry = config.retry;
+  const shouldRetry = (r: TrialResult, attempt: number): boolean => {
+    const type = r.exception_info?.exception_type;
+    if (!type || type === "CancelledError" || signal.aborted) return false;
+    if (attempt >= retry.max_retries) return false;
+    if (retry.include_exceptions && !retry.include_exceptions.includes(type)) return false;
+    return !(retry.exclude_exceptions ?? []).includes(type);
+  };
+
+  const newTrialName = (task: Task): string => {
+    for (;;) {
+      const name = trialNameFor(task.name, shortId());
+      if (!existsSync(join(jobDir, name))) return name;
+    }
+  };
+
+  const runOne = async (task: Task): Promise<void> => {
+    for (let attempt = 0; ; attempt++) {
+      if (signal.aborted) return;
+      const trialName = newTrialName(task);
+      const trialConfig = buildTrialConfig(config, task, trialName, jobDir, jobId, input.source);
+      hooks.onTrialStart?.({ trialName, taskName: task.name });
+      log(`trial ${trialName} started`);
+      const trialResult = await runTrial(
+        { task, config: trialConfig, source: input.source, dir: join(jobDir, trialName) },
+        {
+          provider: input.provider,
+          agent: input.makeAgent(),
+          signal,
+          onPhase: (phase) => hooks.onTrialPhase?.({ trialName, phase }),
+        },
+      );
+      const type = trialResult.exception_info?.exception_type ?? null;
+      const again = shouldRetry(trialResult, attempt);
+      hooks.onTrialEnd?.(trialResult, { willRetry: again });
+      log(`trial ${trialName} finished: rewards=${JSON.stringify(trialResult.verifier_result?.rewards ?? null)} exception=${type}`);
+      if (type === "CancelledError") {
+        counters.cancelled++;
+        return;
+      }
+      if (!again) {
+        records.set(trialName, trialRecordFromJson(trialResult, trialName));
+        return;
+      }
+      counters.retries++;
+      await rm(join(jobDir, trialName), { recursive: true, force: true });
+      const waitSec = Math.min(retry.max_wait_sec, Math.max(retry.min_wait_sec, retry.wait_multiplier * 2 ** attempt));
+      log(`trial ${trialName} failed with ${type}; retrying in ${waitSec} s (retry ${attempt + 1} of ${retry.max_retries})`);
+      await persist();
+      await abortableSleep(waitSec * 1000, signal);
+    }
+  };
+
+  const worker = async (): Promise<void> => {
+    while (!signal.aborted) {
+      const task = queue.shift();
+      if (!task) return;
+      counters.pending--;
+      counters.running++;
+      await persist();
+      try {
+        await runOne(task);
+      } catch (err) {
+        log(`internal error running ${task.name}: ${(err as Error).stack ?? String(err)}`);
+      } finally {
+        counters.running--;
+        await persist();
+      }
+    }
+  };
+
+  hooks.onPlan?.({ total: queue.length + records.size, finished: records.size });
+  log(`job ${config.job_name}: ${queue.length} trial(s) to run, ${records.size} already finished, concurrency ${config.n_concurrent_trials}`);
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(config.n_concurrent_trials, queue.length)) }, worker));
+
+  const cancelled = signal.aborted;
+  if (!cancelled) result.finished_at = localIso();
+  await persist();
+  log(cancelled ? "job interrupted; resume with `tmax run --resume`" : "job finished");
+  await new Promise<void>((r) => jobLog.end(r));
+  return { jobDir, result, records: [...records.values()], cancelled, discarded };
+}

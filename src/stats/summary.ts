@@ -1,0 +1,217 @@
+import { formatPythonFloat } from "../util/python-float.js";
+import { harborKValues, passAtK, passAtKForTask } from "./pass-at-k.js";
+import type { TrialRecord } from "./records.js";
+
+export interface RunStats {
+  /** Mean reward of run i (run i = the i-th attempt of every task that has one). */
+  runs: number[];
+  mean: number;
+  /** Population standard deviation across runs (divides by R). */
+  std: number;
+  /** std / sqrt(R). */
+  sem: number;
+}
+
+export interface Summary {
+  n_trials: number;
+  n_tasks: number;
+  /** Trials that produced a reward. */
+  n_rewarded: number;
+  /** Trials with exception_info. */
+  n_errored: number;
+  /** Trials still running or never finished (not counted in the figures). */
+  n_unfinished: number;
+  reward_key: string;
+  /** Mean reward over all trials, missing rewards counted as 0. */
+  mean: number;
+  std: number;
+  sem: number;
+  runs: number[];
+  pass_at_k: Record<string, number>;
+  errors: Record<string, number>;
+  /** Mean per reward key when trials report several keys. */
+  reward_means: Record<string, number>;
+  /** Per reward key (several keys only): trials that report it and their mean. */
+  reward_reported: Record<string, { n: number; mean: number }>;
+  tokens: { input: number | null; cache: number | null; output: number | null; cost_usd: number | null };
+}
+
+export interface TaskSummary {
+  task: string;
+  attempts: number;
+  successes: number;
+  mean: number;
+  errors: Record<string, number>;
+  pass_at_k: Record<string, number>;
+}
+
+/** The reward used for means: "reward" when present, else the first key in sorted order. */
+export function primaryRewardKey(records: TrialRecord[]): string {
+  const keys = new Set<string>();
+  for (const r of records) for (const k of Object.keys(r.rewards ?? {})) keys.add(k);
+  if (keys.size === 0 || keys.has("reward")) return "reward";
+  return [...keys].sort()[0]!;
+}
+
+const rewardOf = (r: TrialRecord, key: string): number => r.rewards?.[key] ?? 0;
+const avg = (xs: number[]): number => (xs.length === 0 ? 0 : xs.reduce((a, b) => a + b, 0) / xs.length);
+
+/** Trials grouped by task, each group in deterministic order: started_at, then trial name. */
+export function attemptsByTask(records: TrialRecord[]): Map<string, TrialRecord[]> {
+  const byTask = new Map<string, TrialRecord[]>();
+  for (const r of records) {
+    const list = byTask.get(r.taskName) ?? [];
+    list.push(r);
+    byTask.set(r.taskName, list);
+  }
+  for (const list of byTask.values()) {
+    list.sort((a, b) => {
+      const ta = Number.isNaN(a.startedAt) ? Infinity : a.startedAt;
+      const tb = Number.isNaN(b.startedAt) ? Infinity : b.startedAt;
+      return ta !== tb ? ta - tb : a.trialName < b.trialName ? -1 : a.trialName > b.trialName ? 1 : 0;
+    });
+  }
+  return new Map([...byTask.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+export function runStats(records: TrialRecord[], key = primaryRewardKey(records)): RunStats {
+  const byTask = attemptsByTask(records);
+  const nRuns = Math.max(0, ...[...byTask.values()].map((l) => l.length));
+  const runs: number[] = [];
+  for (let i = 0; i < nRuns; i++) {
+    const run = [...byTask.values()].filter((l) => l.length > i).map((l) => rewardOf(l[i]!, key));
+    runs.push(avg(run));
+  }
+  const mean = avg(runs);
+  const std = runs.length === 0 ? 0 : Math.sqrt(avg(runs.map((x) => (x - mean) ** 2)));
+  return { runs, mean, std, sem: runs.length === 0 ? 0 : std / Math.sqrt(runs.length) };
+}
+
+/** pass@k is defined only for binary single-key rewards (Harbor's rule); otherwise {}. */
+export function passAtKFor(records: TrialRecord[]): Record<string, number> {
+  const binary = records.every((r) => {
+    if (!r.rewards) return true;
+    const vals = Object.values(r.rewards);
+    return vals.length === 1 && (vals[0] === 0 || vals[0] === 1);
+  });
+  if (!binary || records.length === 0) return {};
+  const groups = [...attemptsByTask(records).values()].map((l) => ({
+    n: l.length,
+    c: l.filter((r) => r.rewards && Object.values(r.rewards)[0] === 1).length,
+  }));
+  return passAtK(groups, harborKValues(Math.min(...groups.map((g) => g.n))));
+}
+
+/**
+ * pass@k on the primary reward key whenever its values are all 0 or 1, even if trials report other keys too
+ * (Harbor's result.json leaves pass@k empty then; tmax's summary still shows it). Missing values are failures.
+ */
+export function passAtKOnKey(records: TrialRecord[], key: string): Record<string, number> {
+  if (records.length === 0) return {};
+  const binary = records.every((r) => r.rewards === null || r.rewards[key] === undefined || r.rewards[key] === 0 || r.rewards[key] === 1);
+  if (!binary) return {};
+  const groups = [...attemptsByTask(records).values()].map((l) => ({ n: l.length, c: l.filter((r) => r.rewards?.[key] === 1).length }));
+  return passAtK(groups, harborKValues(Math.min(...groups.map((g) => g.n))));
+}
+
+function countErrors(records: TrialRecord[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const r of records) if (r.exceptionType) out[r.exceptionType] = (out[r.exceptionType] ?? 0) + 1;
+  return Object.fromEntries(Object.entries(out).sort(([, a], [, b]) => b - a));
+}
+
+const sumOrNull = (xs: (number | null)[]): number | null =>
+  xs.some((x) => x != null) ? xs.reduce<number>((s, x) => s + (x ?? 0), 0) : null;
+
+export function summarize(all: TrialRecord[]): Summary {
+  const records = all.filter((r) => r.finished);
+  const key = primaryRewardKey(records);
+  const rs = runStats(records, key);
+  const keys = new Set<string>();
+  for (const r of records) for (const k of Object.keys(r.rewards ?? {})) keys.add(k);
+  const rewardMeans: Record<string, number> = {};
+  const rewardReported: Record<string, { n: number; mean: number }> = {};
+  if (keys.size > 1) {
+    for (const k of [...keys].sort()) {
+      rewardMeans[k] = avg(records.map((r) => rewardOf(r, k)));
+      const reporting = records.filter((r) => r.rewards?.[k] !== undefined);
+      rewardReported[k] = { n: reporting.length, mean: avg(reporting.map((r) => r.rewards![k]!)) };
+    }
+  }
+  return {
+    n_trials: records.length,
+    n_tasks: new Set(records.map((r) => r.taskName)).size,
+    n_rewarded: records.filter((r) => r.rewards).length,
+    n_errored: records.filter((r) => r.exceptionType).length,
+    n_unfinished: all.length - records.length,
+    reward_key: key,
+    mean: avg(records.map((r) => rewardOf(r, key))),
+    std: rs.std,
+    sem: rs.sem,
+    runs: rs.runs,
+    pass_at_k: passAtKOnKey(records, key),
+    errors: countErrors(records),
+    reward_means: rewardMeans,
+    reward_reported: rewardReported,
+    tokens: {
+      input: sumOrNull(records.map((r) => r.nInputTokens)),
+      cache: sumOrNull(records.map((r) => r.nCacheTokens)),
+      output: sumOrNull(records.map((r) => r.nOutputTokens)),
+      cost_usd: sumOrNull(records.map((r) => r.costUsd)),
+    },
+  };
+}
+
+export function summarizeTasks(all: TrialRecord[]): TaskSummary[] {
+  const records = all.filter((r) => r.finished);
+  const key = primaryRewardKey(records);
+  const binary = records.every((r) => r.rewards === null || r.rewards[key] === undefined || r.rewards[key] === 0 || r.rewards[key] === 1);
+  return [...attemptsByTask(records).entries()].map(([task, list]) => {
+    const successes = list.filter((r) => rewardOf(r, key) >= 1).length;
+    const passes: Record<string, number> = {};
+    if (binary) for (const k of harborKValues(list.length)) passes[String(k)] = passAtKForTask(list.length, successes, k);
+    return {
+      task,
+      attempts: list.length,
+      successes,
+      mean: avg(list.map((r) => rewardOf(r, key))),
+      errors: countErrors(list),
+      pass_at_k: passes,
+    };
+  });
+}
+
+/** Harbor's per-eval statistics block of job result.json. */
+export interface AgentDatasetStats {
+  n_trials: number;
+  n_errors: number;
+  metrics: Record<string, number>[];
+  pass_at_k: Record<string, number>;
+  reward_stats: Record<string, Record<string, string[]>>;
+  exception_stats: Record<string, string[]>;
+}
+
+export function harborEvalStats(records: TrialRecord[]): AgentDatasetStats {
+  const key = primaryRewardKey(records);
+  const keys = new Set<string>();
+  for (const r of records) for (const k of Object.keys(r.rewards ?? {})) keys.add(k);
+  const metric: Record<string, number> = { mean: avg(records.map((r) => rewardOf(r, key))) };
+  if (keys.size > 1) for (const k of [...keys].sort()) if (k !== key) metric[`mean_${k}`] = avg(records.map((r) => rewardOf(r, k)));
+  const rewardStats: Record<string, Record<string, string[]>> = {};
+  const exceptionStats: Record<string, string[]> = {};
+  for (const r of records) {
+    for (const [k, v] of Object.entries(r.rewards ?? {})) {
+      const byValue = (rewardStats[k] ??= {});
+      (byValue[formatPythonFloat(v)] ??= []).push(r.trialName);
+    }
+    if (r.exceptionType) (exceptionStats[r.exceptionType] ??= []).push(r.trialName);
+  }
+  return {
+    n_trials: records.filter((r) => r.rewards).length,
+    n_errors: records.filter((r) => r.exceptionType).length,
+    metrics: [metric],
+    pass_at_k: passAtKFor(records),
+    reward_stats: rewardStats,
+    exception_stats: exceptionStats,
+  };
+}

@@ -1,0 +1,317 @@
+import { parse as parseToml, TomlError } from "smol-toml";
+import { z } from "zod";
+import { parseSizeToMb } from "./sizes.js";
+import { tomlField, type TaskProblem } from "./problems.js";
+
+/**
+ * task.toml in both Harbor generations: TB2-era (`version`, `memory = "2G"`, 600 s agent timeout) and current
+ * (`schema_version`, `memory_mb`, agent timeout null = none). Unknown keys are ignored, `[metadata]` is kept as is.
+ */
+
+const seconds = z.number({ error: "must be a number of seconds" }).nonnegative({ error: "must be >= 0" });
+const stringMap = z.record(z.string(), z.string({ error: "values must be strings" }), {
+  error: "must be a table of string values",
+});
+const userSpec = z.union([z.string(), z.number().int()], { error: "must be a user name or a numeric uid" }).nullable();
+const nameRe = /^[a-zA-Z0-9][a-zA-Z0-9._-]*$/;
+
+const healthcheckSchema = z.object({
+  command: z.string(),
+  interval_sec: seconds.default(5),
+  timeout_sec: seconds.default(30),
+  start_period_sec: seconds.default(0),
+  start_interval_sec: seconds.default(5),
+  retries: z.number().int().nonnegative().default(3),
+});
+
+const mcpServerSchema = z.looseObject({
+  name: z.string(),
+  transport: z.enum(["sse", "streamable-http", "stdio"]).default("sse"),
+  url: z.string().optional(),
+  command: z.string().optional(),
+  args: z.array(z.string()).default([]),
+});
+
+const environmentSchema = z.looseObject({
+  build_timeout_sec: seconds.optional(),
+  docker_image: z.string().nullable().optional(),
+  os: z.enum(["linux", "windows"], { error: 'must be "linux" or "windows"' }).optional(),
+  cpus: z.number({ error: "must be an integer number of CPUs" }).int({ error: "must be an integer" }).positive({ error: "must be > 0" }).nullable().optional(),
+  memory: z.string({ error: 'must be a size string such as "2G"' }).optional(),
+  storage: z.string({ error: 'must be a size string such as "10G"' }).optional(),
+  memory_mb: z.number({ error: "must be an integer number of megabytes" }).int({ error: "must be an integer" }).positive({ error: "must be > 0" }).nullable().optional(),
+  storage_mb: z.number({ error: "must be an integer number of megabytes" }).int({ error: "must be an integer" }).positive({ error: "must be > 0" }).nullable().optional(),
+  allow_internet: z.boolean({ error: "must be true or false" }).optional(),
+  env: stringMap.optional(),
+  workdir: z.string().nullable().optional(),
+  gpus: z.number().int().nonnegative().nullable().optional(),
+  gpu_types: z.array(z.string()).nullable().optional(),
+  skills_dir: z.string().nullable().optional(),
+  tpu: z.record(z.string(), z.unknown()).nullable().optional(),
+  healthcheck: healthcheckSchema.nullable().optional(),
+  mcp_servers: z.array(mcpServerSchema).optional(),
+});
+
+const taskTomlSchema = z.looseObject({
+  version: z.string({ error: 'must be a string such as "1.0"' }).optional(),
+  schema_version: z.string({ error: 'must be a string such as "1.1"' }).optional(),
+  source: z.string().nullable().optional(),
+  multi_step_reward_strategy: z.enum(["mean", "final"]).nullable().optional(),
+  steps: z.array(z.record(z.string(), z.unknown())).nullable().optional(),
+  artifacts: z
+    .array(
+      z.union([
+        z.string(),
+        z.object({ source: z.string(), destination: z.string().nullable().optional(), exclude: z.array(z.string()).default([]) }),
+      ]),
+    )
+    .optional(),
+  task: z
+    .looseObject({
+      name: z
+        .string({ error: "is required when [task] is present" })
+        .refine((v) => {
+          const parts = v.split("/");
+          return parts.length === 2 && parts.every((p) => nameRe.test(p) && !p.includes(".."));
+        }, 'must look like "org/name" (letters, digits, ".", "_", "-")'),
+      description: z.string().default(""),
+      authors: z.array(z.object({ name: z.string(), email: z.string().nullable().optional() })).default([]),
+      keywords: z.array(z.string()).default([]),
+    })
+    .optional(),
+  metadata: z.record(z.string(), z.unknown(), { error: "must be a table" }).optional(),
+  verifier: z
+    .looseObject({
+      timeout_sec: seconds.optional(),
+      env: stringMap.optional(),
+      user: userSpec.optional(),
+      environment_mode: z.enum(["shared", "separate"]).nullable().optional(),
+      environment: z.record(z.string(), z.unknown()).nullable().optional(),
+    })
+    .optional(),
+  agent: z
+    .looseObject({
+      timeout_sec: seconds.nullable().optional(),
+      user: userSpec.optional(),
+    })
+    .optional(),
+  solution: z.looseObject({ env: stringMap.optional() }).optional(),
+  environment: environmentSchema.optional(),
+});
+
+export type RawTaskToml = z.infer<typeof taskTomlSchema>;
+export type Artifact = string | { source: string; destination?: string | null; exclude?: string[] };
+
+export interface Healthcheck {
+  command: string;
+  intervalSec: number;
+  timeoutSec: number;
+  startPeriodSec: number;
+  startIntervalSec: number;
+  retries: number;
+}
+
+/** The normalized task configuration the runner works with. */
+export interface TaskConfig {
+  /** "tb2" when the file uses the TB2-era `version` key, else "current". Decides the defaults. */
+  generation: "tb2" | "current";
+  schemaVersion: string;
+  source: string | null;
+  task: { name: string; description: string; authors: { name: string; email?: string | null }[]; keywords: string[] } | null;
+  metadata: Record<string, unknown>;
+  artifacts: Artifact[];
+  multiStepRewardStrategy: "mean" | "final" | null;
+  steps: Record<string, unknown>[] | null;
+  verifier: {
+    timeoutSec: number;
+    env: Record<string, string>;
+    user: string | number | null;
+    environmentMode: "shared" | "separate" | null;
+    environment: Record<string, unknown> | null;
+  };
+  agent: { timeoutSec: number | null; user: string | number | null };
+  solution: { env: Record<string, string> };
+  environment: {
+    buildTimeoutSec: number;
+    dockerImage: string | null;
+    os: "linux" | "windows";
+    cpus: number | null;
+    memoryMb: number | null;
+    storageMb: number | null;
+    allowInternet: boolean;
+    env: Record<string, string>;
+    workdir: string | null;
+    gpus: number | null;
+    gpuTypes: string[] | null;
+    skillsDir: string | null;
+    healthcheck: Healthcheck | null;
+    mcpServers: Record<string, unknown>[];
+  };
+}
+
+export const DEFAULT_TIMEOUT_SEC = 600;
+
+type ParseOutcome = { config: TaskConfig; problems: TaskProblem[] } | { config: null; problems: TaskProblem[] };
+
+/** Parses task.toml text. `file` is used in problem reports only. */
+export function parseTaskToml(text: string, file = "task.toml"): ParseOutcome {
+  let data: unknown;
+  try {
+    data = parseToml(text);
+  } catch (err) {
+    const where = err instanceof TomlError ? ` (line ${err.line}, column ${err.column})` : "";
+    const first = (err instanceof Error ? err.message : String(err)).split("\n")[0];
+    return { config: null, problems: [{ file, message: `not valid TOML${where}: ${first}`, severity: "error" }] };
+  }
+  const parsed = taskTomlSchema.safeParse(data);
+  if (!parsed.success) {
+    const problems: TaskProblem[] = parsed.error.issues.map((issue) => ({
+      file,
+      field: tomlField(issue.path),
+      message: describeIssue(issue, data),
+      severity: "error" as const,
+    }));
+    // Size strings are checked after the schema; check them here too so every problem is reported at once.
+    const env = (data as { environment?: unknown }).environment;
+    if (env && typeof env === "object") {
+      const e = env as Record<string, unknown>;
+      const sizeOnly = { memory: typeof e.memory === "string" ? e.memory : undefined, storage: typeof e.storage === "string" ? e.storage : undefined };
+      sizeField(sizeOnly, "memory", "memory_mb", file, problems);
+      sizeField(sizeOnly, "storage", "storage_mb", file, problems);
+    }
+    return { config: null, problems };
+  }
+  return normalize(parsed.data, file);
+}
+
+const EXPECTED: Record<string, string> = {
+  number: "a number",
+  int: "an integer",
+  string: "a string",
+  boolean: "true or false",
+  object: "a table",
+  record: "a table",
+  array: "an array",
+};
+
+function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
+  let v: unknown = data;
+  for (const k of path) v = v && typeof v === "object" ? (v as Record<PropertyKey, unknown>)[k] : undefined;
+  return v;
+}
+
+/** A zod issue as a task author would want to read it, including the offending value. */
+function describeIssue(issue: z.core.$ZodIssue, data: unknown): string {
+  const value = valueAt(data, issue.path);
+  const got = value === undefined ? "nothing" : JSON.stringify(value);
+  if (issue.code === "invalid_type") {
+    const custom = issue.message.startsWith("Invalid input") ? null : issue.message;
+    return `${custom ?? `expected ${EXPECTED[issue.expected] ?? issue.expected}`} (got ${got})`;
+  }
+  if (issue.code === "invalid_union") return `has an unsupported form (got ${got})`;
+  if (issue.code === "invalid_value") return `${issue.message} (got ${got})`;
+  return `${issue.message} (got ${got})`;
+}
+
+function sizeField(
+  env: { memory?: string; storage?: string; memory_mb?: number | null; storage_mb?: number | null },
+  legacyKey: "memory" | "storage",
+  key: "memory_mb" | "storage_mb",
+  file: string,
+  problems: TaskProblem[],
+): number | null | undefined {
+  let legacy: number | undefined;
+  const legacyText = env[legacyKey];
+  if (legacyText !== undefined) {
+    try {
+      legacy = parseSizeToMb(legacyText);
+    } catch (err) {
+      problems.push({ file, field: `[environment].${legacyKey}`, message: (err as Error).message, severity: "error" });
+      return undefined;
+    }
+  }
+  const modern = env[key];
+  if (legacy !== undefined && modern !== undefined && modern !== null && modern !== legacy) {
+    problems.push({
+      file,
+      field: `[environment].${key}`,
+      message: `conflicts with [environment].${legacyKey} = "${legacyText}" (${legacy} MB); set only one of them`,
+      severity: "error",
+    });
+    return undefined;
+  }
+  return legacy ?? modern;
+}
+
+function normalize(raw: RawTaskToml, file: string): ParseOutcome {
+  const problems: TaskProblem[] = [];
+  const generation = raw.version !== undefined && raw.schema_version === undefined ? "tb2" : "current";
+  const tb2 = generation === "tb2";
+  const env = raw.environment ?? {};
+  const memoryMb = sizeField(env, "memory", "memory_mb", file, problems);
+  const storageMb = sizeField(env, "storage", "storage_mb", file, problems);
+  if (problems.length > 0) return { config: null, problems };
+
+  const agentTimeout = raw.agent?.timeout_sec;
+  const hc = env.healthcheck;
+  const config: TaskConfig = {
+    generation,
+    schemaVersion: raw.schema_version ?? raw.version ?? (tb2 ? "1.0" : "1.1"),
+    source: raw.source ?? null,
+    task: raw.task
+      ? { name: raw.task.name, description: raw.task.description, authors: raw.task.authors, keywords: raw.task.keywords }
+      : null,
+    metadata: raw.metadata ?? {},
+    artifacts: raw.artifacts ?? [],
+    multiStepRewardStrategy: raw.multi_step_reward_strategy ?? null,
+    steps: raw.steps ?? null,
+    verifier: {
+      timeoutSec: raw.verifier?.timeout_sec ?? DEFAULT_TIMEOUT_SEC,
+      env: raw.verifier?.env ?? {},
+      user: raw.verifier?.user ?? null,
+      environmentMode: raw.verifier?.environment_mode ?? null,
+      environment: raw.verifier?.environment ?? null,
+    },
+    agent: {
+      // TB2-era default is 600 s; current Harbor treats an absent or null timeout as "no timeout".
+      timeoutSec: agentTimeout === undefined ? (tb2 ? DEFAULT_TIMEOUT_SEC : null) : agentTimeout,
+      user: raw.agent?.user ?? null,
+    },
+    solution: { env: raw.solution?.env ?? {} },
+    environment: {
+      buildTimeoutSec: env.build_timeout_sec ?? DEFAULT_TIMEOUT_SEC,
+      dockerImage: env.docker_image ?? null,
+      os: env.os ?? "linux",
+      cpus: env.cpus === undefined ? (tb2 ? 1 : null) : env.cpus,
+      memoryMb: memoryMb === undefined ? (tb2 ? 2048 : null) : memoryMb,
+      storageMb: storageMb === undefined ? (tb2 ? 10240 : null) : storageMb,
+      allowInternet: env.allow_internet ?? true,
+      env: env.env ?? {},
+      workdir: env.workdir ?? null,
+      gpus: env.gpus ?? null,
+      gpuTypes: env.gpu_types ?? null,
+      skillsDir: env.skills_dir ?? null,
+      healthcheck: hc
+        ? {
+            command: hc.command,
+            intervalSec: hc.interval_sec,
+            timeoutSec: hc.timeout_sec,
+            startPeriodSec: hc.start_period_sec,
+            startIntervalSec: hc.start_interval_sec,
+            retries: hc.retries,
+          }
+        : null,
+      mcpServers: env.mcp_servers ?? [],
+    },
+  };
+  if (config.environment.os === "windows") {
+    problems.push({ file, field: "[environment].os", message: "windows tasks are not supported by tmax", severity: "warning" });
+  }
+  if ((config.environment.gpus ?? 0) > 0) {
+    problems.push({ file, field: "[environment].gpus", message: "GPUs are not passed to containers yet; the task runs without them", severity: "warning" });
+  }
+  if (config.steps && config.steps.length > 0) {
+    problems.push({ file, field: "steps", message: "multi-step tasks are parsed but run as a single step", severity: "warning" });
+  }
+  return { config, problems };
+}

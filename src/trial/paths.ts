@@ -1,0 +1,39 @@
+import { join } from "node:path";
+
+/** Files and folders of one trial directory (Harbor's layout). */
+export class TrialPaths {
+  constructor(readonly dir: string) {}
+  get config(): string {
+    return join(this.dir, "config.json");
+  }
+  get result(): string {
+    return join(this.dir, "result.json");
+  }
+  get log(): string {
+    return join(this.dir, "trial.log");
+  }
+  get exception(): string {
+    return join(this.dir, "exception.txt");
+  }
+  get agent(): string {
+    return join(this.dir, "agent");
+  }
+  get verifier(): string {
+    return join(this.dir, "verifier");
+  }
+  get artifacts(): string {
+    return join(this.dir, "artifacts");
+  }
+  get rewardJson(): string {
+    return join(this.verifier, "reward.json");
+  }
+  get rewardTxt(): string {
+    return join(this.verifier, "reward.txt");
+  }
+}
+
+/** Harbor's trial name: the task name cut to 32 characters, two underscores, a 7-character id. */
+export function trialNameFor(taskName: string, id: string): string {
+  const short = (taskName.split("/").pop() ?? taskName).slice(0, 32);
+  return `${short}__${id}`;
+}

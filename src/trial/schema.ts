@@ -1,0 +1,142 @@
+import { z } from "zod";
+
+/**
+ * Harbor's trial-level JSON documents (config.json, result.json), as tmax writes them. Every field is present;
+ * nullable ones are written as null. Readers of Harbor's own files use the lenient shapes in stats/job-reader.ts.
+ */
+
+const iso = z.string();
+const stringMap = z.record(z.string(), z.string());
+
+export const artifactSchema = z.union([
+  z.string(),
+  z.object({ source: z.string(), destination: z.string().nullable().optional(), exclude: z.array(z.string()).optional() }),
+]);
+
+export const taskRefSchema = z.object({
+  path: z.string().nullable(),
+  git_url: z.string().nullable(),
+  git_commit_id: z.string().nullable(),
+  name: z.string().nullable(),
+  ref: z.string().nullable(),
+  overwrite: z.boolean(),
+  download_dir: z.string().nullable(),
+  source: z.string().nullable(),
+});
+
+export const agentConfigSchema = z.object({
+  name: z.string().nullable(),
+  import_path: z.string().nullable(),
+  model_name: z.string().nullable(),
+  override_timeout_sec: z.number().nullable(),
+  override_setup_timeout_sec: z.number().nullable(),
+  max_timeout_sec: z.number().nullable(),
+  kwargs: z.record(z.string(), z.unknown()),
+  env: stringMap,
+});
+
+export const environmentConfigSchema = z.object({
+  type: z.string().nullable(),
+  import_path: z.string().nullable(),
+  force_build: z.boolean(),
+  delete: z.boolean(),
+  override_cpus: z.number().nullable(),
+  override_memory_mb: z.number().nullable(),
+  override_storage_mb: z.number().nullable(),
+  override_gpus: z.number().nullable(),
+  env: stringMap,
+  kwargs: z.record(z.string(), z.unknown()),
+});
+
+export const verifierConfigSchema = z.object({
+  override_timeout_sec: z.number().nullable(),
+  max_timeout_sec: z.number().nullable(),
+  env: stringMap,
+  disable: z.boolean(),
+});
+
+export const timeoutMultipliersShape = {
+  timeout_multiplier: z.number(),
+  agent_timeout_multiplier: z.number().nullable(),
+  verifier_timeout_multiplier: z.number().nullable(),
+  agent_setup_timeout_multiplier: z.number().nullable(),
+  environment_build_timeout_multiplier: z.number().nullable(),
+};
+
+export const trialConfigSchema = z.object({
+  task: taskRefSchema,
+  trial_name: z.string(),
+  trials_dir: z.string(),
+  ...timeoutMultipliersShape,
+  agent: agentConfigSchema,
+  environment: environmentConfigSchema,
+  verifier: verifierConfigSchema,
+  artifacts: z.array(artifactSchema),
+  job_id: z.string().nullable(),
+});
+
+export const timingSchema = z.object({ started_at: iso.nullable(), finished_at: iso.nullable() });
+
+export const exceptionInfoSchema = z.object({
+  exception_type: z.string(),
+  exception_message: z.string(),
+  exception_traceback: z.string(),
+  occurred_at: iso,
+});
+
+export const agentContextSchema = z.object({
+  n_input_tokens: z.number().nullable(),
+  n_cache_tokens: z.number().nullable(),
+  n_output_tokens: z.number().nullable(),
+  cost_usd: z.number().nullable(),
+  rollout_details: z.array(z.record(z.string(), z.unknown())).nullable(),
+  metadata: z.record(z.string(), z.unknown()).nullable(),
+});
+
+export const taskIdSchema = z.union([
+  z.object({ path: z.string() }),
+  z.object({ git_url: z.string(), git_commit_id: z.string().nullable(), path: z.string() }),
+  z.object({ org: z.string(), name: z.string(), ref: z.string().nullable() }),
+]);
+
+export const trialResultSchema = z.object({
+  id: z.string(),
+  task_name: z.string(),
+  trial_name: z.string(),
+  trial_uri: z.string(),
+  task_id: taskIdSchema,
+  source: z.string().nullable(),
+  task_checksum: z.string(),
+  config: trialConfigSchema,
+  agent_info: z.object({
+    name: z.string(),
+    version: z.string(),
+    model_info: z.object({ name: z.string(), provider: z.string().nullable() }).nullable(),
+  }),
+  agent_result: agentContextSchema.nullable(),
+  verifier_result: z.object({ rewards: z.record(z.string(), z.number()).nullable() }).nullable(),
+  exception_info: exceptionInfoSchema.nullable(),
+  started_at: iso.nullable(),
+  finished_at: iso.nullable(),
+  environment_setup: timingSchema.nullable(),
+  agent_setup: timingSchema.nullable(),
+  agent_execution: timingSchema.nullable(),
+  verifier: timingSchema.nullable(),
+  step_results: z.array(z.record(z.string(), z.unknown())).nullable(),
+});
+
+export type TaskRef = z.infer<typeof taskRefSchema>;
+export type AgentConfig = z.infer<typeof agentConfigSchema>;
+export type EnvironmentConfig = z.infer<typeof environmentConfigSchema>;
+export type VerifierConfig = z.infer<typeof verifierConfigSchema>;
+export type TrialConfig = z.infer<typeof trialConfigSchema>;
+export type Timing = z.infer<typeof timingSchema>;
+export type ExceptionInfo = z.infer<typeof exceptionInfoSchema>;
+export type AgentContext = z.infer<typeof agentContextSchema>;
+export type TrialResult = z.infer<typeof trialResultSchema>;
+export type TaskId = z.infer<typeof taskIdSchema>;
+export type ArtifactSpec = z.infer<typeof artifactSchema>;
+
+export function emptyAgentContext(): AgentContext {
+  return { n_input_tokens: null, n_cache_tokens: null, n_output_tokens: null, cost_usd: null, rollout_details: null, metadata: null };
+}

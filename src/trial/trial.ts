@@ -1,0 +1,263 @@
+import { createWriteStream, type WriteStream } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
+import { pathToFileURL } from "node:url";
+import type { Agent, AgentRunContext } from "../agent/agent.js";
+import type { Environment, EnvironmentProvider } from "../environment/environment.js";
+import type { Task } from "../task/task.js";
+import { taskChecksum } from "../task/task.js";
+import { verify } from "../verifier/verifier.js";
+import { writeJsonAtomic } from "../util/atomic-write.js";
+import { errorMessage, errorStack } from "../util/errors.js";
+import { utcIso } from "../util/time.js";
+import { uuid } from "../util/ids.js";
+import { collectArtifacts } from "./artifacts.js";
+import {
+  AgentSetupTimeoutError,
+  AgentTimeoutError,
+  CancelledError,
+  EnvironmentStartTimeoutError,
+  HealthcheckError,
+  RECORDED_AND_VERIFIED,
+  exceptionTypeOf,
+} from "./errors.js";
+import { TrialPaths } from "./paths.js";
+import { emptyAgentContext, type Timing, type TrialConfig, type TrialResult } from "./schema.js";
+import { phaseTimeouts } from "./timeouts.js";
+
+export type TrialPhase = "environment_setup" | "agent_setup" | "agent_execution" | "verifier" | "cleanup";
+
+export interface TrialSpec {
+  task: Task;
+  config: TrialConfig;
+  /** Dataset name for result.source (null = "adhoc"). */
+  source: string | null;
+  /** Trial directory (config.trials_dir/config.trial_name). */
+  dir: string;
+}
+
+export interface TrialDeps {
+  provider: EnvironmentProvider;
+  agent: Agent;
+  /** Job cancellation (Ctrl-C): the trial stops, removes its container and records CancelledError. */
+  signal?: AbortSignal;
+  onPhase?: (phase: TrialPhase) => void;
+}
+
+/** Seconds an agent gets, after its timeout fired, to wind down before the runner moves on without it. */
+const ABANDON_GRACE_MS = 15_000;
+
+class TimedOut extends Error {}
+
+/**
+ * Runs `fn` with a deadline. On timeout `fn`'s signal is aborted; if `fn` does not settle within a grace period
+ * the runner stops waiting. Cancellation of `parent` aborts too and surfaces as CancelledError.
+ */
+async function withDeadline<T>(
+  seconds: number | null,
+  parent: AbortSignal | undefined,
+  fn: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const ctl = new AbortController();
+  const onParent = (): void => ctl.abort(new CancelledError("the job was cancelled"));
+  if (parent?.aborted) throw new CancelledError("the job was cancelled");
+  parent?.addEventListener("abort", onParent, { once: true });
+  let timer: NodeJS.Timeout | undefined;
+  let graceTimer: NodeJS.Timeout | undefined;
+  const abandoned = new Promise<never>((_, reject) => {
+    const abandon = (): void => {
+      graceTimer = setTimeout(() => reject(ctl.signal.reason), ABANDON_GRACE_MS);
+    };
+    ctl.signal.addEventListener("abort", abandon, { once: true });
+  });
+  abandoned.catch(() => undefined);
+  if (seconds != null && Number.isFinite(seconds)) {
+    timer = setTimeout(() => ctl.abort(new TimedOut(`deadline of ${seconds} s reached`)), Math.max(0, seconds * 1000));
+  }
+  try {
+    return await Promise.race([fn(ctl.signal), abandoned]);
+  } catch (err) {
+    if (ctl.signal.aborted) throw ctl.signal.reason;
+    throw err;
+  } finally {
+    clearTimeout(timer);
+    clearTimeout(graceTimer);
+    parent?.removeEventListener("abort", onParent);
+  }
+}
+
+function agentInfo(agent: Agent): TrialResult["agent_info"] {
+  return { name: agent.name, version: agent.version, model_info: agent.modelInfo };
+}
+
+/** Runs one trial through Harbor's lifecycle and returns its result (also written to result.json). */
+export async function runTrial(spec: TrialSpec, deps: TrialDeps): Promise<TrialResult> {
+  const { task, config } = spec;
+  const paths = new TrialPaths(spec.dir);
+  await Promise.all([paths.agent, paths.verifier, paths.artifacts].map((d) => mkdir(d, { recursive: true })));
+  const logStream: WriteStream = createWriteStream(paths.log, { flags: "a" });
+  const log = (line: string): void => {
+    logStream.write(`${utcIso()} ${line}\n`);
+  };
+  const timeouts = phaseTimeouts(task, config);
+
+  const result: TrialResult = {
+    id: uuid(),
+    task_name: task.name,
+    trial_name: config.trial_name,
+    trial_uri: pathToFileURL(spec.dir).href,
+    task_id: { path: task.dir },
+    source: spec.source,
+    task_checksum: await taskChecksum(task),
+    config,
+    agent_info: agentInfo(deps.agent),
+    agent_result: null,
+    verifier_result: null,
+    exception_info: null,
+    started_at: utcIso(),
+    finished_at: null,
+    environment_setup: null,
+    agent_setup: null,
+    agent_execution: null,
+    verifier: null,
+    step_results: null,
+  };
+  const save = (): Promise<void> => writeJsonAtomic(paths.result, result);
+  await writeJsonAtomic(paths.config, config);
+  await save();
+
+  const recordException = async (err: unknown): Promise<void> => {
+    const type = exceptionTypeOf(err);
+    result.exception_info = {
+      exception_type: type,
+      exception_message: errorMessage(err),
+      exception_traceback: errorStack(err),
+      occurred_at: utcIso(),
+    };
+    log(`${type}: ${errorMessage(err)}`);
+    await writeFile(paths.exception, errorStack(err) + "\n");
+  };
+  const phase = async <T>(name: Exclude<TrialPhase, "cleanup">, body: () => Promise<T>): Promise<T> => {
+    deps.onPhase?.(name);
+    const timing: Timing = { started_at: utcIso(), finished_at: null };
+    result[name] = timing;
+    await save();
+    log(`${name} started`);
+    try {
+      return await body();
+    } finally {
+      timing.finished_at = utcIso();
+      log(`${name} finished`);
+    }
+  };
+
+  const env: Environment = deps.provider.createEnvironment({
+    task,
+    trialName: config.trial_name,
+    jobId: config.job_id ?? undefined,
+    logs: { agent: paths.agent, verifier: paths.verifier, artifacts: paths.artifacts },
+    overrides: {
+      cpus: config.environment.override_cpus,
+      memoryMb: config.environment.override_memory_mb,
+      storageMb: config.environment.override_storage_mb,
+    },
+    env: config.environment.env,
+    log,
+  });
+  const agentResult = emptyAgentContext();
+  const agentCtx = (signal: AbortSignal): AgentRunContext => ({
+    task,
+    logsDir: paths.agent,
+    result: agentResult,
+    signal,
+    timeoutSec: timeouts.agent,
+    log,
+  });
+
+  try {
+    await phase("environment_setup", () =>
+      withDeadline(timeouts.environmentBuild, deps.signal, (signal) =>
+        env.start({ forceBuild: config.environment.force_build, signal }),
+      ).catch((err) => {
+        if (err instanceof TimedOut) {
+          throw new EnvironmentStartTimeoutError(`environment did not start within ${timeouts.environmentBuild} s`);
+        }
+        throw err;
+      }),
+    );
+    if (task.config.environment.healthcheck) await runHealthcheck(env, task, deps.signal, log);
+
+    await phase("agent_setup", () =>
+      withDeadline(timeouts.agentSetup, deps.signal, (signal) => deps.agent.setup(env, agentCtx(signal))).catch((err) => {
+        if (err instanceof TimedOut) throw new AgentSetupTimeoutError(`agent setup did not finish within ${timeouts.agentSetup} s`);
+        throw err;
+      }),
+    );
+
+    result.agent_result = agentResult;
+    try {
+      await phase("agent_execution", () =>
+        withDeadline(timeouts.agent, deps.signal, (signal) => deps.agent.run(task.instruction, env, agentCtx(signal))).catch(
+          (err) => {
+            if (err instanceof TimedOut) throw new AgentTimeoutError(`agent did not finish within ${timeouts.agent} s`);
+            throw err;
+          },
+        ),
+      );
+    } catch (err) {
+      // An agent timeout or a non-zero agent exit is recorded, and the trial is still verified.
+      if (!RECORDED_AND_VERIFIED.has(exceptionTypeOf(err))) throw err;
+      await recordException(err);
+    }
+    await save();
+
+    await collectArtifacts(env, [...task.config.artifacts, ...config.artifacts], paths, log).catch((err) =>
+      log(`artifact collection failed: ${errorMessage(err)}`),
+    );
+
+    if (!config.verifier.disable) {
+      await phase("verifier", async () => {
+        const rewards = await withDeadline(null, deps.signal, (signal) =>
+          verify(env, task, paths, { timeoutSec: timeouts.verifier, env: config.verifier.env, signal }),
+        );
+        result.verifier_result = { rewards };
+        log(`rewards ${JSON.stringify(rewards)}`);
+      });
+    }
+  } catch (err) {
+    const cancelled = deps.signal?.aborted;
+    await recordException(cancelled ? new CancelledError("the job was cancelled") : err);
+  } finally {
+    deps.onPhase?.("cleanup");
+    if (!env.mounted) {
+      await env.downloadDir("/logs/agent", paths.agent).catch(() => undefined);
+      await env.downloadDir("/logs/artifacts", paths.artifacts).catch(() => undefined);
+    }
+    try {
+      await env.stop({ delete: config.environment.delete });
+    } catch (err) {
+      log(`could not remove the environment: ${errorMessage(err)}`);
+    }
+    result.finished_at = utcIso();
+    await save();
+    log("trial finished");
+    await new Promise<void>((r) => logStream.end(r));
+  }
+  return result;
+}
+
+async function runHealthcheck(env: Environment, task: Task, signal: AbortSignal | undefined, log: (l: string) => void): Promise<void> {
+  const hc = task.config.environment.healthcheck!;
+  const sleep = (s: number): Promise<void> => new Promise((r) => setTimeout(r, s * 1000));
+  const startedAt = Date.now();
+  let failures = 0;
+  for (;;) {
+    if (signal?.aborted) throw new CancelledError("the job was cancelled");
+    const r = await env.exec(hc.command, { timeoutSec: hc.timeoutSec, signal });
+    if (r.returnCode === 0) return;
+    const inStartPeriod = (Date.now() - startedAt) / 1000 < hc.startPeriodSec;
+    if (!inStartPeriod) failures++;
+    log(`healthcheck failed (exit ${r.returnCode})${inStartPeriod ? " during start period" : ""}`);
+    if (failures > hc.retries) throw new HealthcheckError(`healthcheck "${hc.command}" kept failing`);
+    await sleep(inStartPeriod ? hc.startIntervalSec : hc.intervalSec);
+  }
+}

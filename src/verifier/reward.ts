@@ -1,0 +1,45 @@
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { parsePythonFloat } from "../util/python-float.js";
+import { RewardFileEmptyError, RewardFileNotFoundError, VerifierOutputParseError } from "../trial/errors.js";
+
+export type Rewards = Record<string, number>;
+
+/** reward.json: a flat object of numbers. */
+export function parseRewardJson(text: string): Rewards {
+  if (text.trim() === "") throw new RewardFileEmptyError("reward.json is empty");
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw new VerifierOutputParseError(`reward.json is not valid JSON: ${(err as Error).message}`);
+  }
+  if (typeof data !== "object" || data === null || Array.isArray(data)) {
+    throw new VerifierOutputParseError("reward.json must be a flat object of {name: number}");
+  }
+  const out: Rewards = {};
+  for (const [k, v] of Object.entries(data)) {
+    if (typeof v === "boolean") out[k] = v ? 1 : 0;
+    else if (typeof v === "number") out[k] = v;
+    else throw new VerifierOutputParseError(`reward.json: "${k}" must be a number, got ${JSON.stringify(v)}`);
+  }
+  return out;
+}
+
+/** reward.txt: one number, read with Python float() rules. */
+export function parseRewardTxt(text: string): Rewards {
+  const trimmed = text.trim();
+  if (trimmed === "") throw new RewardFileEmptyError("reward.txt is empty");
+  try {
+    return { reward: parsePythonFloat(trimmed) };
+  } catch {
+    throw new VerifierOutputParseError(`reward.txt does not hold a number: ${JSON.stringify(trimmed.slice(0, 200))}`);
+  }
+}
+
+/** The reward contract: reward.json wins over reward.txt; neither is RewardFileNotFoundError. */
+export async function readRewards(rewardJsonPath: string, rewardTxtPath: string): Promise<Rewards> {
+  if (existsSync(rewardJsonPath)) return parseRewardJson(await readFile(rewardJsonPath, "utf8"));
+  if (existsSync(rewardTxtPath)) return parseRewardTxt(await readFile(rewardTxtPath, "utf8"));
+  throw new RewardFileNotFoundError("the verifier wrote neither /logs/verifier/reward.json nor /logs/verifier/reward.txt");
+}
