@@ -31,6 +31,16 @@ function containerName(trialName: string): string {
   return `tmax_${slug || "trial"}`;
 }
 
+/** Resolves with the promise's value, or with undefined after `ms` (the timer never outlives the race). */
+async function raceTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Splits a Docker multiplexed exec stream into stdout and stderr chunks. */
 function demux(stream: Readable, onStdout: (b: Buffer) => void, onStderr: (b: Buffer) => void): void {
   let pending: Buffer = Buffer.alloc(0);
@@ -201,13 +211,13 @@ export class ContainerEnvironment implements Environment {
     });
     const kill = (): Promise<void> => {
       killing ??= (async () => {
-        await Promise.race([pidKnown, new Promise((r) => setTimeout(r, 1000))]);
+        if (pid === null) await raceTimeout(pidKnown, 1000);
         if (pid !== null && pid > 0) {
           await this.killGroup(pid).catch(() => undefined);
         }
-        const closed = await Promise.race([ended.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), KILL_GRACE_MS))]);
+        const closed = await raceTimeout(ended.then(() => true), KILL_GRACE_MS);
         // Something outside the group (a setsid'd daemon) still holds the output open: stop waiting for it.
-        if (!closed) stream.destroy();
+        if (closed !== true) stream.destroy();
       })();
       return killing;
     };
@@ -257,7 +267,7 @@ export class ContainerEnvironment implements Environment {
   private async killGroup(pid: number): Promise<void> {
     const container = this.requireContainer();
     const exec = await container.exec({
-      Cmd: ["sh", "-c", `kill -KILL -- -${pid} 2>/dev/null; kill -KILL ${pid} 2>/dev/null; true`],
+      Cmd: ["sh", "-c", `kill -9 -${pid} 2>/dev/null; kill -9 ${pid} 2>/dev/null; true`],
       User: "root",
       AttachStdout: true,
       AttachStderr: true,

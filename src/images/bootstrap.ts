@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, readdirSync, existsSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import type Docker from "dockerode";
@@ -67,8 +67,9 @@ export async function bootstrapDebian(opts: BootstrapOptions): Promise<{ built: 
   if (spawnSync("sh", ["-c", "command -v debootstrap"], { stdio: "ignore" }).status !== 0) {
     throw new BootstrapError("debootstrap is not installed. On Debian/Ubuntu: sudo apt-get install -y debootstrap");
   }
-  if (process.getuid && process.getuid() !== 0) {
-    throw new BootstrapError("debootstrap needs root: run `sudo npx tmax images bootstrap`");
+  const root = asRoot();
+  if (root.length > 0 && spawnSync("sudo", ["-n", "true"], { stdio: "ignore" }).status !== 0) {
+    throw new BootstrapError("debootstrap needs root: run this as root or allow password-less sudo");
   }
 
   const work = opts.workDir ?? mkdtempSync(join("/var/tmp", "tmax-rootfs-"));
@@ -76,11 +77,11 @@ export async function bootstrapDebian(opts: BootstrapOptions): Promise<{ built: 
   try {
     await runDebootstrap(suite, rootfs, opts.mirror, progress);
     // Downloaded .deb files are not needed in the image.
-    const archives = join(rootfs, "var/cache/apt/archives");
-    if (existsSync(archives)) for (const f of readdirSync(archives)) if (f.endsWith(".deb")) rmSync(join(archives, f));
+    spawnSync(root[0] ?? "sh", [...root.slice(1), ...(root.length ? ["sh"] : []), "-c", `rm -f '${rootfs}'/var/cache/apt/archives/*.deb`]);
 
     progress({ stage: "importing", detail: primary });
-    const tar = spawn("tar", ["-C", rootfs, "--numeric-owner", "-c", "."], { stdio: ["ignore", "pipe", "pipe"] });
+    const tarCmd = [...root, "tar", "-C", rootfs, "--numeric-owner", "-c", "."];
+    const tar = spawn(tarCmd[0]!, tarCmd.slice(1), { stdio: ["ignore", "pipe", "pipe"] });
     let tarErr = "";
     tar.stderr.on("data", (d: Buffer) => (tarErr += d.toString()));
     const [first] = tags;
@@ -108,12 +109,21 @@ export async function bootstrapDebian(opts: BootstrapOptions): Promise<{ built: 
     progress({ stage: "done", detail: primary });
     return { built: true, tags: names };
   } finally {
-    if (!opts.workDir) rmSync(work, { recursive: true, force: true });
+    if (!opts.workDir) {
+      if (root.length > 0) spawnSync(root[0]!, [...root.slice(1), "rm", "-rf", work]);
+      else rmSync(work, { recursive: true, force: true });
+    }
   }
 }
 
+/** Command prefix for steps that need root: none when already root, else password-less sudo. */
+function asRoot(): string[] {
+  return process.getuid && process.getuid() !== 0 ? ["sudo", "-n"] : [];
+}
+
 async function runDebootstrap(suite: string, rootfs: string, mirror: string, progress: (p: BootstrapProgress) => void): Promise<void> {
-  const child = spawn("debootstrap", ["--variant=minbase", suite, rootfs, mirror], { stdio: ["ignore", "pipe", "pipe"] });
+  const cmd = [...asRoot(), "debootstrap", "--variant=minbase", suite, rootfs, mirror];
+  const child = spawn(cmd[0]!, cmd.slice(1), { stdio: ["ignore", "pipe", "pipe"] });
   const tail: string[] = [];
   let stage = "starting";
   let count = 0;

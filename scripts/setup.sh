@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Sets up tmax on a Debian/Ubuntu machine, idempotently: podman, runc and debootstrap from apt (if missing),
+# npm packages, the compiled CLI, and the offline Debian base image (debian:bookworm-slim, built with debootstrap).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+missing=()
+for tool in podman runc debootstrap; do
+  command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing ${missing[*]} from apt"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+echo "setup: npm packages"
+npm ci --no-audit --no-fund --loglevel=error
+echo "setup: compiling"
+npm run --silent build
+
+echo "setup: base image"
+node dist/cli/main.js images bootstrap

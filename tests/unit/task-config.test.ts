@@ -1,0 +1,199 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { parseTaskToml } from "../../src/task/config.js";
+import { parseSizeToMb } from "../../src/task/sizes.js";
+import { stripCanary } from "../../src/task/canary.js";
+import { resolveHostTemplate } from "../../src/task/templating.js";
+
+function ok(text: string) {
+  const r = parseTaskToml(text);
+  assert.ok(r.config, `expected a config, got problems: ${JSON.stringify(r.problems)}`);
+  return r.config;
+}
+
+describe("task.toml, TB2-era schema", () => {
+  test("version key selects TB2 defaults: 600 s agent timeout, 1 CPU, 2048 MB, 10240 MB storage", () => {
+    const c = ok('version = "1.0"\n');
+    assert.equal(c.generation, "tb2");
+    assert.equal(c.schemaVersion, "1.0");
+    assert.equal(c.agent.timeoutSec, 600);
+    assert.equal(c.verifier.timeoutSec, 600);
+    assert.equal(c.environment.buildTimeoutSec, 600);
+    assert.equal(c.environment.cpus, 1);
+    assert.equal(c.environment.memoryMb, 2048);
+    assert.equal(c.environment.storageMb, 10240);
+    assert.equal(c.environment.allowInternet, true);
+  });
+
+  test("a full TB2 task.toml with string sizes, floats and metadata", () => {
+    const c = ok(`version = "1.0"
+[metadata]
+author_name = "A"
+difficulty = "hard"
+tags = ["git", "c"]
+expert_time_estimate_min = 30.0
+custom_thing = { nested = 1 }
+[verifier]
+timeout_sec = 900.0
+[agent]
+timeout_sec = 1800.0
+[environment]
+build_timeout_sec = 1200.0
+docker_image = "alexgshaw/fix-git:20251031"
+cpus = 2
+memory = "4G"
+storage = "10G"
+`);
+    assert.equal(c.agent.timeoutSec, 1800);
+    assert.equal(c.verifier.timeoutSec, 900);
+    assert.equal(c.environment.buildTimeoutSec, 1200);
+    assert.equal(c.environment.dockerImage, "alexgshaw/fix-git:20251031");
+    assert.equal(c.environment.cpus, 2);
+    assert.equal(c.environment.memoryMb, 4096);
+    assert.equal(c.environment.storageMb, 10240);
+    assert.deepEqual(c.metadata.tags, ["git", "c"]);
+    assert.deepEqual({ ...(c.metadata.custom_thing as object) }, { nested: 1 }, "unknown metadata is kept as is");
+  });
+});
+
+describe("task.toml, current schema", () => {
+  test("schema_version with nothing else: no agent timeout, no resource limits", () => {
+    const c = ok('schema_version = "1.1"\n');
+    assert.equal(c.generation, "current");
+    assert.equal(c.agent.timeoutSec, null, "absent agent timeout means none");
+    assert.equal(c.environment.cpus, null);
+    assert.equal(c.environment.memoryMb, null);
+    assert.equal(c.verifier.timeoutSec, 600);
+  });
+
+  test("all current keys are read", () => {
+    const c = ok(`schema_version = "1.2"
+source = "tmax"
+artifacts = ["/app/out", { source = "/app/logs", destination = "logs", exclude = ["*.tmp"] }]
+[task]
+name = "tmax/some-task"
+description = "d"
+authors = [{ name = "X", email = "x@example.com" }]
+keywords = ["k"]
+[verifier]
+timeout_sec = 120.0
+env = { A = "1", TOKEN = "\${HOST_TOKEN:-none}" }
+user = "tester"
+[agent]
+user = 1000
+[solution]
+env = { S = "2" }
+[environment]
+cpus = 2
+memory_mb = 1024
+storage_mb = 4096
+allow_internet = false
+workdir = "/work"
+env = { E = "3" }
+gpus = 0
+[environment.healthcheck]
+command = "test -f /ready"
+retries = 5
+[unknown_section]
+whatever = true
+`);
+    assert.equal(c.source, "tmax");
+    assert.equal(c.task?.name, "tmax/some-task");
+    assert.equal(c.task?.authors[0]?.email, "x@example.com");
+    assert.equal(c.artifacts.length, 2);
+    assert.deepEqual(c.verifier.env, { A: "1", TOKEN: "${HOST_TOKEN:-none}" });
+    assert.equal(c.verifier.user, "tester");
+    assert.equal(c.agent.user, 1000);
+    assert.deepEqual(c.solution.env, { S: "2" });
+    assert.equal(c.environment.memoryMb, 1024);
+    assert.equal(c.environment.storageMb, 4096);
+    assert.equal(c.environment.allowInternet, false);
+    assert.equal(c.environment.workdir, "/work");
+    assert.equal(c.environment.healthcheck?.retries, 5);
+    assert.equal(c.environment.healthcheck?.intervalSec, 5, "healthcheck defaults apply");
+  });
+
+  test("an explicit null agent timeout is kept as no timeout; legacy memory string accepted in current schema", () => {
+    const c = ok('schema_version = "1.1"\n[environment]\nmemory = "1.5G"\n');
+    assert.equal(c.environment.memoryMb, 1536);
+  });
+
+  test("equal legacy and modern sizes are accepted", () => {
+    const c = ok('schema_version = "1.1"\n[environment]\nmemory = "2G"\nmemory_mb = 2048\n');
+    assert.equal(c.environment.memoryMb, 2048);
+  });
+});
+
+describe("task.toml errors name the field", () => {
+  const problems = (text: string) => {
+    const r = parseTaskToml(text, "t/task.toml");
+    assert.equal(r.config, null);
+    return r.problems;
+  };
+
+  test("bad size string", () => {
+    const [p] = problems('version = "1.0"\n[environment]\nmemory = "2X"\n');
+    assert.equal(p?.file, "t/task.toml");
+    assert.equal(p?.field, "[environment].memory");
+    assert.match(p!.message, /"2X" is not a size/);
+  });
+
+  test("conflicting memory and memory_mb", () => {
+    const [p] = problems('schema_version = "1.1"\n[environment]\nmemory = "2G"\nmemory_mb = 1024\n');
+    assert.equal(p?.field, "[environment].memory_mb");
+    assert.match(p!.message, /conflicts/);
+  });
+
+  test("wrong types report the value, and every problem is listed", () => {
+    const ps = problems('version = "1.0"\n[environment]\ncpus = "two"\nmemory = "lots"\n[agent]\ntimeout_sec = "soon"\n');
+    const fields = ps.map((p) => p.field).sort();
+    assert.deepEqual(fields, ["[agent].timeout_sec", "[environment].cpus", "[environment].memory"]);
+    assert.match(ps.find((p) => p.field === "[environment].cpus")!.message, /got "two"/);
+  });
+
+  test("invalid TOML names line and column", () => {
+    const [p] = problems('version = "1.0"\n[environment\n');
+    assert.equal(p?.field, undefined);
+    assert.match(p!.message, /not valid TOML \(line 2/);
+  });
+
+  test("bad task name", () => {
+    const [p] = problems('schema_version = "1.1"\n[task]\nname = "no-org"\n');
+    assert.equal(p?.field, "[task].name");
+  });
+});
+
+test("size strings follow Harbor's rounding", () => {
+  assert.equal(parseSizeToMb("2G"), 2048);
+  assert.equal(parseSizeToMb("2g"), 2048);
+  assert.equal(parseSizeToMb("1.5G"), 1536);
+  assert.equal(parseSizeToMb("0.3G"), 307);
+  assert.equal(parseSizeToMb("512M"), 512);
+  assert.equal(parseSizeToMb("512.9M"), 512);
+  assert.equal(parseSizeToMb("4096K"), 4);
+  assert.equal(parseSizeToMb("1000k"), 0);
+  for (const bad of ["2", "2GB", "2Gi", "G", "-1G", "two"]) assert.throws(() => parseSizeToMb(bad), /not a size/, bad);
+});
+
+describe("canary stripping", () => {
+  test("leading HTML and # canary comments and the blank lines after them go", () => {
+    const text = "<!-- BENCHMARK DATA. terminal-bench-canary GUID abc -->\n# another CANARY line\n\n\nDo the thing.\n\nMore.";
+    assert.equal(stripCanary(text), "Do the thing.\n\nMore.");
+  });
+  test("text without a canary is unchanged, including a leading heading", () => {
+    assert.equal(stripCanary("# Title\n\nBody"), "# Title\n\nBody");
+    assert.equal(stripCanary("\n<!-- canary -->\nBody"), "\n<!-- canary -->\nBody", "only leading lines count");
+  });
+  test("a canary mention later in the text stays", () => {
+    assert.equal(stripCanary("<!-- canary x -->\nUse the canary file.\n"), "Use the canary file.\n");
+  });
+});
+
+test("host templating in env values", () => {
+  const env = { HOME_DIR: "/h", EMPTY: "" };
+  assert.equal(resolveHostTemplate("${HOME_DIR}/x", env), "/h/x");
+  assert.equal(resolveHostTemplate("${MISSING:-fallback}", env), "fallback");
+  assert.equal(resolveHostTemplate("${EMPTY:-fb}", env), "fb");
+  assert.equal(resolveHostTemplate("plain $HOME_DIR", env), "plain $HOME_DIR");
+  assert.throws(() => resolveHostTemplate("${MISSING}", env), /MISSING is not set/);
+});

@@ -1,0 +1,169 @@
+import assert from "node:assert/strict";
+import { rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import { discoverTasks } from "../../src/task/dataset.js";
+import { inspectTask, loadTask, taskChecksum } from "../../src/task/task.js";
+import { TaskLoadError } from "../../src/task/problems.js";
+import { buildJobConfig, buildTrialConfig, redactSecrets, type RunOptions } from "../../src/job/config.js";
+import { jobConfigSchema, jobResultSchema } from "../../src/job/schema.js";
+import { trialConfigSchema } from "../../src/trial/schema.js";
+import { phaseTimeouts } from "../../src/trial/timeouts.js";
+import { trialNameFor } from "../../src/trial/paths.js";
+import { tempDir, writeTask } from "../helpers/task-fixture.js";
+
+const runOptions = (over: Partial<RunOptions> = {}): RunOptions => ({
+  path: "/data/ds",
+  agent: "oracle",
+  model: null,
+  agentKwargs: {},
+  agentEnv: {},
+  nAttempts: 1,
+  nConcurrent: 4,
+  include: [],
+  exclude: [],
+  limit: null,
+  jobsDir: "jobs",
+  jobName: "j",
+  timeoutMultiplier: 1,
+  agentTimeoutMultiplier: null,
+  verifierTimeoutMultiplier: null,
+  agentSetupTimeoutMultiplier: null,
+  environmentBuildTimeoutMultiplier: null,
+  environmentType: "podman",
+  forceBuild: false,
+  deleteContainers: true,
+  overrideCpus: null,
+  overrideMemoryMb: null,
+  overrideStorageMb: null,
+  agentTimeoutSec: null,
+  agentSetupTimeoutSec: null,
+  maxAgentTimeoutSec: null,
+  verifierTimeoutSec: null,
+  verifierEnv: {},
+  disableVerification: false,
+  maxRetries: 0,
+  retryInclude: null,
+  retryExclude: null,
+  artifacts: [],
+  debug: false,
+  quiet: false,
+  singleTask: false,
+  ...over,
+});
+
+describe("task directories", () => {
+  test("a valid task loads with its instruction canary-stripped", async () => {
+    const root = tempDir();
+    const dir = writeTask(root, "t1", { instruction: "<!-- canary GUID 1 -->\n\nDo it.\n" });
+    const task = await loadTask(dir);
+    assert.equal(task.name, "t1");
+    assert.equal(task.instruction, "Do it.\n");
+    assert.ok(task.dockerfile?.endsWith("environment/Dockerfile"));
+    assert.ok(task.solutionDir?.endsWith("solution"));
+  });
+
+  test("every missing piece is reported with its file", async () => {
+    const root = tempDir();
+    const dir = writeTask(root, "bad", { dockerfile: null, testSh: null, instruction: "" });
+    const { task, problems } = await inspectTask(dir);
+    assert.equal(task, null);
+    const files = problems.filter((p) => p.severity === "error").map((p) => p.file).sort();
+    assert.deepEqual(files, ["bad/environment/Dockerfile", "bad/instruction.md", "bad/tests/test.sh"]);
+    await assert.rejects(loadTask(dir), (e: TaskLoadError) => e instanceof TaskLoadError && /tests\/test\.sh/.test(e.message));
+  });
+
+  test("docker_image without a Dockerfile is valid; compose-only is not supported", async () => {
+    const root = tempDir();
+    const img = writeTask(root, "img", { dockerfile: null, toml: 'version = "1.0"\n[environment]\ndocker_image = "x/y:1"\n' });
+    assert.ok((await inspectTask(img)).task);
+    const compose = writeTask(root, "compose", { dockerfile: null, files: { "environment/docker-compose.yaml": "services: {}\n" } });
+    const { problems } = await inspectTask(compose);
+    assert.match(problems[0]!.message, /docker-compose/);
+  });
+
+  test("dataset discovery: sorted, filtered by globs, limited; bad tasks reported not dropped", async () => {
+    const root = tempDir();
+    for (const n of ["b-task", "a-task", "c-other"]) writeTask(root, n);
+    writeTask(root, "d-broken", { toml: "version = [" });
+    const all = await discoverTasks(root);
+    assert.equal(all.kind, "dataset");
+    assert.deepEqual(all.tasks.map((t) => t.name), ["a-task", "b-task", "c-other"]);
+    assert.deepEqual(all.invalid.map((t) => t.name), ["d-broken"]);
+    const some = await discoverTasks(root, { include: ["*-task", "d-*"], exclude: ["b-*"], limit: 1 });
+    assert.deepEqual(some.tasks.map((t) => t.name), ["a-task"]);
+    assert.equal(some.invalid.length, 0);
+    const single = await discoverTasks(join(root, "a-task"));
+    assert.equal(single.kind, "task");
+    assert.equal(single.source, null);
+    await assert.rejects(discoverTasks(join(root, "nope")), /no such task or dataset/);
+  });
+
+  test("checksum is stable and changes with any byte", async () => {
+    const root = tempDir();
+    const task = await loadTask(writeTask(root, "t"));
+    const a = await taskChecksum(task);
+    assert.equal(a, await taskChecksum(task));
+    assert.match(a, /^[0-9a-f]{64}$/);
+    writeFileSync(join(task.dir, "tests", "extra.txt"), "x");
+    assert.notEqual(await taskChecksum(task), a);
+    rmSync(root, { recursive: true, force: true });
+  });
+});
+
+describe("job and trial configs", () => {
+  test("job config.json has Harbor's shape", () => {
+    const cfg = buildJobConfig(runOptions({ include: ["a*"], limit: 3 }));
+    const parsed = jobConfigSchema.strict().safeParse(cfg);
+    assert.ok(parsed.success, JSON.stringify(parsed.error?.issues));
+    assert.equal(cfg.datasets[0]!.path, "/data/ds");
+    assert.deepEqual(cfg.datasets[0]!.task_names, ["a*"]);
+    assert.equal(cfg.datasets[0]!.n_tasks, 3);
+    assert.deepEqual(cfg.retry.exclude_exceptions, ["AgentTimeoutError", "VerifierTimeoutError", "RewardFileNotFoundError", "RewardFileEmptyError", "VerifierOutputParseError"]);
+    const single = buildJobConfig(runOptions({ singleTask: true }));
+    assert.equal(single.datasets.length, 0);
+    assert.equal(single.tasks[0]!.path, "/data/ds");
+  });
+
+  test("secrets are written as ${VAR}, never literally", () => {
+    assert.deepEqual(redactSecrets({ OPENAI_API_KEY: "sk-123", HF_TOKEN: "${HF_TOKEN}", MODE: "fast" }), {
+      OPENAI_API_KEY: "${OPENAI_API_KEY}",
+      HF_TOKEN: "${HF_TOKEN}",
+      MODE: "fast",
+    });
+    const cfg = buildJobConfig(runOptions({ agentEnv: { MY_SECRET: "hunter2" } }));
+    assert.ok(!JSON.stringify(cfg).includes("hunter2"));
+  });
+
+  test("trial config.json has Harbor's shape", async () => {
+    const task = await loadTask(writeTask(tempDir(), "t"));
+    const job = buildJobConfig(runOptions());
+    const trial = buildTrialConfig(job, task, trialNameFor(task.name, "AbCdEfG"), "/jobs/j", "job-id", "ds");
+    const parsed = trialConfigSchema.strict().safeParse(trial);
+    assert.ok(parsed.success, JSON.stringify(parsed.error?.issues));
+    assert.equal(trial.trial_name, "t__AbCdEfG");
+    assert.equal(trial.task.source, "ds");
+  });
+
+  test("trial names cut the task name to 32 characters", () => {
+    assert.equal(trialNameFor("a-very-long-task-name-that-goes-on-and-on", "1234567"), "a-very-long-task-name-that-goes-__1234567");
+    assert.equal(trialNameFor("org/name", "x"), "name__x");
+  });
+
+  test("job result.json schema rejects missing keys", () => {
+    assert.equal(jobResultSchema.safeParse({ id: "x" }).success, false);
+  });
+
+  test("phase timeouts: overrides, caps and multipliers", async () => {
+    const task = await loadTask(writeTask(tempDir(), "t", { toml: 'version = "1.0"\n[agent]\ntimeout_sec = 900.0\n[verifier]\ntimeout_sec = 100.0\n' }));
+    const job = buildJobConfig(runOptions({ timeoutMultiplier: 2, verifierTimeoutMultiplier: 0.5 }));
+    const base = buildTrialConfig(job, task, "t__1", "/j", "id", null);
+    assert.deepEqual(phaseTimeouts(task, base), { environmentBuild: 1200, agentSetup: 720, agent: 1800, verifier: 50 });
+    const capped = { ...base, agent: { ...base.agent, max_timeout_sec: 300 } };
+    assert.equal(phaseTimeouts(task, capped).agent, 600);
+    const overridden = { ...base, agent: { ...base.agent, override_timeout_sec: 10 } };
+    assert.equal(phaseTimeouts(task, overridden).agent, 20);
+    const current = await loadTask(writeTask(tempDir(), "c", { toml: 'schema_version = "1.1"\n' }));
+    assert.equal(phaseTimeouts(current, buildTrialConfig(buildJobConfig(runOptions()), current, "c__1", "/j", "id", null)).agent, null);
+  });
+});
