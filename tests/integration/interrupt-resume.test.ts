@@ -34,7 +34,9 @@ test("Ctrl-C stops within seconds, leaves no container, and --resume completes t
   while (finishedTrials(jobDir).size < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   assert.equal(finishedTrials(jobDir).size, 2, "the fast trials finished");
   await new Promise((r) => setTimeout(r, 500));
-  assert.ok(podmanContainers("label=tmax.task").length > 0, "slow trials are running in containers");
+  const jobId = JSON.parse(readFileSync(join(jobDir, "result.json"), "utf8")).id;
+  const mine = `label=tmax.job=${jobId}`;
+  assert.ok(podmanContainers(mine).length > 0, "slow trials are running in containers");
   const before = finishedTrials(jobDir);
 
   const sentAt = Date.now();
@@ -44,7 +46,7 @@ test("Ctrl-C stops within seconds, leaves no container, and --resume completes t
   assert.equal(result.code, 130, result.stderr);
   assert.ok(stopSecs < 10, `stopped after ${stopSecs}s`);
   assert.match(result.stdout, /Resume with: npx tmax run --resume/);
-  assert.deepEqual(podmanContainers("label=tmax.task"), [], "no container left behind");
+  assert.deepEqual(podmanContainers(mine), [], "no container left behind");
 
   const jobResult = JSON.parse(readFileSync(join(jobDir, "result.json"), "utf8"));
   assert.equal(jobResult.finished_at, null, "an interrupted job is not marked finished");
@@ -69,7 +71,7 @@ test("Ctrl-C stops within seconds, leaves no container, and --resume completes t
   const final = JSON.parse(readFileSync(join(jobDir, "result.json"), "utf8"));
   assert.ok(final.finished_at);
   assert.equal(final.id, jobResult.id, "the job keeps its id across resume");
-  assert.deepEqual(podmanContainers("label=tmax.task"), []);
+  assert.deepEqual(podmanContainers(mine), []);
 });
 
 test("--resume of a finished job runs nothing and reports the same figures", async () => {

@@ -105,7 +105,8 @@ describe("tmax run on the example tasks (oracle, 2 attempts)", () => {
   });
 
   test("no container is left behind", () => {
-    assert.deepEqual(podmanContainers("label=tmax.task"), []);
+    const id = JSON.parse(readFileSync(join(jobDir, "result.json"), "utf8")).id;
+    assert.deepEqual(podmanContainers(`label=tmax.job=${id}`), []);
   });
 
   test("tmax stats --json reads the job back with the same figures", async () => {

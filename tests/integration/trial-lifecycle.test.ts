@@ -41,6 +41,10 @@ describe("trial lifecycle and Harbor's exception types", () => {
       toml: 'schema_version = "1.1"\n[verifier]\nuser = "nobody"\nenv = { V = "${TMAX_TEST_UNSET_VAR:-dflt}" }\n',
       testSh: reward('[ "$V/$(id -un)/$W" = "dflt/nobody/cli" ] && echo 1 > /logs/verifier/reward.txt || echo "0" > /logs/verifier/reward.txt'),
     });
+    writeTask(ds, "slow-build", {
+      toml: 'schema_version = "1.1"\n[environment]\nbuild_timeout_sec = 2\n',
+      dockerfile: "FROM debian:bookworm-slim\nRUN sleep 60\n",
+    });
     writeTask(ds, "exit-code", { solveSh: "#!/bin/bash\ntouch /app/done\nexit 7\n" });
     run = await runCli(["run", "-p", ds, "-o", tempDir("tmax-jobs-"), "--job-name", "lifecycle", "-n", "4", "-r", "1", "--artifact", "/app/out.txt", "--ve", "W=cli", "--json"]);
     const out = JSON.parse(run.stdout);
@@ -83,7 +87,13 @@ describe("trial lifecycle and Harbor's exception types", () => {
     assert.match(r.exception_info!.exception_message, /deliberate failure|exit/);
     assert.equal(r.agent_execution, null, "the agent never ran");
     assert.equal(r.verifier, null, "no verification after an environment failure");
-    assert.ok(job.stats.n_retries >= 2, `n_retries ${job.stats.n_retries}`);
+    assert.equal(job.stats.n_retries, 3, "build-fails, missing-base and slow-build were each retried once");
+  });
+
+  test("EnvironmentStartTimeoutError when the environment does not start within build_timeout_sec", () => {
+    const r = only("slow-build");
+    assert.equal(r.exception_info?.exception_type, "EnvironmentStartTimeoutError");
+    assert.equal(r.agent_execution, null);
   });
 
   test("a base image that is not available offline is explained", () => {
@@ -129,6 +139,7 @@ describe("trial lifecycle and Harbor's exception types", () => {
   test("job statistics count errors by Harbor exception type", () => {
     const ev = Object.values(job.stats.evals)[0]!;
     assert.deepEqual(Object.keys(ev.exception_stats).sort(), [
+      "EnvironmentStartTimeoutError",
       "ImageBuildError",
       "ImageUnavailableError",
       "RewardFileEmptyError",
@@ -136,7 +147,7 @@ describe("trial lifecycle and Harbor's exception types", () => {
       "VerifierOutputParseError",
       "VerifierTimeoutError",
     ]);
-    assert.equal(ev.n_errors, 6);
+    assert.equal(ev.n_errors, 7);
     assert.equal(ev.n_trials, 4, "four trials produced a reward");
   });
 });
