@@ -88,3 +88,30 @@ test("--resume of a finished job runs nothing and reports the same figures", asy
   assert.equal(clash.code, 2);
   assert.match(clash.stderr, /already holds a job; resume it with --resume/);
 });
+
+test("SIGTERM behaves like Ctrl-C: the running trial is cancelled and its container removed", async () => {
+  const ds = tempDir("tmax-ds-");
+  writeTask(ds, "term-slow", { solveSh: "#!/bin/bash\nsleep 60\n" });
+  const jobs = tempDir("tmax-jobs-");
+  const jobDir = join(jobs, "termed");
+  const child = startCli(["run", "-p", ds, "-o", jobs, "--job-name", "termed"]);
+  const done = finished(child);
+  const deadline = Date.now() + 60_000;
+  const running = (): boolean =>
+    readdirSync(jobDir, { withFileTypes: true }).some((e) => {
+      if (!e.isDirectory() || !existsSync(join(jobDir, e.name, "result.json"))) return false;
+      return JSON.parse(readFileSync(join(jobDir, e.name, "result.json"), "utf8")).agent_execution !== null;
+    });
+  while (!(existsSync(jobDir) && running()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  const jobId = JSON.parse(readFileSync(join(jobDir, "result.json"), "utf8")).id;
+  assert.equal(podmanContainers(`label=tmax.job=${jobId}`).length, 1);
+  const sentAt = Date.now();
+  child.kill("SIGTERM");
+  const r = await done;
+  assert.equal(r.code, 130, r.stderr);
+  assert.ok(Date.now() - sentAt < 10_000);
+  assert.deepEqual(podmanContainers(`label=tmax.job=${jobId}`), []);
+  const trial = readdirSync(jobDir, { withFileTypes: true }).find((e) => e.isDirectory())!;
+  const res = JSON.parse(readFileSync(join(jobDir, trial.name, "result.json"), "utf8"));
+  assert.equal(res.exception_info.exception_type, "CancelledError");
+});
