@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { chmod, mkdir } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { basename, dirname, posix } from "node:path";
@@ -6,6 +7,7 @@ import type Docker from "dockerode";
 import type { Container } from "dockerode";
 import { resolveEnvMap } from "../task/templating.js";
 import { LOG_DIRS, type Environment, type EnvironmentSpec, type ExecOptions, type ExecResult } from "./environment.js";
+import { ExitMarkerScanner } from "./exit-marker.js";
 import { HeadTailBuffer } from "./output-buffer.js";
 import { extractTar, tarDirectory, tarFile } from "./tar.js";
 import type { ImageCache } from "./image-cache.js";
@@ -13,8 +15,19 @@ import type { ImageCache } from "./image-cache.js";
 /** Default cap on stdout and on stderr kept per exec (head + tail). */
 export const DEFAULT_MAX_OUTPUT_BYTES = 8 * 1024 * 1024;
 
-/** Seconds to wait for an exec stream to close after its process group was killed before giving up on it. */
+/** Milliseconds to wait for an exec stream to close after its process group was killed before giving up on it. */
 const KILL_GRACE_MS = 3000;
+
+/** Milliseconds to wait, after the command's exit markers, for the output pipes to close (background jobs). */
+const BACKGROUND_GRACE_MS = 50;
+
+/**
+ * Every exec runs under this wrapper: it prints its PID on stderr's first line (the exec'd shell leads its own
+ * session, so the PID is also the process group id a timeout kills), runs `bash -c <command>`, then prints an exit
+ * marker with the status on stdout and a marker on stderr. $0 = command, $1 = per-exec token.
+ */
+const EXEC_WRAPPER =
+  'echo "$$" >&2; bash -c "$0"; s=$?; printf "\\036TMAX-EXIT-%s:%d\\n" "$1" "$s"; printf "\\036TMAX-EXIT-%s:\\n" "$1" >&2; exit "$s"';
 
 export interface ContainerEnvironmentDeps {
   docker: Docker;
@@ -61,6 +74,8 @@ function demux(stream: Readable, onStdout: (b: Buffer) => void, onStderr: (b: Bu
 export class ContainerEnvironment implements Environment {
   private container: Container | null = null;
   private stopped = false;
+  /** Exec output streams still held open by background jobs of finished commands. */
+  private readonly lingering = new Set<Readable>();
   readonly mounted: boolean;
   readonly id: string;
   private readonly workdir: string | null;
@@ -161,10 +176,9 @@ export class ContainerEnvironment implements Environment {
     const limit = opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
     const cwd = opts.cwd ?? this.workdir ?? undefined;
     const user = opts.user ?? undefined;
-    // The wrapper prints its PID (= process group id: exec'd processes lead their own session) on stderr's first
-    // line, so a timeout can kill the whole group; then it becomes `bash -c <command>`.
+    const token = randomBytes(8).toString("hex");
     const exec = await container.exec({
-      Cmd: ["sh", "-c", 'echo "$$" >&2; exec bash -c "$0"', command],
+      Cmd: ["sh", "-c", EXEC_WRAPPER, command, token],
       AttachStdout: true,
       AttachStderr: true,
       AttachStdin: false,
@@ -176,14 +190,29 @@ export class ContainerEnvironment implements Environment {
     const stream = (await exec.start({ hijack: true, stdin: false })) as unknown as Readable;
     const stdout = new HeadTailBuffer(limit);
     const stderr = new HeadTailBuffer(limit);
+    const marker = `\x1eTMAX-EXIT-${token}:`;
+    const outScan = new ExitMarkerScanner(marker, true);
+    const errScan = new ExitMarkerScanner(marker, false);
     let pid: number | null = null;
     let pidLine = "";
     let pidResolve: (() => void) | null = null;
     const pidKnown = new Promise<void>((r) => (pidResolve = r));
+    let markersResolve: (() => void) | null = null;
+    const markersSeen = new Promise<void>((r) => (markersResolve = r));
+    const checkMarkers = (): void => {
+      if (outScan.done && errScan.done) markersResolve?.();
+    };
+    // Set once the result is taken: output that background jobs write afterwards is read and dropped.
+    let settled = false;
     demux(
       stream,
-      (b) => stdout.push(b),
       (b) => {
+        if (settled) return;
+        stdout.push(outScan.push(b));
+        checkMarkers();
+      },
+      (b) => {
+        if (settled) return;
         if (pid === null) {
           const text = pidLine + b.toString("latin1");
           const nl = text.indexOf("\n");
@@ -193,21 +222,26 @@ export class ContainerEnvironment implements Environment {
           }
           pid = Number(text.slice(0, nl)) || -1;
           pidResolve?.();
-          const rest = Buffer.from(text.slice(nl + 1), "latin1");
-          if (rest.length > 0) stderr.push(rest);
-          return;
+          b = Buffer.from(text.slice(nl + 1), "latin1");
+          if (b.length === 0) return;
         }
-        stderr.push(b);
+        stderr.push(errScan.push(b));
+        checkMarkers();
       },
     );
 
     let timedOut = false;
     let aborted = false;
     let killing: Promise<void> | null = null;
+    let streamEnded = false;
     const ended = new Promise<void>((resolve) => {
-      stream.once("end", resolve);
-      stream.once("close", resolve);
-      stream.once("error", resolve);
+      const done = (): void => {
+        streamEnded = true;
+        resolve();
+      };
+      stream.once("end", done);
+      stream.once("close", done);
+      stream.once("error", done);
     });
     const kill = (): Promise<void> => {
       killing ??= (async () => {
@@ -234,34 +268,48 @@ export class ContainerEnvironment implements Environment {
     };
     opts.signal?.addEventListener("abort", onAbort, { once: true });
     try {
-      await ended;
+      // Done when the stream ends, or when the command has printed its exit markers: then background jobs it left
+      // running may still hold the pipes open, and we stop listening instead of waiting for them.
+      await Promise.race([ended, markersSeen.then(() => raceTimeout(ended, BACKGROUND_GRACE_MS))]);
       if (killing) await killing;
+      else if (!streamEnded) {
+        // Background jobs still hold the pipes. Keep draining them (closing would SIGPIPE the jobs, not reading
+        // would block them) until they exit or the environment stops.
+        this.lingering.add(stream);
+        stream.once("close", () => this.lingering.delete(stream));
+      }
     } finally {
+      settled = true;
       if (timer) clearTimeout(timer);
       opts.signal?.removeEventListener("abort", onAbort);
     }
     if (aborted) throw opts.signal?.reason ?? new Error("exec aborted");
+    if (!outScan.done) stdout.push(outScan.flush());
+    if (!errScan.done) stderr.push(errScan.flush());
 
-    let returnCode = timedOut ? 124 : -1;
-    if (!timedOut) {
-      for (let i = 0; i < 200; i++) {
-        const info = await exec.inspect();
-        if (!info.Running) {
-          returnCode = info.ExitCode ?? -1;
-          break;
-        }
-        await new Promise((r) => setTimeout(r, 10));
-      }
-    }
+    let returnCode: number;
+    if (outScan.status !== null) returnCode = outScan.status;
+    else if (timedOut) returnCode = 124;
+    else returnCode = await this.inspectExitCode(exec);
     return {
       stdout: stdout.toString(),
       stderr: stderr.toString(),
       returnCode,
-      timedOut,
+      timedOut: timedOut && outScan.status === null,
       stdoutDropped: stdout.dropped,
       stderrDropped: stderr.dropped,
       durationSec: (performance.now() - started) / 1000,
     };
+  }
+
+  /** Exit code from the engine, for commands that ended without printing the marker (e.g. the shell was killed). */
+  private async inspectExitCode(exec: Docker.Exec): Promise<number> {
+    for (let i = 0; i < 200; i++) {
+      const info = await exec.inspect();
+      if (!info.Running) return info.ExitCode ?? -1;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return -1;
   }
 
   private async killGroup(pid: number): Promise<void> {
@@ -347,6 +395,8 @@ export class ContainerEnvironment implements Environment {
   async stop(opts: { delete?: boolean } = {}): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    for (const s of this.lingering) s.destroy();
+    this.lingering.clear();
     if (!this.container) return;
     if (opts.delete === false) {
       await this.container.kill().catch(() => undefined);

@@ -58,6 +58,18 @@ describe("podman environment", () => {
     assert.equal(left.stdout.trim(), "0", "both `sleep 100` processes were killed");
   });
 
+  test("a command that leaves a background job running returns as soon as it exits", async () => {
+    const started = Date.now();
+    const r = await env.exec("sleep 30 & printf started");
+    assert.equal(r.stdout, "started");
+    assert.equal(r.returnCode, 0);
+    assert.ok(Date.now() - started < 3000, `took ${Date.now() - started} ms`);
+    const killed = await env.exec("bash -c 'kill -9 $$'; echo after");
+    assert.equal(killed.stdout, "after\n");
+    const status = await env.exec("bash -c 'exit 300'");
+    assert.equal(status.returnCode, 44, "exit statuses are reported modulo 256 like any shell");
+  });
+
   test("abort via signal kills the command and rejects with the reason", async () => {
     const ctl = new AbortController();
     setTimeout(() => ctl.abort(new Error("stop now")), 300);
