@@ -1,21 +1,22 @@
 import type { Agent, AgentFactory, AgentOptions } from "./agent.js";
-import { NopAgent, OracleAgent } from "./oracle.js";
 
-const factories = new Map<string, AgentFactory>([
-  ["oracle", (opts) => new OracleAgent(opts)],
-  ["nop", () => new NopAgent()],
+/** Agents by `-a` name. Each is imported on first use, so commands load only the agent they run. */
+const factories = new Map<string, (opts: AgentOptions) => Promise<Agent>>([
+  ["oracle", async (opts) => new (await import("./oracle.js")).OracleAgent(opts)],
+  ["nop", async () => new (await import("./oracle.js")).NopAgent()],
+  ["tmax", async (opts) => new (await import("./tmax/harness.js")).TmaxAgent(opts)],
 ]);
 
 /** Adds an agent under a name usable with `-a NAME`. */
 export function registerAgent(name: string, factory: AgentFactory): void {
-  factories.set(name, factory);
+  factories.set(name, async (opts) => factory(opts));
 }
 
 export function agentNames(): string[] {
   return [...factories.keys()];
 }
 
-export function createAgent(name: string, opts: AgentOptions): Agent {
+export async function createAgent(name: string, opts: AgentOptions): Promise<Agent> {
   const factory = factories.get(name);
   if (!factory) throw new Error(`unknown agent "${name}"; available: ${agentNames().join(", ")}`);
   return factory(opts);

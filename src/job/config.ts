@@ -102,7 +102,7 @@ export function buildJobConfig(opts: RunOptions): JobConfig {
     verifier: {
       override_timeout_sec: opts.verifierTimeoutSec,
       max_timeout_sec: null,
-      env: redactSecrets(opts.verifierEnv),
+      env: opts.verifierEnv,
       disable: opts.disableVerification,
     },
     metrics: [{ type: "mean" }],

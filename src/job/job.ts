@@ -34,7 +34,7 @@ export interface JobInput {
   source: string | null;
   provider: EnvironmentProvider;
   /** Makes a fresh agent for each trial. */
-  makeAgent: () => Agent;
+  makeAgent: () => Agent | Promise<Agent>;
   signal: AbortSignal;
   invocation: string[];
   resume?: boolean;
@@ -212,7 +212,7 @@ export async function runJob(input: JobInput): Promise<JobOutcome> {
         { task, config: trialConfig, source: input.source, dir: join(jobDir, trialName) },
         {
           provider: input.provider,
-          agent: input.makeAgent(),
+          agent: await input.makeAgent(),
           signal,
           onPhase: (phase) => hooks.onTrialPhase?.({ trialName, phase }),
         },

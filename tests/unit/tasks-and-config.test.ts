@@ -5,52 +5,14 @@ import { describe, test } from "node:test";
 import { discoverTasks } from "../../src/task/dataset.js";
 import { inspectTask, loadTask, taskChecksum } from "../../src/task/task.js";
 import { TaskLoadError } from "../../src/task/problems.js";
-import { buildJobConfig, buildTrialConfig, redactSecrets, type RunOptions } from "../../src/job/config.js";
+import { buildJobConfig, buildTrialConfig, redactSecrets } from "../../src/job/config.js";
+import { runOptions } from "../helpers/run-options.js";
 import { jobConfigSchema, jobResultSchema } from "../../src/job/schema.js";
 import { trialConfigSchema } from "../../src/trial/schema.js";
 import { phaseTimeouts } from "../../src/trial/timeouts.js";
 import { trialNameFor } from "../../src/trial/paths.js";
 import { tempDir, writeTask } from "../helpers/task-fixture.js";
 
-const runOptions = (over: Partial<RunOptions> = {}): RunOptions => ({
-  path: "/data/ds",
-  agent: "oracle",
-  model: null,
-  agentKwargs: {},
-  agentEnv: {},
-  nAttempts: 1,
-  nConcurrent: 4,
-  include: [],
-  exclude: [],
-  limit: null,
-  jobsDir: "jobs",
-  jobName: "j",
-  timeoutMultiplier: 1,
-  agentTimeoutMultiplier: null,
-  verifierTimeoutMultiplier: null,
-  agentSetupTimeoutMultiplier: null,
-  environmentBuildTimeoutMultiplier: null,
-  environmentType: "podman",
-  forceBuild: false,
-  deleteContainers: true,
-  overrideCpus: null,
-  overrideMemoryMb: null,
-  overrideStorageMb: null,
-  agentTimeoutSec: null,
-  agentSetupTimeoutSec: null,
-  maxAgentTimeoutSec: null,
-  verifierTimeoutSec: null,
-  verifierEnv: {},
-  disableVerification: false,
-  maxRetries: 0,
-  retryInclude: null,
-  retryExclude: null,
-  artifacts: [],
-  debug: false,
-  quiet: false,
-  singleTask: false,
-  ...over,
-});
 
 describe("task directories", () => {
   test("a valid task loads with its instruction canary-stripped", async () => {

@@ -18,6 +18,8 @@ export interface RunCliOptions {
   resume?: string;
   agent: string;
   model?: string;
+  baseUrl?: string;
+  apiKey?: string;
   agentKwarg: Record<string, unknown>;
   agentEnv: Record<string, string>;
   nAttempts: number;
@@ -65,8 +67,8 @@ function toRunOptions(o: RunCliOptions, singleTask: boolean): RunOptions {
     path: o.path!,
     agent: o.agent,
     model: o.model ?? null,
-    agentKwargs: o.agentKwarg,
-    agentEnv: o.agentEnv,
+    agentKwargs: { ...o.agentKwarg, ...(o.baseUrl ? { base_url: o.baseUrl } : {}) },
+    agentEnv: { ...o.agentEnv, ...(o.apiKey ? { OPENAI_API_KEY: o.apiKey } : {}) },
     nAttempts: o.nAttempts,
     nConcurrent: o.nConcurrent,
     include: o.includeTaskName,
@@ -144,12 +146,22 @@ export async function runCommand(o: RunCliOptions, argv: string[]): Promise<numb
   }
 
   const agentCfg = config.agents[0]!;
-  const agentOptions = {
-    modelName: agentCfg.model_name,
-    kwargs: agentCfg.kwargs,
-    env: resolveSecrets(agentCfg.env),
-  };
-  createAgent(agentCfg.name ?? "oracle", agentOptions); // fail fast on an unknown agent or bad kwargs
+  // Secrets given on this command line are used as given; config.json only holds ${NAME} references to them.
+  const literalEnv = resume ? {} : { ...o.agentEnv, ...(o.apiKey ? { OPENAI_API_KEY: o.apiKey } : {}) };
+  let agentEnv: Record<string, string>;
+  try {
+    agentEnv = { ...resolveSecrets(Object.fromEntries(Object.entries(agentCfg.env).filter(([k]) => !(k in literalEnv)))), ...literalEnv };
+  } catch (err) {
+    console.error(`tmax run: ${(err as Error).message}`);
+    return 2;
+  }
+  const agentOptions = { modelName: agentCfg.model_name, kwargs: agentCfg.kwargs, env: agentEnv };
+  try {
+    await createAgent(agentCfg.name ?? "oracle", agentOptions); // fail fast on an unknown agent or bad settings
+  } catch (err) {
+    console.error(`tmax run: ${(err as Error).message}`);
+    return 2;
+  }
 
   const controller = new AbortController();
   let provider: EngineProvider | null = null;

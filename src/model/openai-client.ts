@@ -1,0 +1,89 @@
+import OpenAI from "openai";
+import { classifyError } from "./errors.js";
+import { DEFAULT_RETRY, withRetries, type RetryPolicy } from "./retry.js";
+import type { ChatMessage, FunctionTool, ModelClient, ModelReply, ModelUsage, SamplingParams } from "./types.js";
+
+export interface OpenAIClientOptions {
+  baseUrl: string;
+  apiKey?: string | null;
+  /** Model name as given (`openai/<served name>` is accepted: the provider prefix is dropped). */
+  model: string;
+  /** Seconds before a request is abandoned and retried (the Tmax harness: 18000). */
+  requestTimeoutSec?: number;
+  retry?: RetryPolicy;
+  onRetry?: (message: string) => void;
+}
+
+/** The served model name for a `-m` value: LiteLLM-style `openai/` prefixes are dropped. */
+export function servedModelName(model: string): string {
+  return model.startsWith("openai/") ? model.slice("openai/".length) : model;
+}
+
+interface RawUsage {
+  prompt_tokens?: number;
+  completion_tokens?: number;
+  completion_tokens_details?: { reasoning_tokens?: number } | null;
+  prompt_tokens_details?: { cached_tokens?: number } | null;
+  cost?: number;
+}
+
+function usageOf(raw: RawUsage | undefined | null): ModelUsage {
+  return {
+    promptTokens: raw?.prompt_tokens ?? 0,
+    completionTokens: raw?.completion_tokens ?? 0,
+    reasoningTokens: raw?.completion_tokens_details?.reasoning_tokens ?? 0,
+    cachedTokens: raw?.prompt_tokens_details?.cached_tokens ?? 0,
+    costUsd: typeof raw?.cost === "number" ? raw.cost : null,
+  };
+}
+
+/** Chat completions with tools through the official openai SDK, against any OpenAI-compatible server. */
+export class OpenAIChatClient implements ModelClient {
+  readonly model: string;
+  private readonly client: OpenAI;
+  private readonly retry: RetryPolicy;
+
+  constructor(private readonly opts: OpenAIClientOptions) {
+    this.model = servedModelName(opts.model);
+    this.retry = opts.retry ?? DEFAULT_RETRY;
+    this.client = new OpenAI({
+      baseURL: opts.baseUrl,
+      // Local servers (vLLM, llama.cpp, Ollama) accept any key; the SDK insists on one.
+      apiKey: opts.apiKey || "EMPTY",
+      timeout: (opts.requestTimeoutSec ?? 18000) * 1000,
+      maxRetries: 0,
+    });
+  }
+
+  async complete(messages: ChatMessage[], tools: FunctionTool[], params: SamplingParams, signal?: AbortSignal): Promise<ModelReply> {
+    const body: Record<string, unknown> = { model: this.model, messages, tools, ...(params.extraBody ?? {}) };
+    if (params.temperature != null) body.temperature = params.temperature;
+    if (params.top_p != null) body.top_p = params.top_p;
+    if (params.max_tokens != null) body[params.maxTokensParam ?? "max_tokens"] = params.max_tokens;
+    const started = performance.now();
+    const ctx = { baseUrl: this.opts.baseUrl, model: this.model };
+    const { value, attempts } = await withRetries(
+      async () => {
+        const completion = await this.client.chat.completions.create(body as never, { signal });
+        const choice = (completion as { choices?: { message?: unknown; finish_reason?: string }[] }).choices?.[0];
+        if (!choice?.message) throw Object.assign(new Error("the server returned no choices"), { code: "UND_ERR_EMPTY" });
+        return { completion, choice };
+      },
+      this.retry,
+      {
+        signal,
+        classify: (err) => classifyError(err, ctx),
+        onRetry: (err, attempt, delay) => this.opts.onRetry?.(`${err.message}; retry ${attempt} of ${this.retry.attempts - 1} in ${delay} s`),
+      },
+    );
+    const raw = value.choice.message as ChatMessage;
+    const message: ChatMessage = { ...raw, role: "assistant", content: raw.content ?? null };
+    return {
+      message,
+      finishReason: value.choice.finish_reason ?? null,
+      usage: usageOf((value.completion as { usage?: RawUsage }).usage),
+      latencySec: (performance.now() - started) / 1000,
+      attempts,
+    };
+  }
+}

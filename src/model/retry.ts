@@ -1,0 +1,52 @@
+import { ModelError, ModelUnavailableError } from "./errors.js";
+
+export interface RetryPolicy {
+  /** Total attempts (the Tmax harness: 5). */
+  attempts: number;
+  /** Delay before retry n (1-based) is baseDelaySec × 2^(n−1): 2, 4, 8, 16 s by default. */
+  baseDelaySec: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 5, baseDelaySec: 2 };
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const t = setTimeout(done, ms);
+    function done(): void {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }
+    function onAbort(): void {
+      clearTimeout(t);
+      reject(signal!.reason);
+    }
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/**
+ * Runs `fn` until it succeeds, retrying transient model errors with exponential back-off. Non-transient errors
+ * (authentication, not found, context window, …) propagate at once.
+ */
+export async function withRetries<T>(
+  fn: (attempt: number) => Promise<T>,
+  policy: RetryPolicy,
+  opts: { signal?: AbortSignal; onRetry?: (err: ModelError, attempt: number, delaySec: number) => void; classify: (err: unknown) => ModelError },
+): Promise<{ value: T; attempts: number }> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return { value: await fn(attempt), attempts: attempt };
+    } catch (raw) {
+      if (opts.signal?.aborted) throw opts.signal.reason;
+      const err = opts.classify(raw);
+      if (!err.retryable) throw err;
+      if (attempt >= policy.attempts) {
+        throw new ModelUnavailableError("transient", `${err.message} (gave up after ${attempt} attempts)`, err.status, { cause: err });
+      }
+      const delay = policy.baseDelaySec * 2 ** (attempt - 1);
+      opts.onRetry?.(err, attempt, delay);
+      await sleep(delay * 1000, opts.signal);
+    }
+  }
+}

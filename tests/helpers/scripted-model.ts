@@ -1,0 +1,137 @@
+import { serve, type ServerType } from "@hono/node-server";
+import { Hono } from "hono";
+import type { AddressInfo } from "node:net";
+
+/**
+ * A real HTTP server speaking the OpenAI chat-completions protocol that replays scripted turns — the only stand-in
+ * the test suite uses, since no model runs here. Every request is recorded for assertions.
+ */
+
+export type Turn =
+  /** A native tool call (what vLLM returns with a tool-call parser). */
+  | { kind: "call"; command: string; content?: string | null; reasoning?: string; extraCalls?: { name: string; arguments: string }[] }
+  /** Raw tool_calls as the server would send them (for malformed-call cases). */
+  | { kind: "raw_calls"; toolCalls: unknown[]; content?: string | null }
+  /** Plain content (a server without a tool parser, or a reply with no call at all). */
+  | { kind: "text"; content: string }
+  /** An HTTP error response. */
+  | { kind: "error"; status: number; message: string; type?: string; code?: string }
+  /** Answer only after `ms` (longer than the client's request timeout = a hung request). */
+  | { kind: "hang"; ms: number; then?: Turn }
+  /** Close the connection without answering. */
+  | { kind: "reset" };
+
+export interface RecordedRequest {
+  body: {
+    model: string;
+    messages: { role: string; content: string | null; tool_calls?: unknown[]; tool_call_id?: string; [k: string]: unknown }[];
+    tools?: unknown[];
+    temperature?: number;
+    top_p?: number;
+    max_tokens?: number;
+    [k: string]: unknown;
+  };
+  headers: Record<string, string>;
+}
+
+export interface ScriptedModel {
+  url: string;
+  requests: RecordedRequest[];
+  /** Turns not yet served. */
+  remaining(): number;
+  close(): Promise<void>;
+}
+
+let callSeq = 0;
+
+function completion(model: string, message: Record<string, unknown>, finish: string): Record<string, unknown> {
+  return {
+    id: `chatcmpl-${++callSeq}`,
+    object: "chat.completion",
+    created: Math.floor(Date.now() / 1000),
+    model,
+    choices: [{ index: 0, message, finish_reason: finish }],
+    usage: {
+      prompt_tokens: 100,
+      completion_tokens: 10,
+      total_tokens: 110,
+      completion_tokens_details: { reasoning_tokens: 3 },
+      prompt_tokens_details: { cached_tokens: 40 },
+    },
+  };
+}
+
+/**
+ * Serves `turns` in order (one per request). `fallback` answers requests beyond the script (default: a submit
+ * call). `perRequest` turns a script into a function of the request, for tests that need to see it.
+ */
+export async function startScriptedModel(
+  turns: Turn[] | ((req: RecordedRequest, index: number) => Turn),
+  opts: { fallback?: Turn; modelName?: string } = {},
+): Promise<ScriptedModel> {
+  const requests: RecordedRequest[] = [];
+  const queue = Array.isArray(turns) ? [...turns] : null;
+  const fallback: Turn = opts.fallback ?? { kind: "call", command: "echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT" };
+  const modelName = opts.modelName ?? "scripted-model";
+  const app = new Hono();
+  const sockets = new Set<import("node:net").Socket>();
+
+  app.get("/v1/models", (c) => c.json({ object: "list", data: [{ id: modelName, object: "model", owned_by: "tmax-tests" }] }));
+
+  app.post("/v1/chat/completions", async (c) => {
+    const body = (await c.req.json()) as RecordedRequest["body"];
+    const req: RecordedRequest = { body, headers: Object.fromEntries(c.req.raw.headers.entries()) };
+    requests.push(req);
+    let turn: Turn = queue ? (queue.shift() ?? fallback) : (turns as (r: RecordedRequest, i: number) => Turn)(req, requests.length - 1);
+    while (turn.kind === "hang") {
+      await new Promise((r) => setTimeout(r, (turn as { ms: number }).ms));
+      turn = (turn as { then?: Turn }).then ?? fallback;
+    }
+    switch (turn.kind) {
+      case "call": {
+        const calls = [
+          { id: `call_${++callSeq}`, type: "function", function: { name: "bash", arguments: JSON.stringify({ command: turn.command }) } },
+          ...(turn.extraCalls ?? []).map((x) => ({ id: `call_${++callSeq}`, type: "function", function: x })),
+        ];
+        const message: Record<string, unknown> = { role: "assistant", content: turn.content ?? null, tool_calls: calls };
+        if (turn.reasoning) message.reasoning_content = turn.reasoning;
+        return c.json(completion(body.model, message, "tool_calls"));
+      }
+      case "raw_calls":
+        return c.json(completion(body.model, { role: "assistant", content: turn.content ?? null, tool_calls: turn.toolCalls }, "tool_calls"));
+      case "text":
+        return c.json(completion(body.model, { role: "assistant", content: turn.content }, "stop"));
+      case "error":
+        return c.json({ error: { message: turn.message, type: turn.type ?? "error", code: turn.code ?? null, param: null } }, turn.status as 400);
+      case "reset": {
+        const incoming = (c.env as { incoming?: { socket?: { destroy(): void } } }).incoming;
+        incoming?.socket?.destroy();
+        return new Response(null, { status: 500 });
+      }
+    }
+  });
+
+  const server: ServerType = await new Promise((resolve) => {
+    const s = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, () => resolve(s));
+  });
+  server.on("connection", (sock: import("node:net").Socket) => {
+    sockets.add(sock);
+    sock.on("close", () => sockets.delete(sock));
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}/v1`,
+    requests,
+    remaining: () => queue?.length ?? 0,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** The observation text the agent sent back for step `i` (tool messages in the last request). */
+export function toolMessages(req: RecordedRequest): string[] {
+  return req.body.messages.filter((m) => m.role === "tool").map((m) => m.content ?? "");
+}
