@@ -57,6 +57,30 @@ program
   });
 
 program
+  .command("agent")
+  .description("run the tmax agent once on an instruction in a fresh container, streaming each step")
+  .argument("[instruction]", "what to do (with -p: defaults to the task's instruction.md)")
+  .option("--image <image>", "container image to work in", "debian:bookworm-slim")
+  .option("-p, --path <task-dir>", "work in a task's environment instead, and run its verifier afterwards")
+  .option("-m, --model <name>", "the server's model name (an openai/ prefix is accepted)")
+  .option("--base-url <url>", "OpenAI-compatible server (default: $OPENAI_BASE_URL)")
+  .option("--api-key <key>", "API key (default: $OPENAI_API_KEY)")
+  .option("--ak, --agent-kwarg <key=value>", "agent setting, e.g. --ak temperature=0.2 (repeatable)", parseKwarg, {})
+  .option("--ae, --agent-env <KEY=VALUE>", "environment variable for the agent (repeatable)", parseEnvPair, {})
+  .option("--workdir <dir>", "working directory in the container (with --image)")
+  .option("--no-internet", "no network in the container (with --image)")
+  .option("--agent-timeout <sec>", "stop the agent after this many seconds", positiveNumber)
+  .option("-o, --jobs-dir <dir>", "where the run's job directory is written", "jobs")
+  .option("--job-name <name>", "job directory name (default: agent__<start time>)")
+  .addOption(new Option("-e, --env <type>", "container backend").choices(["podman", "docker"]).default("podman"))
+  .option("--no-delete", "keep the container afterwards (stopped)")
+  .option("--json", "print events as JSON lines", false)
+  .action(async (instruction: string | undefined, opts) => {
+    const { agentCommand } = await import("./commands/agent.js");
+    process.exitCode = await agentCommand(instruction, opts);
+  });
+
+program
   .command("stats")
   .description("mean, mean ± SEM over runs, pass@k and errors of Harbor job directories (tmax's or Harbor's)")
   .argument("<job-dirs...>", "job directories")

@@ -46,6 +46,48 @@ export interface RunOptions {
   singleTask: boolean;
 }
 
+/** `tmax run`'s defaults, for callers that build a job without the CLI (e.g. `tmax agent`, tests). */
+export function runOptionsWithDefaults(over: Partial<RunOptions> & Pick<RunOptions, "path">): RunOptions {
+  return {
+    agent: "oracle",
+    model: null,
+    agentKwargs: {},
+    agentEnv: {},
+    nAttempts: 1,
+    nConcurrent: 4,
+    include: [],
+    exclude: [],
+    limit: null,
+    jobsDir: "jobs",
+    jobName: "job",
+    timeoutMultiplier: 1,
+    agentTimeoutMultiplier: null,
+    verifierTimeoutMultiplier: null,
+    agentSetupTimeoutMultiplier: null,
+    environmentBuildTimeoutMultiplier: null,
+    environmentType: "podman",
+    forceBuild: false,
+    deleteContainers: true,
+    overrideCpus: null,
+    overrideMemoryMb: null,
+    overrideStorageMb: null,
+    agentTimeoutSec: null,
+    agentSetupTimeoutSec: null,
+    maxAgentTimeoutSec: null,
+    verifierTimeoutSec: null,
+    verifierEnv: {},
+    disableVerification: false,
+    maxRetries: 0,
+    retryInclude: null,
+    retryExclude: null,
+    artifacts: [],
+    debug: false,
+    quiet: false,
+    singleTask: false,
+    ...over,
+  };
+}
+
 const SECRET_KEY = /KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL/i;
 
 /** Secrets never reach config.json literally: they are written as ${NAME} and read back from the host on resume. */

@@ -246,6 +246,37 @@ describe("tmax run -a tmax (CLI)", () => {
     assert.equal(Object.keys(res.stats.evals)[0], "tmax__scripted-model__adhoc");
   });
 
+  test("tmax agent streams an ad-hoc run in a fresh container and keeps the trajectory", async () => {
+    const server = await startScriptedModel([
+      { kind: "call", command: "cd /tmp && export N=3 && seq $N", content: "Counting.", reasoning: "seq is simplest" },
+      { kind: "call", command: "pwd; echo N=$N" },
+      { kind: "call", command: SUBMIT },
+    ]);
+    servers.push(server);
+    const jobs = tempDir("tmax-jobs-");
+    const r = await runCli(["agent", "Count to three", "-m", "scripted-model", "--base-url", server.url, "-o", jobs, "--job-name", "adhoc-run"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /── step 1 /);
+    assert.match(r.stdout, /│ seq is simplest/);
+    assert.match(r.stdout, /\$ cd \/tmp && export N=3 && seq \$N\n1\n2\n3\n✓ exit 0/);
+    assert.match(r.stdout, /\/tmp\nN=3\n✓ exit 0/);
+    assert.match(r.stdout, /■ submitted after 3 step\(s\)/);
+    assert.doesNotMatch(r.stdout, /reward:/, "ad-hoc runs are not verified");
+    const trajectory = r.stdout.match(/trajectory: (\S+)/)![1]!;
+    assert.equal((JSON.parse(readFileSync(trajectory, "utf8")) as unknown[]).length, 8);
+    assert.equal(server.requests[0]!.body.messages[1]!.content!.includes("<task>\nCount to three\n</task>"), true);
+  });
+
+  test("tmax agent -p runs the task's verifier and prints the reward", async () => {
+    const server = await startScriptedModel([{ kind: "call", command: "printf 'Hello, tmax!\\n' > /app/hello.txt" }, { kind: "call", command: SUBMIT }]);
+    servers.push(server);
+    const r = await runCli(["agent", "-p", join(REPO, "examples", "tasks", "hello-world"), "-m", "scripted-model", "--base-url", server.url, "-o", tempDir("tmax-jobs-"), "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    assert.deepEqual(lines.map((l) => l.type), ["model", "observation", "model", "observation", "done", "result"]);
+    assert.deepEqual(lines.at(-1).rewards, { reward: 1 });
+  });
+
   test("bad agent settings fail fast with a clear message", async () => {
     const r = await runCli(["run", "-p", join(REPO, "examples", "tasks", "hello-world"), "-a", "tmax", "-m", "m", "--base-url", "http://127.0.0.1:9/v1", "--ak", "max_stepz=3", "-o", tempDir()]);
     assert.equal(r.code, 2);

@@ -1,0 +1,133 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import pc from "picocolors";
+import { TmaxAgent, type AgentEvent } from "../../agent/tmax/harness.js";
+import { openProvider, type EngineProvider, type EnvironmentKind } from "../../environment/providers.js";
+import { buildJobConfig, runOptionsWithDefaults } from "../../job/config.js";
+import { runJob } from "../../job/job.js";
+import { loadTask, type Task } from "../../task/task.js";
+import { renderAgentEvent } from "../../ui/agent-stream.js";
+import { defaultJobName } from "../../util/time.js";
+
+export interface AgentCliOptions {
+  image: string;
+  path?: string;
+  model?: string;
+  baseUrl?: string;
+  apiKey?: string;
+  agentKwarg: Record<string, unknown>;
+  agentEnv: Record<string, string>;
+  env: EnvironmentKind;
+  jobsDir: string;
+  jobName?: string;
+  agentTimeout?: number;
+  workdir?: string;
+  internet: boolean;
+  delete: boolean;
+  json: boolean;
+}
+
+/** A throwaway task around an image: the instruction, no tests (verification is off for ad-hoc runs). */
+function adhocTask(dir: string, image: string, instruction: string, o: AgentCliOptions): string {
+  const task = join(dir, "adhoc");
+  mkdirSync(join(task, "environment"), { recursive: true });
+  mkdirSync(join(task, "tests"), { recursive: true });
+  const lines = ['schema_version = "1.1"', "[environment]", `docker_image = ${JSON.stringify(image)}`, `allow_internet = ${o.internet}`];
+  if (o.workdir) lines.push(`workdir = ${JSON.stringify(o.workdir)}`);
+  writeFileSync(join(task, "task.toml"), lines.join("\n") + "\n");
+  writeFileSync(join(task, "instruction.md"), instruction + "\n");
+  writeFileSync(join(task, "tests", "test.sh"), "#!/bin/bash\n# ad-hoc runs are not verified\n");
+  return task;
+}
+
+/** `tmax agent`: one run of the tmax agent in a fresh container, streamed step by step; the trajectory is kept. */
+export async function agentCommand(instruction: string | undefined, o: AgentCliOptions): Promise<number> {
+  if (!instruction && !o.path) {
+    console.error('tmax agent: give an instruction ("…"), or -p TASK_DIR to use the task\'s own');
+    return 2;
+  }
+  const scratch = mkdtempSync(join(tmpdir(), "tmax-agent-"));
+  let provider: EngineProvider | null = null;
+  const controller = new AbortController();
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (controller.signal.aborted) process.exit(130);
+    console.error(pc.yellow(`\n${sig}: stopping the agent and removing its container…`));
+    controller.abort(new Error(`interrupted by ${sig}`));
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  try {
+    const taskDir = o.path ? resolve(o.path) : adhocTask(scratch, o.image, instruction!, o);
+    const task: Task = await loadTask(taskDir);
+    if (o.path && instruction) task.instruction = instruction;
+    const verify = !!o.path;
+
+    const kwargs = { ...o.agentKwarg, ...(o.baseUrl ? { base_url: o.baseUrl } : {}) };
+    const env = { ...o.agentEnv, ...(o.apiKey ? { OPENAI_API_KEY: o.apiKey } : {}) };
+    const print = (e: AgentEvent): void => {
+      if (o.json) console.log(JSON.stringify(e));
+      else {
+        const text = renderAgentEvent(e);
+        if (text) console.log(text);
+      }
+    };
+    let agent: TmaxAgent;
+    try {
+      agent = new TmaxAgent({ modelName: o.model ?? null, kwargs, env }, { onEvent: print });
+    } catch (err) {
+      console.error(`tmax agent: ${(err as Error).message}`);
+      return 2;
+    }
+    const config = buildJobConfig(
+      runOptionsWithDefaults({
+        path: taskDir,
+        agent: "tmax",
+        model: o.model ?? null,
+        agentKwargs: kwargs,
+        agentEnv: env,
+        nConcurrent: 1,
+        jobsDir: o.jobsDir,
+        jobName: o.jobName ?? `agent__${defaultJobName()}`,
+        environmentType: o.env,
+        deleteContainers: o.delete,
+        agentTimeoutSec: o.agentTimeout ?? null,
+        disableVerification: !verify,
+        quiet: true,
+        singleTask: true,
+      }),
+    );
+    const jobDir = resolve(config.jobs_dir, config.job_name);
+    if (!o.json) {
+      console.error(pc.dim(`${o.path ? `task ${task.name}` : `image ${o.image}`} · model ${o.model} · ${agent.settings.baseUrl}`));
+    }
+    provider = await openProvider(o.env);
+    const outcome = await runJob({
+      jobDir,
+      config,
+      tasks: [task],
+      source: null,
+      provider,
+      makeAgent: () => agent,
+      signal: controller.signal,
+      invocation: ["tmax", ...process.argv.slice(2)],
+    });
+    const trial = outcome.records[0];
+    const trialDir = trial ? join(jobDir, trial.trialName) : jobDir;
+    const reward = trial?.rewards ? (trial.rewards.reward ?? Object.values(trial.rewards)[0]) : null;
+    if (o.json) {
+      console.log(JSON.stringify({ type: "result", job: jobDir, trial: trialDir, rewards: trial?.rewards ?? null, exception: trial?.exceptionType ?? null }));
+    } else {
+      if (trial?.exceptionType) console.log(pc.red(`exception: ${trial.exceptionType} (see ${join(trialDir, "exception.txt")})`));
+      if (verify) console.log(reward != null ? pc.bold(`reward: ${reward}`) : pc.red("no reward (verification did not produce one)"));
+      console.log(pc.dim(`trajectory: ${join(trialDir, "agent", "trajectory.json")}`));
+    }
+    if (outcome.cancelled) return 130;
+    return trial?.exceptionType && trial.exceptionType !== "AgentTimeoutError" ? 1 : 0;
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    await provider?.close();
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
