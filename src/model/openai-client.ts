@@ -62,20 +62,25 @@ export class OpenAIChatClient implements ModelClient {
     if (params.max_tokens != null) body[params.maxTokensParam ?? "max_tokens"] = params.max_tokens;
     const started = performance.now();
     const ctx = { baseUrl: this.opts.baseUrl, model: this.model };
+    // A per-call signal: the SDK leaves a listener on the signal it is given, and a run's signal lives for 64 calls.
+    const local = new AbortController();
+    const onAbort = (): void => local.abort(signal?.reason);
+    if (signal?.aborted) onAbort();
+    signal?.addEventListener("abort", onAbort, { once: true });
     const { value, attempts } = await withRetries(
       async () => {
-        const completion = await this.client.chat.completions.create(body as never, { signal });
+        const completion = await this.client.chat.completions.create(body as never, { signal: local.signal });
         const choice = (completion as { choices?: { message?: unknown; finish_reason?: string }[] }).choices?.[0];
         if (!choice?.message) throw Object.assign(new Error("the server returned no choices"), { code: "UND_ERR_EMPTY" });
         return { completion, choice };
       },
       this.retry,
       {
-        signal,
+        signal: local.signal,
         classify: (err) => classifyError(err, ctx),
         onRetry: (err, attempt, delay) => this.opts.onRetry?.(`${err.message}; retry ${attempt} of ${this.retry.attempts - 1} in ${delay} s`),
       },
-    );
+    ).finally(() => signal?.removeEventListener("abort", onAbort));
     const raw = value.choice.message as ChatMessage;
     const message: ChatMessage = { ...raw, role: "assistant", content: raw.content ?? null };
     return {
