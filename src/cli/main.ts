@@ -102,6 +102,45 @@ tasks
     process.exitCode = await tasksCheckCommand(dirs, opts);
   });
 
+const gen = program.command("gen").description("generate verified task corpora (sample → build → solve → decontam → analyze → export)");
+gen
+  .command("sample")
+  .description("draw task specs from the nine axes of the taxonomy (same seed, same specs)")
+  .option("-n, --n <count>", "number of specs", positiveInt, 100)
+  .option("--corpus <kind>", "corpus kind: legacy, sft (sft_v2) or rl (rl_v2)", "legacy")
+  .option("--seed <n>", "random seed", (v: string) => Number.parseInt(v, 10), 0)
+  .option("--start <index>", "index of the first spec (to extend a run)", nonNegativeInt, 0)
+  .option("-o, --output <file>", "specs file (JSONL)", "specs.jsonl")
+  .option("--taxonomy <file>", "taxonomy file (default: data/taxonomy.json)")
+  .option("-q, --quiet", "no summary", false)
+  .action(async (opts) => {
+    const { genSampleCommand } = await import("./commands/gen-sample.js");
+    process.exitCode = await genSampleCommand(opts);
+  });
+gen
+  .command("build")
+  .description("write each spec's task with an LLM, validate it in containers, keep the ones that prove out")
+  .argument("<specs>", "specs file from `tmax gen sample`")
+  .option("-o, --output <dir>", "corpus directory", "corpus")
+  .option("-m, --model <name>", "generator model (the server's model name)")
+  .option("--base-url <url>", "OpenAI-compatible server (default: $OPENAI_BASE_URL)")
+  .option("--api-key <key>", "API key (default: $OPENAI_API_KEY)")
+  .option("-n, --concurrency <n>", "specs in flight", positiveInt, 4)
+  .option("--budget-usd <usd>", "stop once the corpus has cost this much", positiveNumber)
+  .option("--max-repairs <n>", "validation repair rounds per task", nonNegativeInt, 3)
+  .option("--max-parse-retries <n>", "re-asks after an unparsable reply", nonNegativeInt, 2)
+  .option("--max-tokens <n>", "max tokens per generator reply", positiveInt, 32768)
+  .option("--input-cost-per-mtok <usd>", "price of a million prompt tokens (for cost tracking)", Number)
+  .option("--output-cost-per-mtok <usd>", "price of a million completion tokens", Number)
+  .option("--request-timeout <sec>", "seconds before a generator request is retried", positiveNumber, 3600)
+  .option("--taxonomy <file>", "taxonomy file (default: data/taxonomy.json)")
+  .addOption(new Option("-e, --env <type>", "container backend for validation").choices(["podman", "docker"]).default("podman"))
+  .option("-q, --quiet", "no live progress", false)
+  .action(async (specs: string, opts) => {
+    const { genBuildCommand } = await import("./commands/gen-build.js");
+    process.exitCode = await genBuildCommand(specs, opts);
+  });
+
 const images = program.command("images").description("container images for offline machines");
 images
   .command("bootstrap")

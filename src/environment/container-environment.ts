@@ -128,7 +128,7 @@ export class ContainerEnvironment implements Environment {
       );
     }
     const created = await this.deps.docker.createContainer({
-      name: `${this.id}_${Date.now().toString(36)}`,
+      name: `${this.id}_${randomBytes(4).toString("hex")}`,
       Image: image,
       Entrypoint: ["sh", "-c"],
       Cmd: ["trap 'exit 0' TERM; while :; do sleep 86400 & wait $!; done"],

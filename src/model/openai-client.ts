@@ -56,7 +56,8 @@ export class OpenAIChatClient implements ModelClient {
   }
 
   async complete(messages: ChatMessage[], tools: FunctionTool[], params: SamplingParams, signal?: AbortSignal): Promise<ModelReply> {
-    const body: Record<string, unknown> = { model: this.model, messages, tools, ...(params.extraBody ?? {}) };
+    // An empty tools list is omitted: some servers (OpenAI) reject `tools: []`.
+    const body: Record<string, unknown> = { model: this.model, messages, ...(tools.length > 0 ? { tools } : {}), ...(params.extraBody ?? {}) };
     if (params.temperature != null) body.temperature = params.temperature;
     if (params.top_p != null) body.top_p = params.top_p;
     if (params.max_tokens != null) body[params.maxTokensParam ?? "max_tokens"] = params.max_tokens;

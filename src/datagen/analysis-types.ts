@@ -1,0 +1,59 @@
+/**
+ * The data `tmax gen analyze` computes about a corpus; rendered as a terminal table and as a self-contained HTML
+ * report (report-html.ts).
+ */
+
+/** One value of one axis. */
+export interface AxisValueStats {
+  value: string;
+  /** Specs sampled with this value (every spec in the manifest). */
+  sampled: number;
+  /** Of those, accepted as tasks. */
+  accepted: number;
+  /** Of those, rejected. */
+  rejected: number;
+  /** accepted / (accepted + rejected); null when none finished. */
+  acceptanceRate: number | null;
+  /** Mean pass@1 (mean reward over solve attempts) of accepted tasks with solve results; null when none. */
+  passRate: number | null;
+  /** Accepted tasks that have solve results. */
+  solved: number;
+}
+
+export interface AxisStats {
+  /** Axis name as in specs: domain, skill_type, skills, task_complexity, command_complexity, verifier_kind, fixture_kind, persona, language, anchor. */
+  axis: string;
+  values: AxisValueStats[];
+  /** exp(H)/N over the accepted tasks' distribution on this axis (1 = perfectly uniform over the N values seen). */
+  balance: number | null;
+}
+
+export interface AnalysisReport {
+  corpusDir: string;
+  generatedAt: string;
+  totals: {
+    specs: number;
+    accepted: number;
+    rejected: number;
+    pending: number;
+    /** accepted / (accepted + rejected). */
+    acceptanceRate: number | null;
+    costUsd: number;
+    /** costUsd / accepted; null when nothing was accepted. */
+    costPerAcceptedUsd: number | null;
+    promptTokens: number;
+    completionTokens: number;
+    /** Mean seconds per finished spec (generation + validation). */
+    meanSecondsPerSpec: number | null;
+  };
+  /** Rejections by reason, most frequent first. */
+  rejections: { reason: string; count: number }[];
+  /** Where specs ended, stage by stage: how many reached and how many passed each stage. */
+  stages: { stage: string; reached: number; passed: number }[];
+  axes: AxisStats[];
+  /** Difficulty tiers of accepted tasks that were solved (gen solve); empty when none were. */
+  tiers: { tier: string; count: number }[];
+  /** Overall pass@k over solved tasks, keyed by k as a string. */
+  passAtK: Record<string, number>;
+  generators: { model: string; accepted: number }[];
+}

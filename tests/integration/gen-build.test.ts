@@ -1,0 +1,185 @@
+import assert from "node:assert/strict";
+import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { parse as parseToml } from "smol-toml";
+import { loadTaxonomy } from "../../src/datagen/taxonomy.js";
+import { sampleSpec, type TaskSpec } from "../../src/datagen/sample.js";
+import type { ManifestEntry } from "../../src/datagen/manifest.js";
+import { runCli, type CliResult } from "../helpers/cli.js";
+import { startScriptedModel, type ScriptedModel } from "../helpers/scripted-model.js";
+import { generatorScript, type Scenario } from "../helpers/scripted-generator.js";
+import { tempDir } from "../helpers/task-fixture.js";
+
+const t = loadTaxonomy();
+const SCENARIOS: Scenario[] = [
+  "good",
+  "build-repaired",
+  "build-broken",
+  "tests-trivial",
+  "solution-repaired",
+  "solution-wrong",
+  "malformed-then-good",
+  "malformed-always",
+];
+
+function specsFor(scenarios: Scenario[], offset = 0): TaskSpec[] {
+  return scenarios.map((s, i) => ({ ...sampleSpec(t, "legacy", 11, offset + i), persona: `scenario:${s}` }));
+}
+
+function readManifest(dir: string): Map<string, ManifestEntry> {
+  const out = new Map<string, ManifestEntry>();
+  for (const line of readFileSync(join(dir, "manifest.jsonl"), "utf8").split("\n").filter(Boolean)) {
+    const e = JSON.parse(line) as ManifestEntry;
+    out.set(e.spec.persona.replace("scenario:", ""), e);
+  }
+  return out;
+}
+
+describe("tmax gen build with a scripted generator, validated in real containers", () => {
+  let server: ScriptedModel;
+  let corpus: string;
+  let specsPath: string;
+  let run: CliResult;
+  let manifest: Map<string, ManifestEntry>;
+  const args = (): string[] => [
+    "gen", "build", specsPath, "-o", corpus, "-m", "gen-model", "--base-url", server.url, "-n", "4", "--max-repairs", "1",
+    "--input-cost-per-mtok", "1", "--output-cost-per-mtok", "2",
+  ];
+
+  before(async () => {
+    server = await startScriptedModel(generatorScript);
+    corpus = join(tempDir("tmax-corpus-"), "corpus");
+    specsPath = join(tempDir(), "specs.jsonl");
+    writeFileSync(specsPath, specsFor(SCENARIOS).map((s) => JSON.stringify(s)).join("\n") + "\n");
+    run = await runCli(args());
+    manifest = readManifest(corpus);
+  });
+  after(async () => server?.close());
+
+  test("the build finishes and reports accepted / rejected by reason and cost", () => {
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /4 accepted, 4 rejected \(.*\), 0 pending of 8 specs; cost \$0\.00\d+/);
+  });
+
+  test("a valid task is accepted on the first round", () => {
+    const e = manifest.get("good")!;
+    assert.equal(e.status, "accepted");
+    assert.equal(e.repairs, 0);
+    assert.deepEqual(e.validation && { nop: e.validation.nop_reward, oracle: e.validation.oracle_reward, init: e.validation.initial_tests }, { nop: 0, oracle: 1, init: "passed" });
+    assert.deepEqual(e.calls, { task: 1, environment: 1, tests: 1, solution: 1 });
+    assert.deepEqual(e.tokens, { prompt: 400, completion: 40 });
+    assert.ok(Math.abs(e.cost_usd! - 4 * (100 * 1 + 10 * 2) / 1e6) < 1e-12);
+  });
+
+  test("a Dockerfile that fails to build goes back to the model with the build log and is repaired", () => {
+    const e = manifest.get("build-repaired")!;
+    assert.equal(e.status, "accepted");
+    assert.equal(e.repairs, 1);
+    assert.equal(e.calls.environment, 2);
+    const convo = JSON.parse(readFileSync(join(corpus, ".gen", e.spec_id, "state.json"), "utf8")).conversations.environment as { role: string; content: string }[];
+    const feedback = convo.find((m) => m.role === "user" && m.content.startsWith("Validation in a real container failed"))!;
+    assert.match(feedback.content, /the Docker image does not build/);
+    assert.match(feedback.content, /exit|status 3/i);
+  });
+
+  test("broken cases that stay broken are rejected with the right reason", () => {
+    assert.equal(manifest.get("build-broken")!.reason, "build_failed");
+    assert.equal(manifest.get("tests-trivial")!.reason, "tests_pass_without_solution");
+    assert.equal(manifest.get("tests-trivial")!.calls.tests, 2, "the tests stage got one repair round");
+    assert.equal(manifest.get("solution-wrong")!.reason, "solution_fails");
+    assert.match(manifest.get("solution-wrong")!.detail!, /reward 0 after the reference solution/);
+    for (const s of ["build-broken", "tests-trivial", "solution-wrong"]) {
+      const e = manifest.get(s as Scenario)!;
+      assert.equal(e.status, "rejected");
+      assert.equal(e.task, null);
+      assert.ok(!existsSync(join(corpus, e.spec_id.replace("spec_", "task_"))), "no task dir for a rejected spec");
+    }
+  });
+
+  test("a failing solution is repaired with the test output", () => {
+    const e = manifest.get("solution-repaired")!;
+    assert.equal(e.status, "accepted");
+    assert.equal(e.calls.solution, 2);
+  });
+
+  test("malformed replies are re-asked with the parse error, bounded", () => {
+    const ok = manifest.get("malformed-then-good")!;
+    assert.equal(ok.status, "accepted");
+    assert.equal(ok.calls.task, 2);
+    const bad = manifest.get("malformed-always")!;
+    assert.equal(bad.reason, "parse_error:task");
+    assert.equal(bad.calls.task, 3, "first ask plus two re-asks");
+    assert.match(bad.detail!, /<summary> section is not closed|no <summary>/);
+    const convo = JSON.parse(readFileSync(join(corpus, ".gen", bad.spec_id, "state.json"), "utf8")).conversations.task as { role: string; content: string }[];
+    assert.ok(convo.some((m) => m.role === "user" && m.content.startsWith("Your reply could not be used: ")));
+  });
+
+  test("accepted tasks are Harbor task dirs with the axes, model, cost and validation in [metadata]", () => {
+    const e = manifest.get("good")!;
+    const dir = join(corpus, e.task!);
+    for (const f of ["instruction.md", "task.toml", "environment/Dockerfile", "tests/test.sh", "tests/test_final_state.py", "solution/solve.sh", "generation/truth.md"]) {
+      assert.ok(existsSync(join(dir, f)), f);
+    }
+    const toml = parseToml(readFileSync(join(dir, "task.toml"), "utf8")) as { task: { name: string }; metadata: Record<string, unknown> };
+    assert.equal(toml.task.name, `tmax-gen/${e.task}`);
+    const m = toml.metadata;
+    assert.equal(m.generator_model, "gen-model");
+    assert.equal(m.domain, e.spec.domain);
+    assert.deepEqual(m.primitive_skills, e.spec.skills);
+    assert.equal(m.verifier_kind, "exact_text");
+    assert.equal(m.spec_id, e.spec_id);
+    assert.equal((m.validation as Record<string, unknown>).oracle_reward, 1);
+    assert.ok((m.cost_usd as number) > 0);
+    const envFiles = readdirSync(join(dir, "environment"));
+    assert.ok(!envFiles.some((f) => /truth|solution|test/.test(f)), "no answers or tests in the build context");
+    assert.ok(!readFileSync(join(dir, "environment", "Dockerfile"), "utf8").includes("random.Random(42): 200"), "truth text is not in the image");
+  });
+
+  test("accepted tasks run with tmax run: oracle 1, nop 0", async () => {
+    const accepted = [...manifest.values()].filter((e) => e.status === "accepted");
+    const jobs = tempDir("tmax-jobs-");
+    const oracle = await runCli(["run", "-p", corpus, "-a", "oracle", "-o", jobs, "--job-name", "o", "--json", "-n", "4"]);
+    assert.equal(oracle.code, 0, oracle.stderr);
+    const o = JSON.parse(oracle.stdout);
+    assert.equal(o.n_trials, accepted.length);
+    assert.equal(o.mean, 1);
+    const nop = await runCli(["run", "-p", corpus, "-a", "nop", "-o", jobs, "--job-name", "n", "--json", "-n", "4"]);
+    assert.equal(JSON.parse(nop.stdout).mean, 0);
+  });
+
+  test("rerunning the same command does nothing more: every spec is finished", async () => {
+    const before = server.requests.length;
+    const again = await runCli(args());
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(server.requests.length, before, "no new model calls");
+    assert.match(again.stdout, /4 accepted, 4 rejected .* 0 pending of 8 specs/);
+  });
+});
+
+describe("tmax gen build stops at its budget and continues where it stopped", () => {
+  test("a second run with a larger budget reuses the checkpoints and finishes", async () => {
+    const server = await startScriptedModel(generatorScript);
+    try {
+      const corpus = join(tempDir("tmax-corpus-"), "c");
+      const specsPath = join(tempDir(), "specs.jsonl");
+      writeFileSync(specsPath, specsFor(["good", "good"], 100).map((s) => JSON.stringify(s)).join("\n") + "\n");
+      const base = ["gen", "build", specsPath, "-o", corpus, "-m", "gen-model", "--base-url", server.url, "-n", "1", "--input-cost-per-mtok", "1", "--output-cost-per-mtok", "2"];
+      // Each call costs $0.00012: the budget allows 6 calls, so the second spec stops after its second stage.
+      const first = await runCli([...base, "--budget-usd", "0.00072"]);
+      assert.equal(first.code, 0, first.stderr);
+      assert.match(first.stdout, /1 accepted, 0 rejected, 1 pending of 2 specs/);
+      assert.match(first.stdout, /stopped: the budget of \$0\.00072 is spent/);
+      const callsBefore = server.requests.length;
+      assert.equal(callsBefore, 6);
+      const second = await runCli([...base, "--budget-usd", "1"]);
+      assert.equal(second.code, 0, second.stderr);
+      assert.match(second.stdout, /2 accepted, 0 rejected, 0 pending of 2 specs/);
+      assert.equal(server.requests.length - callsBefore, 2, "only the two missing stages were asked for");
+      const lines = readFileSync(join(corpus, "manifest.jsonl"), "utf8").trim().split("\n");
+      assert.equal(lines.length, 2);
+    } finally {
+      await server.close();
+    }
+  });
+});
