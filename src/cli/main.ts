@@ -141,6 +141,40 @@ gen
     process.exitCode = await genBuildCommand(specs, opts);
   });
 
+gen
+  .command("solve")
+  .description("pass@k per task through the runner, then difficulty tiers written into each task's metadata")
+  .argument("<corpus>", "corpus directory")
+  .option("-a, --agent <name>", "agent", "tmax")
+  .option("-m, --model <name>", "model for the agent")
+  .option("--base-url <url>", "OpenAI-compatible server (default: $OPENAI_BASE_URL)")
+  .option("--api-key <key>", "API key (default: $OPENAI_API_KEY)")
+  .option("--ak, --agent-kwarg <key=value>", "agent setting (repeatable)", parseKwarg, {})
+  .option("--ae, --agent-env <KEY=VALUE>", "environment variable for the agent (repeatable)", parseEnvPair, {})
+  .option("-k, --n-attempts <n>", "attempts per task", positiveInt, 8)
+  .option("-n, --n-concurrent <n>", "trials at once", positiveInt, 4)
+  .option("-o, --jobs-dir <dir>", "where the solve job goes (default: <corpus>/.solve)")
+  .option("--job-name <name>", "job name (default: solve__<start time>)")
+  .option("--from-job <dir>", "use a finished job's results instead of running one")
+  .option("--second-job <dir>", "a second reference model's job, for two-model tiers")
+  .addOption(new Option("-e, --env <type>", "container backend").choices(["podman", "docker"]).default("podman"))
+  .option("-q, --quiet", "no live progress", false)
+  .action(async (corpus: string, opts) => {
+    const { genSolveCommand } = await import("./commands/gen-solve.js");
+    process.exitCode = await genSolveCommand(corpus, opts);
+  });
+
+gen
+  .command("analyze")
+  .description("axis balance, acceptance and pass rates by axis, cost per task; writes an HTML report")
+  .argument("<corpus>", "corpus directory")
+  .option("-o, --output <file>", "HTML report path (default: <corpus>/report.html)")
+  .option("--json", "print the analysis as JSON", false)
+  .action(async (corpus: string, opts) => {
+    const { genAnalyzeCommand } = await import("./commands/gen-analyze.js");
+    process.exitCode = await genAnalyzeCommand(corpus, opts);
+  });
+
 const images = program.command("images").description("container images for offline machines");
 images
   .command("bootstrap")

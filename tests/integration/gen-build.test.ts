@@ -148,6 +148,45 @@ describe("tmax gen build with a scripted generator, validated in real containers
     assert.equal(JSON.parse(nop.stdout).mean, 0);
   });
 
+  test("gen solve writes pass@k and difficulty tiers into each task's metadata", async () => {
+    const r = await runCli(["gen", "solve", corpus, "-a", "oracle", "-k", "2", "-n", "4", "-q"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /easy\s*│\s*4\s*│\s*100\.0%/);
+    assert.match(r.stdout, /pass@1 1\.000  pass@2 1\.000/);
+    const e = manifest.get("good")!;
+    const meta = (parseToml(readFileSync(join(corpus, e.task!, "task.toml"), "utf8")) as { metadata: Record<string, unknown> }).metadata;
+    assert.equal(meta.difficulty_tier, "easy");
+    const solve = meta.solve as { agent: string; attempts: number; successes: number; accuracy: number; pass_at_k: Record<string, number> };
+    assert.deepEqual([solve.agent, solve.attempts, solve.successes, solve.accuracy], ["oracle", 2, 2, 1]);
+    assert.deepEqual({ ...solve.pass_at_k }, { "1": 1, "2": 1 });
+    assert.equal(meta.domain, e.spec.domain, "the rest of the metadata is kept");
+  });
+
+  test("gen analyze: acceptance by axis, rejection reasons, cost per accepted task, HTML report", async () => {
+    const r = await runCli(["gen", "analyze", corpus, "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    const a = JSON.parse(r.stdout);
+    assert.equal(a.totals.specs, 8);
+    assert.equal(a.totals.accepted, 4);
+    assert.equal(a.totals.acceptanceRate, 0.5);
+    assert.ok(Math.abs(a.totals.costPerAcceptedUsd - a.totals.costUsd / 4) < 1e-12);
+    assert.deepEqual(
+      a.rejections.map((x: { reason: string }) => x.reason).sort(),
+      ["build_failed", "parse_error:task", "solution_fails", "tests_pass_without_solution"],
+    );
+    const stages = Object.fromEntries(a.stages.map((s: { stage: string; reached: number; passed: number }) => [s.stage, [s.reached, s.passed]]));
+    assert.deepEqual(stages.task, [8, 7]);
+    assert.deepEqual(stages.oracle, [5, 4]);
+    const persona = a.axes.find((x: { axis: string }) => x.axis === "persona");
+    const good = persona.values.find((v: { value: string }) => v.value === "scenario:good");
+    assert.deepEqual([good.accepted, good.acceptanceRate, good.passRate], [1, 1, 1]);
+    assert.deepEqual(a.tiers, [{ tier: "easy", count: 4 }]);
+    const html = readFileSync(join(corpus, "report.html"), "utf8");
+    assert.ok(html.startsWith("<!DOCTYPE html>") && html.includes("<svg"));
+    const table = await runCli(["gen", "analyze", corpus]);
+    assert.match(table.stdout, /Acceptance\s*│\s*50\.0%/);
+  });
+
   test("rerunning the same command does nothing more: every spec is finished", async () => {
     const before = server.requests.length;
     const again = await runCli(args());
