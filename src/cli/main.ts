@@ -175,6 +175,33 @@ gen
     process.exitCode = await genAnalyzeCommand(corpus, opts);
   });
 
+gen
+  .command("decontam")
+  .description("word n-gram overlap of task descriptions with benchmark instructions (13-grams and 8-grams)")
+  .argument("<corpus>", "corpus directory")
+  .option("--against <dir>", "benchmark tasks directory, e.g. a Terminal-Bench checkout (repeatable)", collect, [])
+  .option("--n <n>", "n-gram size to report (repeatable; default 13 and 8)", (v: string, prev: number[] | undefined) => [...(prev ?? []), positiveInt(v)])
+  .option("--remove", "move contaminated tasks out of the corpus (to <corpus>/.removed)", false)
+  .option("--remove-n <n>", "n-gram size that decides removal", positiveInt, 13)
+  .option("-o, --output <dir>", "report directory (default: <corpus>/decontam)")
+  .option("--json", "print the report as JSON", false)
+  .action(async (corpus: string, opts) => {
+    const { genDecontamCommand } = await import("./commands/gen-decontam.js");
+    process.exitCode = await genDecontamCommand(corpus, { ...opts, n: opts.n ?? [13, 8] });
+  });
+
+gen
+  .command("export")
+  .description("publish a corpus: a Harbor dataset directory, or a Hugging Face datasets layout (JSONL or Parquet)")
+  .argument("<corpus>", "corpus directory")
+  .addOption(new Option("--format <format>", "output format").choices(["harbor", "jsonl", "parquet"]).default("harbor"))
+  .option("-o, --output <dir>", "output directory", "export")
+  .option("--include-truth", "also export each task's hidden ground truth (generation/)", false)
+  .action(async (corpus: string, opts) => {
+    const { genExportCommand } = await import("./commands/gen-export.js");
+    process.exitCode = await genExportCommand(corpus, opts);
+  });
+
 const images = program.command("images").description("container images for offline machines");
 images
   .command("bootstrap")

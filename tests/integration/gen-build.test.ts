@@ -194,6 +194,37 @@ describe("tmax gen build with a scripted generator, validated in real containers
     assert.equal(server.requests.length, before, "no new model calls");
     assert.match(again.stdout, /4 accepted, 4 rejected .* 0 pending of 8 specs/);
   });
+
+  test("gen export --format parquet publishes the accepted tasks; read back equals what was written", async () => {
+    const out = join(tempDir("tmax-export-"), "hf");
+    const r = await runCli(["gen", "export", corpus, "--format", "parquet", "-o", out]);
+    assert.equal(r.code, 0, r.stderr);
+    const { readParquetRows, corpusRows, withoutTruth } = await import("../../src/datagen/export.js");
+    const rows = await readParquetRows(join(out, "data", "train-00000-of-00001.parquet"));
+    assert.equal(rows.length, 4);
+    assert.deepEqual(JSON.parse(JSON.stringify(rows)), JSON.parse(JSON.stringify(corpusRows(corpus).map(withoutTruth))));
+    assert.match(readFileSync(join(out, "README.md"), "utf8"), /^---\n[\s\S]*configs:/);
+  });
+
+  test("gen decontam flags a task that copies a benchmark instruction and --remove moves it aside", async () => {
+    const bench = tempDir("tmax-bench-");
+    const { mkdirSync } = await import("node:fs");
+    mkdirSync(join(bench, "copied-task"));
+    writeFileSync(join(bench, "copied-task", "instruction.md"), "Intro. Compute the sum of all the integers in the file and write it, as a plain decimal number followed by a newline, to the output.\n");
+    mkdirSync(join(bench, "unrelated"));
+    writeFileSync(join(bench, "unrelated", "instruction.md"), "Configure nginx to serve static files from /srv/www on port 8080.\n");
+    const r = await runCli(["gen", "decontam", corpus, "--against", bench, "--remove", "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    const rep = JSON.parse(r.stdout);
+    const row13 = rep.rows.find((x: { n: number }) => x.n === 13);
+    assert.deepEqual([row13.docs, row13.contaminated, row13.rate], [4, 4, 1]);
+    assert.equal(rep.removed.length, 4);
+    assert.ok(existsSync(join(corpus, ".removed", rep.removed[0])));
+    assert.ok(existsSync(join(corpus, "decontam", "report.md")));
+    const a = JSON.parse((await runCli(["gen", "analyze", corpus, "--json"])).stdout);
+    assert.equal(a.totals.accepted, 0, "removed tasks count as rejected (contaminated)");
+    assert.ok(a.rejections.some((x: { reason: string; count: number }) => x.reason === "contaminated" && x.count === 4));
+  });
 });
 
 describe("tmax gen build stops at its budget and continues where it stopped", () => {
