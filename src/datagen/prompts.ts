@@ -76,15 +76,15 @@ the hidden ground truth for the grader
 </truth>`;
 }
 
+/** Context blocks of a prompt, each wrapped in its tag. */
+function tagged(blocks: [tag: string, body: string][]): string {
+  return blocks.map(([tag, body]) => `<${tag}>\n${body}\n</${tag}>`).join("\n");
+}
+
 export function environmentPrompt(spec: TaskSpec, instruction: string, truth: string): string {
   return `Now build the environment for this task.
 
-<instruction>
-${instruction}
-</instruction>
-<truth>
-${truth}
-</truth>
+${tagged([["instruction", instruction], ["truth", truth]])}
 
 ${ENVIRONMENT_FACTS}
 
@@ -114,18 +114,7 @@ def test_inputs_exist():
 export function testsPrompt(instruction: string, truth: string, environment: string, initialTest: string): string {
   return `Now write the final-state test: the grader that decides whether the agent solved the task.
 
-<instruction>
-${instruction}
-</instruction>
-<truth>
-${truth}
-</truth>
-<environment>
-${environment}
-</environment>
-<initial_test>
-${initialTest}
-</initial_test>
+${tagged([["instruction", instruction], ["truth", truth], ["environment", environment], ["initial_test", initialTest]])}
 
 Rules:
 - A pytest file; it runs as root with /app as the working directory, after the agent has finished, from /tests.
@@ -144,18 +133,7 @@ Reply in exactly this form:
 export function solutionPrompt(instruction: string, truth: string, environment: string, finalTest: string): string {
   return `Finally, write the reference solution: a bash script that solves the task from the untouched environment.
 
-<instruction>
-${instruction}
-</instruction>
-<truth>
-${truth}
-</truth>
-<environment>
-${environment}
-</environment>
-<final_test>
-${finalTest}
-</final_test>
+${tagged([["instruction", instruction], ["truth", truth], ["environment", environment], ["final_test", finalTest]])}
 
 It runs as root in /app, non-interactively, without network access beyond what the task allows. Solve the task the way an expert would at the terminal (writing code files with heredocs is fine); do not read the tests, they are not there.
 

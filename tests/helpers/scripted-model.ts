@@ -75,6 +75,8 @@ export async function startScriptedModel(
   const modelName = opts.modelName ?? "scripted-model";
   const app = new Hono();
   const sockets = new Set<import("node:net").Socket>();
+  /** Pending hangs, released on close so no timer outlives the server. */
+  const hangs = new Set<() => void>();
 
   app.get("/v1/models", (c) => c.json({ object: "list", data: [{ id: modelName, object: "model", owned_by: "tmax-tests" }] }));
 
@@ -84,7 +86,17 @@ export async function startScriptedModel(
     requests.push(req);
     let turn: Turn = queue ? (queue.shift() ?? fallback) : (turns as (r: RecordedRequest, i: number) => Turn)(req, requests.length - 1);
     while (turn.kind === "hang") {
-      await new Promise((r) => setTimeout(r, (turn as { ms: number }).ms));
+      await new Promise<void>((r) => {
+        const timer = setTimeout(() => {
+          hangs.delete(release);
+          r();
+        }, (turn as { ms: number }).ms);
+        const release = (): void => {
+          clearTimeout(timer);
+          r();
+        };
+        hangs.add(release);
+      });
       turn = (turn as { then?: Turn }).then ?? fallback;
     }
     switch (turn.kind) {
@@ -125,6 +137,8 @@ export async function startScriptedModel(
     remaining: () => queue?.length ?? 0,
     close: () =>
       new Promise<void>((resolve) => {
+        for (const release of hangs) release();
+        hangs.clear();
         for (const s of sockets) s.destroy();
         server.close(() => resolve());
       }),

@@ -253,3 +253,48 @@ describe("tmax gen build stops at its budget and continues where it stopped", ()
     }
   });
 });
+
+describe("tmax gen build after Ctrl-C", () => {
+  test("stops promptly and the rerun continues from the checkpoint without re-asking finished stages", async () => {
+    let hung = false;
+    const server = await startScriptedModel((req, i) => {
+      const turn = generatorScript(req);
+      const first = req.body.messages.find((m) => m.role === "user")?.content ?? "";
+      if (!hung && first.startsWith("Now build the environment")) {
+        hung = true;
+        return { kind: "hang", ms: 60_000, then: turn };
+      }
+      void i;
+      return turn;
+    });
+    try {
+      const corpus = join(tempDir("tmax-corpus-"), "c");
+      const specsPath = join(tempDir(), "specs.jsonl");
+      const [spec] = specsFor(["good"], 200);
+      writeFileSync(specsPath, JSON.stringify(spec) + "\n");
+      const { startCli, finished } = await import("../helpers/cli.js");
+      const cmd = ["gen", "build", specsPath, "-o", corpus, "-m", "gen-model", "--base-url", server.url, "-n", "1"];
+      const child = startCli(cmd);
+      const done = finished(child);
+      const deadline = Date.now() + 30_000;
+      while (!hung && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(hung, "the environment stage was reached");
+      const sent = Date.now();
+      child.kill("SIGINT");
+      const r = await done;
+      assert.equal(r.code, 130, r.stderr);
+      assert.ok(Date.now() - sent < 5000, `stopped after ${Date.now() - sent} ms`);
+      assert.match(r.stdout, /0 accepted, 0 rejected, 1 pending of 1 specs/);
+      const state = JSON.parse(readFileSync(join(corpus, ".gen", spec!.id, "state.json"), "utf8"));
+      assert.ok(state.outputs.task, "the finished task stage was checkpointed");
+      const taskCalls = server.requests.filter((q) => q.body.messages.find((m) => m.role === "user")?.content?.startsWith("Create one task")).length;
+      const again = await runCli(cmd);
+      assert.equal(again.code, 0, again.stderr);
+      assert.match(again.stdout, /1 accepted, 0 rejected, 0 pending of 1 specs/);
+      const taskCallsAfter = server.requests.filter((q) => q.body.messages.find((m) => m.role === "user")?.content?.startsWith("Create one task")).length;
+      assert.equal(taskCallsAfter, taskCalls, "the task stage was not asked again");
+    } finally {
+      await server.close();
+    }
+  });
+});
