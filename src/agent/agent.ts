@@ -1,6 +1,6 @@
 import type { Environment } from "../environment/environment.js";
 import type { Task } from "../task/task.js";
-import type { AgentContext } from "../trial/schema.js";
+import type { AgentContext } from "../harbor/trial-schema.js";
 
 /** What the runner hands an agent for one trial. */
 export interface AgentRunContext {
@@ -42,7 +42,6 @@ export interface AgentOptions {
   env: Record<string, string>;
 }
 
-export type AgentFactory = (opts: AgentOptions) => Agent;
 
 /** `openai/qwen3` -> { provider: "openai", name: "qwen3" }. */
 export function splitModelName(model: string | null): ModelInfo | null {

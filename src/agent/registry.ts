@@ -1,18 +1,13 @@
-import type { Agent, AgentFactory, AgentOptions } from "./agent.js";
+import type { Agent, AgentOptions } from "./agent.js";
 
 /** Agents by `-a` name. Each is imported on first use, so commands load only the agent they run. */
 const factories = new Map<string, (opts: AgentOptions) => Promise<Agent>>([
   ["oracle", async (opts) => new (await import("./oracle.js")).OracleAgent(opts)],
-  ["nop", async () => new (await import("./oracle.js")).NopAgent()],
+  ["nop", async () => new (await import("./nop.js")).NopAgent()],
   ["tmax", async (opts) => new (await import("./tmax/harness.js")).TmaxAgent(opts)],
 ]);
 
-/** Adds an agent under a name usable with `-a NAME`. */
-export function registerAgent(name: string, factory: AgentFactory): void {
-  factories.set(name, async (opts) => factory(opts));
-}
-
-export function agentNames(): string[] {
+function agentNames(): string[] {
   return [...factories.keys()];
 }
 

@@ -51,9 +51,9 @@ program
   .option("--json", "print the summary as JSON on stdout", false)
   .option("-q, --quiet", "no live progress", false)
   .option("--debug", "verbose logging", false)
-  .action(async (opts) => {
+  .action(async (opts, cmd: Command) => {
     const { runCommand } = await import("./commands/run.js");
-    process.exitCode = await runCommand(opts, process.argv.slice(2));
+    process.exitCode = await runCommand({ ...opts, nConcurrentGiven: cmd.getOptionValueSource("nConcurrent") === "cli" }, process.argv.slice(2));
   });
 
 program

@@ -211,10 +211,13 @@ export async function buildCorpus(o: BuildOptions): Promise<BuildSummary> {
       }
     };
 
-    const start = (stage: StageName, system: string | null, user: string): void => {
-      if (!state.conversations[stage]) {
-        state.conversations[stage] = [...(system ? [{ role: "system" as const, content: system }] : []), { role: "user", content: user }];
-      }
+    // Every stage's conversation shares the task author's system prompt.
+    const system = taskSystemPrompt(o.taxonomy, spec);
+    const start = (stage: StageName, user: string): void => {
+      state.conversations[stage] ??= [
+        { role: "system", content: system },
+        { role: "user", content: user },
+      ];
     };
 
     let entryStatus: "accepted" | "rejected" = "rejected";
@@ -226,26 +229,25 @@ export async function buildCorpus(o: BuildOptions): Promise<BuildSummary> {
     try {
       // Generation: each stage once (skipped when a checkpoint already holds its output).
       if (!state.outputs.task) {
-        start("task", taskSystemPrompt(o.taxonomy, spec), taskUserPrompt(o.taxonomy, spec));
+        start("task", taskUserPrompt(o.taxonomy, spec));
         state.outputs.task = await converse("task", parseTaskReply);
       }
       stagesPassed.push("task");
       const t = state.outputs.task;
       if (!state.outputs.environment) {
-        start("environment", null, environmentPrompt(spec, t.instruction, t.truth));
-        state.conversations.environment = [...state.conversations.task!.slice(0, 1), ...state.conversations.environment!.filter((m) => m.role !== "system")];
+        start("environment", environmentPrompt(spec, t.instruction, t.truth));
         state.outputs.environment = await converse("environment", parseEnvironmentReply);
       }
       stagesPassed.push("environment");
       if (!state.outputs.tests) {
         const env = state.outputs.environment;
-        start("tests", state.conversations.task![0]!.content, testsPrompt(t.instruction, t.truth, environmentText(env), env.initialTest));
+        start("tests", testsPrompt(t.instruction, t.truth, environmentText(env), env.initialTest));
         state.outputs.tests = await converse("tests", parseTestsReply);
       }
       stagesPassed.push("tests");
       if (!state.outputs.solution) {
         const env = state.outputs.environment;
-        start("solution", state.conversations.task![0]!.content, solutionPrompt(t.instruction, t.truth, environmentText(env), state.outputs.tests.finalTest));
+        start("solution", solutionPrompt(t.instruction, t.truth, environmentText(env), state.outputs.tests.finalTest));
         state.outputs.solution = await converse("solution", parseSolutionReply);
       }
       stagesPassed.push("solution");

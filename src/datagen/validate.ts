@@ -1,13 +1,14 @@
 import { existsSync, readFileSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { NopAgent, OracleAgent } from "../agent/oracle.js";
+import { NopAgent } from "../agent/nop.js";
+import { OracleAgent } from "../agent/oracle.js";
 import type { Agent } from "../agent/agent.js";
 import type { EnvironmentProvider } from "../environment/environment.js";
 import { buildJobConfig, buildTrialConfig, runOptionsWithDefaults } from "../job/config.js";
 import { loadTask, type Task } from "../task/task.js";
 import { runTrial } from "../trial/trial.js";
-import type { TrialResult } from "../trial/schema.js";
+import type { TrialResult } from "../harbor/trial-schema.js";
 import { errorMessage } from "../util/errors.js";
 import type { ValidationRecord } from "./compose.js";
 import type { StageName } from "./prompts.js";

@@ -63,7 +63,7 @@ export interface EnvironmentSpec {
   overrides?: { cpus?: number | null; memoryMb?: number | null; storageMb?: number | null };
   /** Extra environment for the container (on top of the task's [environment].env). */
   env?: Record<string, string>;
-  /** Apply cpus/memory limits even when the task leaves them unset (TB2-era behaviour applies defaults). */
+  /** Where build output and environment notes go (the trial log). */
   log?: (line: string) => void;
 }
 

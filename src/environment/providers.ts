@@ -7,7 +7,6 @@ import { PodmanService, waitForSocket } from "./podman-service.js";
 import type { Task } from "../task/task.js";
 
 export type EnvironmentKind = "podman" | "docker";
-export const ENVIRONMENT_KINDS: EnvironmentKind[] = ["podman", "docker"];
 
 /** Both backends speak the Docker Engine API; they differ only in how the API endpoint is found. */
 export class EngineProvider implements EnvironmentProvider {

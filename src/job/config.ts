@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
-import { DEFAULT_RETRY_EXCLUDE } from "../trial/errors.js";
-import type { TaskRef, TrialConfig, ArtifactSpec } from "../trial/schema.js";
+import { DEFAULT_RETRY_EXCLUDE } from "../harbor/exceptions.js";
+import type { TaskRef, TrialConfig, ArtifactSpec } from "../harbor/trial-schema.js";
 import type { Task } from "../task/task.js";
 import type { JobConfig, RetryConfig } from "./schema.js";
 import { resolveHostTemplate } from "../task/templating.js";

@@ -6,10 +6,10 @@ import type { EnvironmentProvider } from "../environment/environment.js";
 import { trialRecordFromJson, trialDirs } from "../stats/job-reader.js";
 import { evalKey, type TrialRecord } from "../stats/records.js";
 import { harborEvalStats } from "../stats/summary.js";
-import type { Task } from "../task/task.js";
+import { taskChecksum, type Task } from "../task/task.js";
 import { runTrial, type TrialPhase } from "../trial/trial.js";
 import { trialNameFor } from "../trial/paths.js";
-import type { TrialResult } from "../trial/schema.js";
+import type { TrialResult } from "../harbor/trial-schema.js";
 import { writeJsonAtomic } from "../util/atomic-write.js";
 import { shortId, uuid } from "../util/ids.js";
 import { localIso } from "../util/time.js";
@@ -18,8 +18,9 @@ import { buildLock } from "./lock.js";
 import type { JobConfig, JobResult } from "./schema.js";
 
 export interface JobHooks {
-  /** Called once before trials start: trials in the job, and how many were already finished (resume). */
-  onPlan?(info: { total: number; finished: number }): void;
+  /** Called once before trials start: trials in the job, how many were already finished and how many interrupted
+   * ones were discarded to run again (resume). */
+  onPlan?(info: { total: number; finished: number; discarded: number }): void;
   onTrialStart?(info: { trialName: string; taskName: string }): void;
   onTrialPhase?(info: { trialName: string; phase: TrialPhase }): void;
   onTrialEnd?(result: TrialResult, info: { willRetry: boolean }): void;
@@ -112,7 +113,10 @@ export async function runJob(input: JobInput): Promise<JobOutcome> {
   } else {
     await writeJsonAtomic(join(jobDir, "config.json"), config);
   }
-  await writeJsonAtomic(join(jobDir, "lock.json"), await buildLock(config, input.tasks, input.source, input.invocation));
+  // Each task's digest is computed once, for the lock file and every attempt's result.
+  const checksums = new Map<Task, string>();
+  for (const task of input.tasks) checksums.set(task, await taskChecksum(task));
+  await writeJsonAtomic(join(jobDir, "lock.json"), buildLock(config, input.tasks, checksums, input.source, input.invocation));
 
   const done = new Map<string, number>();
   for (const r of records.values()) done.set(r.taskName, (done.get(r.taskName) ?? 0) + 1);
@@ -209,7 +213,7 @@ export async function runJob(input: JobInput): Promise<JobOutcome> {
       hooks.onTrialStart?.({ trialName, taskName: task.name });
       log(`trial ${trialName} started`);
       const trialResult = await runTrial(
-        { task, config: trialConfig, source: input.source, dir: join(jobDir, trialName) },
+        { task, config: trialConfig, source: input.source, dir: join(jobDir, trialName), checksum: checksums.get(task) },
         {
           provider: input.provider,
           agent: await input.makeAgent(),
@@ -256,7 +260,7 @@ export async function runJob(input: JobInput): Promise<JobOutcome> {
     }
   };
 
-  hooks.onPlan?.({ total: queue.length + records.size, finished: records.size });
+  hooks.onPlan?.({ total: queue.length + records.size, finished: records.size, discarded: discarded.length });
   log(`job ${config.job_name}: ${queue.length} trial(s) to run, ${records.size} already finished, concurrency ${config.n_concurrent_trials}`);
   await Promise.all(Array.from({ length: Math.max(1, Math.min(config.n_concurrent_trials, queue.length)) }, worker));
 

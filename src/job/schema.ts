@@ -6,7 +6,7 @@ import {
   taskRefSchema,
   timeoutMultipliersShape,
   verifierConfigSchema,
-} from "../trial/schema.js";
+} from "../harbor/trial-schema.js";
 
 /** Harbor's job-level JSON documents (config.json, result.json, lock.json) as tmax writes them. */
 

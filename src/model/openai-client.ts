@@ -1,5 +1,5 @@
 import OpenAI from "openai";
-import { classifyError } from "./errors.js";
+import { ModelError, classifyError } from "./errors.js";
 import { DEFAULT_RETRY, withRetries, type RetryPolicy } from "./retry.js";
 import type { ChatMessage, FunctionTool, ModelClient, ModelReply, ModelUsage, SamplingParams } from "./types.js";
 
@@ -72,7 +72,7 @@ export class OpenAIChatClient implements ModelClient {
       async () => {
         const completion = await this.client.chat.completions.create(body as never, { signal: local.signal });
         const choice = (completion as { choices?: { message?: unknown; finish_reason?: string }[] }).choices?.[0];
-        if (!choice?.message) throw Object.assign(new Error("the server returned no choices"), { code: "UND_ERR_EMPTY" });
+        if (!choice?.message) throw new ModelError("transient", "the server returned no choices");
         return { completion, choice };
       },
       this.retry,

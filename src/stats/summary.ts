@@ -87,19 +87,26 @@ export function runStats(records: TrialRecord[], key = primaryRewardKey(records)
   return { runs, mean, std, sem: runs.length === 0 ? 0 : std / Math.sqrt(runs.length) };
 }
 
+/** Mean pass@k over tasks at Harbor's k values, with `success` deciding each attempt. */
+function passAtKWhere(records: TrialRecord[], success: (r: TrialRecord) => boolean): Record<string, number> {
+  if (records.length === 0) return {};
+  const groups = [...attemptsByTask(records).values()].map((l) => ({ n: l.length, c: l.filter(success).length }));
+  return passAtK(groups, harborKValues(Math.min(...groups.map((g) => g.n))));
+}
+
+/** Every reported value of `key` is 0 or 1 (missing values allowed). */
+function binaryOn(records: TrialRecord[], key: string): boolean {
+  return records.every((r) => r.rewards === null || r.rewards[key] === undefined || r.rewards[key] === 0 || r.rewards[key] === 1);
+}
+
 /** pass@k is defined only for binary single-key rewards (Harbor's rule); otherwise {}. */
 export function passAtKFor(records: TrialRecord[]): Record<string, number> {
-  const binary = records.every((r) => {
+  const singleKeyBinary = records.every((r) => {
     if (!r.rewards) return true;
     const vals = Object.values(r.rewards);
     return vals.length === 1 && (vals[0] === 0 || vals[0] === 1);
   });
-  if (!binary || records.length === 0) return {};
-  const groups = [...attemptsByTask(records).values()].map((l) => ({
-    n: l.length,
-    c: l.filter((r) => r.rewards && Object.values(r.rewards)[0] === 1).length,
-  }));
-  return passAtK(groups, harborKValues(Math.min(...groups.map((g) => g.n))));
+  return singleKeyBinary ? passAtKWhere(records, (r) => !!r.rewards && Object.values(r.rewards)[0] === 1) : {};
 }
 
 /**
@@ -107,11 +114,7 @@ export function passAtKFor(records: TrialRecord[]): Record<string, number> {
  * (Harbor's result.json leaves pass@k empty then; tmax's summary still shows it). Missing values are failures.
  */
 export function passAtKOnKey(records: TrialRecord[], key: string): Record<string, number> {
-  if (records.length === 0) return {};
-  const binary = records.every((r) => r.rewards === null || r.rewards[key] === undefined || r.rewards[key] === 0 || r.rewards[key] === 1);
-  if (!binary) return {};
-  const groups = [...attemptsByTask(records).values()].map((l) => ({ n: l.length, c: l.filter((r) => r.rewards?.[key] === 1).length }));
-  return passAtK(groups, harborKValues(Math.min(...groups.map((g) => g.n))));
+  return binaryOn(records, key) ? passAtKWhere(records, (r) => r.rewards?.[key] === 1) : {};
 }
 
 function countErrors(records: TrialRecord[]): Record<string, number> {
@@ -165,7 +168,7 @@ export function summarize(all: TrialRecord[]): Summary {
 export function summarizeTasks(all: TrialRecord[]): TaskSummary[] {
   const records = all.filter((r) => r.finished);
   const key = primaryRewardKey(records);
-  const binary = records.every((r) => r.rewards === null || r.rewards[key] === undefined || r.rewards[key] === 0 || r.rewards[key] === 1);
+  const binary = binaryOn(records, key);
   return [...attemptsByTask(records).entries()].map(([task, list]) => {
     const successes = list.filter((r) => rewardOf(r, key) >= 1).length;
     const passes: Record<string, number> = {};

@@ -4,7 +4,7 @@ import type { Environment } from "../environment/environment.js";
 import { writeJsonAtomic } from "../util/atomic-write.js";
 import { errorMessage } from "../util/errors.js";
 import type { TrialPaths } from "./paths.js";
-import type { ArtifactSpec } from "./schema.js";
+import type { ArtifactSpec } from "../harbor/trial-schema.js";
 
 interface ManifestEntry {
   source: string;

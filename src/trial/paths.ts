@@ -24,12 +24,6 @@ export class TrialPaths {
   get artifacts(): string {
     return join(this.dir, "artifacts");
   }
-  get rewardJson(): string {
-    return join(this.verifier, "reward.json");
-  }
-  get rewardTxt(): string {
-    return join(this.verifier, "reward.txt");
-  }
 }
 
 /** Harbor's trial name: the task name cut to 32 characters, two underscores, a 7-character id. */

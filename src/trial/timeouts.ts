@@ -1,5 +1,5 @@
 import type { Task } from "../task/task.js";
-import type { TrialConfig } from "./schema.js";
+import type { TrialConfig } from "../harbor/trial-schema.js";
 
 /** Harbor's default agent setup timeout (override_setup_timeout_sec). */
 export const DEFAULT_AGENT_SETUP_TIMEOUT_SEC = 360;

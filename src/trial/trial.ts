@@ -19,9 +19,9 @@ import {
   HealthcheckError,
   RECORDED_AND_VERIFIED,
   exceptionTypeOf,
-} from "./errors.js";
+} from "../harbor/exceptions.js";
 import { TrialPaths } from "./paths.js";
-import { emptyAgentContext, type Timing, type TrialConfig, type TrialResult } from "./schema.js";
+import { emptyAgentContext, type Timing, type TrialConfig, type TrialResult } from "../harbor/trial-schema.js";
 import { phaseTimeouts } from "./timeouts.js";
 
 export type TrialPhase = "environment_setup" | "agent_setup" | "agent_execution" | "verifier" | "cleanup";
@@ -33,6 +33,8 @@ export interface TrialSpec {
   source: string | null;
   /** Trial directory (config.trials_dir/config.trial_name). */
   dir: string;
+  /** The task's checksum when the caller already has it (a job computes it once per task). */
+  checksum?: string;
 }
 
 export interface TrialDeps {
@@ -107,7 +109,7 @@ export async function runTrial(spec: TrialSpec, deps: TrialDeps): Promise<TrialR
     trial_uri: pathToFileURL(spec.dir).href,
     task_id: { path: task.dir },
     source: spec.source,
-    task_checksum: await taskChecksum(task),
+    task_checksum: spec.checksum ?? (await taskChecksum(task)),
     config,
     agent_info: agentInfo(deps.agent),
     agent_result: null,
@@ -217,7 +219,7 @@ export async function runTrial(spec: TrialSpec, deps: TrialDeps): Promise<TrialR
     if (!config.verifier.disable) {
       await phase("verifier", async () => {
         const rewards = await withDeadline(null, deps.signal, (signal) =>
-          verify(env, task, paths, { timeoutSec: timeouts.verifier, env: config.verifier.env, signal }),
+          verify(env, task, paths.verifier, { timeoutSec: timeouts.verifier, env: config.verifier.env, signal }),
         );
         result.verifier_result = { rewards };
         log(`rewards ${JSON.stringify(rewards)}`);

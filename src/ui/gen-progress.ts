@@ -1,12 +1,13 @@
 import pc from "picocolors";
 import type { ManifestEntry } from "../datagen/manifest.js";
 import { formatDuration } from "../util/time.js";
+import { LiveStatus } from "./live-status.js";
 
 /**
  * Live progress of `tmax gen build`: finished specs are printed as they end; on a terminal a status line shows
  * done / total, in flight, accepted, rejected by reason, cost so far, elapsed and ETA.
  */
-export class GenProgress {
+export class GenProgress extends LiveStatus {
   private accepted = 0;
   private rejected = 0;
   private readonly reasons = new Map<string, number>();
@@ -14,25 +15,18 @@ export class GenProgress {
   private cost = 0;
   private doneThisRun = 0;
   private readonly startedAt = Date.now();
-  private timer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly total: number,
     private readonly alreadyDone: number,
     initial: { accepted: number; rejected: number; costUsd: number },
-    private readonly out: NodeJS.WriteStream = process.stderr,
-    private readonly live: boolean = !!process.stderr.isTTY,
+    out?: NodeJS.WriteStream,
+    live?: boolean,
   ) {
+    super(out, live, 250);
     this.accepted = initial.accepted;
     this.rejected = initial.rejected;
     this.cost = initial.costUsd;
-  }
-
-  start(): void {
-    if (this.live) {
-      this.timer = setInterval(() => this.draw(), 250);
-      this.timer.unref();
-    }
   }
 
   specStep(specId: string, step: string): void {
@@ -50,16 +44,12 @@ export class GenProgress {
     const extra = `${e.repairs ? `, ${e.repairs} repair${e.repairs === 1 ? "" : "s"}` : ""}, ${e.timings.total_s.toFixed(0)}s${cost}`;
     if (e.status === "accepted") {
       this.accepted++;
-      this.print(`${pc.green("✓")} ${e.spec_id} → ${e.task} ${pc.dim(`(${e.spec.domain}, ${e.spec.task_complexity}${extra})`)}`);
+      this.message(`${pc.green("✓")} ${e.spec_id} → ${e.task} ${pc.dim(`(${e.spec.domain}, ${e.spec.task_complexity}${extra})`)}`);
     } else {
       this.rejected++;
       this.reasons.set(e.reason ?? "?", (this.reasons.get(e.reason ?? "?") ?? 0) + 1);
-      this.print(`${pc.red("✗")} ${e.spec_id} rejected: ${e.reason} ${pc.dim(`(${extra.slice(2)})`)}`);
+      this.message(`${pc.red("✗")} ${e.spec_id} rejected: ${e.reason} ${pc.dim(`(${extra.slice(2)})`)}`);
     }
-  }
-
-  message(line: string): void {
-    this.print(line);
   }
 
   statusLine(): string {
@@ -78,20 +68,5 @@ export class GenProgress {
       `${formatDuration(elapsed)}`,
       `ETA ${done >= this.total ? "0s" : formatDuration(eta)}`,
     ].join(pc.dim(" · "));
-  }
-
-  private print(line: string): void {
-    if (this.live) this.out.write("\r\x1b[K");
-    this.out.write(line + "\n");
-    if (this.live) this.draw();
-  }
-
-  private draw(): void {
-    this.out.write("\r\x1b[K" + this.statusLine().slice(0, 400));
-  }
-
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    if (this.live) this.out.write("\r\x1b[K");
   }
 }

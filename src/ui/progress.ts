@@ -1,6 +1,7 @@
 import pc from "picocolors";
 import { formatDuration } from "../util/time.js";
-import type { TrialResult } from "../trial/schema.js";
+import { LiveStatus } from "./live-status.js";
+import type { TrialResult } from "../harbor/trial-schema.js";
 
 const SPINNER = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 
@@ -8,29 +9,21 @@ const SPINNER = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", 
  * Live job progress. On a terminal: one status line redrawn in place (bar, done / running / errored, mean reward
  * so far, elapsed, ETA) with finished trials printed above it. Elsewhere: one plain line per finished trial.
  */
-export class JobProgress {
+export class JobProgress extends LiveStatus {
   private done = 0;
   private errored = 0;
   private rewardSum = 0;
   private running = new Set<string>();
   private readonly startedAt = Date.now();
-  private timer: NodeJS.Timeout | null = null;
   private frame = 0;
-  private lastLineLength = 0;
 
   constructor(
     private readonly total: number,
     private readonly alreadyDone: number,
-    private readonly out: NodeJS.WriteStream = process.stderr,
-    private readonly live: boolean = !!process.stderr.isTTY,
-  ) {}
-
-  start(): void {
-    if (this.live) {
-      this.timer = setInterval(() => this.draw(), 200);
-      this.timer.unref();
-      this.draw();
-    }
+    out?: NodeJS.WriteStream,
+    live?: boolean,
+  ) {
+    super(out, live);
   }
 
   trialStarted(trialName: string): void {
@@ -52,29 +45,11 @@ export class JobProgress {
       const rewardText = rewards ? `reward ${Object.entries(rewards).map(([k, v]) => (k === "reward" ? `${v}` : `${k}=${v}`)).join(" ")}` : "no reward";
       status = `${rewards && reward >= 1 ? pc.green(rewardText) : rewardText}${type ? " " + pc.red(type) : ""}`;
     }
-    this.print(`${pc.dim("•")} ${r.trial_name}  ${status}`);
-  }
-
-  message(line: string): void {
-    this.print(line);
-  }
-
-  private print(line: string): void {
-    if (this.live) {
-      this.clear();
-      this.out.write(line + "\n");
-      this.draw();
-    } else {
-      this.out.write(line + "\n");
-    }
-  }
-
-  private clear(): void {
-    if (this.lastLineLength > 0) this.out.write("\r\x1b[K");
-    this.lastLineLength = 0;
+    this.message(`${pc.dim("•")} ${r.trial_name}  ${status}`);
   }
 
   statusLine(): string {
+    this.frame++;
     const finished = this.done + this.alreadyDone;
     const width = 24;
     const filled = this.total === 0 ? width : Math.round((finished / this.total) * width);
@@ -91,18 +66,5 @@ export class JobProgress {
       `${formatDuration(elapsed)} elapsed`,
       `ETA ${remaining === 0 ? "0s" : formatDuration(eta)}`,
     ].join(pc.dim(" · "));
-  }
-
-  private draw(): void {
-    this.frame++;
-    const line = this.statusLine();
-    this.out.write("\r\x1b[K" + line);
-    this.lastLineLength = line.length;
-  }
-
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    if (this.live) this.clear();
   }
 }

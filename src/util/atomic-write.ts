@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, rename, rm, writeFile } from "node:fs/promises";
-import { renameSync, writeFileSync, mkdirSync, rmSync } from "node:fs";
 import { dirname, join, basename } from "node:path";
 
 function tempPathFor(path: string): string {
@@ -16,19 +15,6 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
     await rename(tmp, path);
   } catch (err) {
     await rm(tmp, { force: true });
-    throw err;
-  }
-}
-
-/** Synchronous variant, for exit paths where the event loop may not run again. */
-export function writeFileAtomicSync(path: string, data: string | Uint8Array): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = tempPathFor(path);
-  try {
-    writeFileSync(tmp, data);
-    renameSync(tmp, path);
-  } catch (err) {
-    rmSync(tmp, { force: true });
     throw err;
   }
 }

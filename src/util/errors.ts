@@ -8,8 +8,3 @@ export function errorStack(err: unknown): string {
   if (err instanceof Error) return err.stack ?? `${err.name}: ${err.message}`;
   return String(err);
 }
-
-/** An error whose message is meant for the user as-is (no stack trace needed). */
-export class UserError extends Error {
-  override name = "UserError";
-}

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { parsePythonFloat } from "../util/python-float.js";
-import { RewardFileEmptyError, RewardFileNotFoundError, VerifierOutputParseError } from "../trial/errors.js";
+import { RewardFileEmptyError, RewardFileNotFoundError, VerifierOutputParseError } from "../harbor/exceptions.js";
 
 export type Rewards = Record<string, number>;
 

@@ -1,8 +1,8 @@
+import { join } from "node:path";
 import type { Environment } from "../environment/environment.js";
 import type { Task } from "../task/task.js";
 import { resolveEnvMap } from "../task/templating.js";
-import type { TrialPaths } from "../trial/paths.js";
-import { VerifierTimeoutError } from "../trial/errors.js";
+import { VerifierTimeoutError } from "../harbor/exceptions.js";
 import { readRewards, type Rewards } from "./reward.js";
 
 export interface VerifyOptions {
@@ -16,7 +16,8 @@ export interface VerifyOptions {
  * Runs the task's tests after the agent is done: tests/ is uploaded to /tests only now, test.sh runs with its
  * output in /logs/verifier/test-stdout.txt (its exit code is ignored), and the reward file decides.
  */
-export async function verify(env: Environment, task: Task, paths: TrialPaths, opts: VerifyOptions): Promise<Rewards> {
+/** `verifierDir` is the host folder that holds /logs/verifier (mounted, or downloaded into after the run). */
+export async function verify(env: Environment, task: Task, verifierDir: string, opts: VerifyOptions): Promise<Rewards> {
   await env.uploadDir(task.testsDir, "/tests");
   const user = task.config.verifier.user;
   const asRoot = user === null || user === "root" || user === 0;
@@ -30,7 +31,7 @@ export async function verify(env: Environment, task: Task, paths: TrialPaths, op
     signal: opts.signal,
     maxOutputBytes: 64 * 1024,
   });
-  if (!env.mounted) await env.downloadDir("/logs/verifier", paths.verifier);
+  if (!env.mounted) await env.downloadDir("/logs/verifier", verifierDir);
   if (result.timedOut) throw new VerifierTimeoutError(`the verifier did not finish within ${opts.timeoutSec} s`);
-  return readRewards(paths.rewardJson, paths.rewardTxt);
+  return readRewards(join(verifierDir, "reward.json"), join(verifierDir, "reward.txt"));
 }

@@ -8,7 +8,7 @@ import { buildJobConfig, buildTrialConfig } from "../../src/job/config.js";
 import { runOptions } from "../helpers/run-options.js";
 import { loadTask, type Task } from "../../src/task/task.js";
 import { runTrial } from "../../src/trial/trial.js";
-import type { TrialResult } from "../../src/trial/schema.js";
+import type { TrialResult } from "../../src/harbor/trial-schema.js";
 import { REPO, runCli } from "../helpers/cli.js";
 import { startScriptedModel, toolMessages, type ScriptedModel, type Turn } from "../helpers/scripted-model.js";
 import { tempDir, writeTask } from "../helpers/task-fixture.js";

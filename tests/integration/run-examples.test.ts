@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import { jobConfigSchema, jobResultSchema, lockSchema } from "../../src/job/schema.js";
-import { trialResultSchema, type TrialResult } from "../../src/trial/schema.js";
+import { trialResultSchema, type TrialResult } from "../../src/harbor/trial-schema.js";
 import { REPO, runCli, podmanContainers, type CliResult } from "../helpers/cli.js";
 import { tempDir } from "../helpers/task-fixture.js";
 

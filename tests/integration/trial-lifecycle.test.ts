@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import type { JobResult } from "../../src/job/schema.js";
-import type { TrialResult } from "../../src/trial/schema.js";
+import type { TrialResult } from "../../src/harbor/trial-schema.js";
 import { runCli, type CliResult } from "../helpers/cli.js";
 import { BASE_DOCKERFILE, tempDir, writeTask } from "../helpers/task-fixture.js";
 

@@ -8,7 +8,7 @@ import { TaskLoadError } from "../../src/task/problems.js";
 import { buildJobConfig, buildTrialConfig, redactSecrets } from "../../src/job/config.js";
 import { runOptions } from "../helpers/run-options.js";
 import { jobConfigSchema, jobResultSchema } from "../../src/job/schema.js";
-import { trialConfigSchema } from "../../src/trial/schema.js";
+import { trialConfigSchema } from "../../src/harbor/trial-schema.js";
 import { phaseTimeouts } from "../../src/trial/timeouts.js";
 import { trialNameFor } from "../../src/trial/paths.js";
 import { tempDir, writeTask } from "../helpers/task-fixture.js";

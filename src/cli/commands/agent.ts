@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import pc from "picocolors";
+import { handleInterrupts } from "../interrupts.js";
 import { TmaxAgent, type AgentEvent } from "../../agent/tmax/harness.js";
 import { openProvider, type EngineProvider, type EnvironmentKind } from "../../environment/providers.js";
 import { buildJobConfig, runOptionsWithDefaults } from "../../job/config.js";
@@ -49,14 +50,7 @@ export async function agentCommand(instruction: string | undefined, o: AgentCliO
   }
   const scratch = mkdtempSync(join(tmpdir(), "tmax-agent-"));
   let provider: EngineProvider | null = null;
-  const controller = new AbortController();
-  const onSignal = (sig: NodeJS.Signals): void => {
-    if (controller.signal.aborted) process.exit(130);
-    console.error(pc.yellow(`\n${sig}: stopping the agent and removing its container…`));
-    controller.abort(new Error(`interrupted by ${sig}`));
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
+  const interrupts = handleInterrupts("stopping the agent and removing its container…", async () => provider?.close());
   try {
     const taskDir = o.path ? resolve(o.path) : adhocTask(scratch, o.image, instruction!, o);
     const task: Task = await loadTask(taskDir);
@@ -109,7 +103,7 @@ export async function agentCommand(instruction: string | undefined, o: AgentCliO
       source: null,
       provider,
       makeAgent: () => agent,
-      signal: controller.signal,
+      signal: interrupts.signal,
       invocation: ["tmax", ...process.argv.slice(2)],
     });
     const trial = outcome.records[0];
@@ -125,8 +119,7 @@ export async function agentCommand(instruction: string | undefined, o: AgentCliO
     if (outcome.cancelled) return 130;
     return trial?.exceptionType && trial.exceptionType !== "AgentTimeoutError" ? 1 : 0;
   } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    interrupts.dispose();
     await provider?.close();
     rmSync(scratch, { recursive: true, force: true });
   }

@@ -2,7 +2,7 @@ import { join, resolve } from "node:path";
 import Table from "cli-table3";
 import pc from "picocolors";
 import { analyzeCorpus } from "../../datagen/analyze.js";
-import { renderReportHtml } from "../../datagen/report-html.js";
+import { renderReportHtml } from "../../ui/html/corpus-report.js";
 import { writeFileAtomic } from "../../util/atomic-write.js";
 
 const pct = (x: number | null): string => (x === null ? "–" : `${(x * 100).toFixed(1)}%`);

@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import pc from "picocolors";
+import { handleInterrupts } from "../interrupts.js";
 import { buildCorpus } from "../../datagen/build.js";
 import { loadTaxonomy, DEFAULT_TAXONOMY_PATH } from "../../datagen/taxonomy.js";
 import { openProvider, type EngineProvider, type EnvironmentKind } from "../../environment/providers.js";
@@ -50,15 +51,8 @@ export async function genBuildCommand(specsPath: string, o: GenBuildOptions): Pr
     requestTimeoutSec: o.requestTimeout,
   });
 
-  const controller = new AbortController();
-  const onSignal = (sig: NodeJS.Signals): void => {
-    if (controller.signal.aborted) process.exit(130);
-    console.error(pc.yellow(`\n${sig}: stopping; work so far is kept — rerun the same command to continue`));
-    controller.abort(new Error(`interrupted by ${sig}`));
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
   let provider: EngineProvider | null = null;
+  const interrupts = handleInterrupts("stopping; work so far is kept — rerun the same command to continue", async () => provider?.close());
   let progress: GenProgress | null = null;
   try {
     provider = await openProvider(o.env);
@@ -75,7 +69,7 @@ export async function genBuildCommand(specsPath: string, o: GenBuildOptions): Pr
       maxParseRetries: o.maxParseRetries,
       maxTokens: o.maxTokens,
       prices,
-      signal: controller.signal,
+      signal: interrupts.signal,
       events: {
         onPlan: (p) => {
           if (o.quiet) return;
@@ -103,8 +97,7 @@ export async function genBuildCommand(specsPath: string, o: GenBuildOptions): Pr
     if (summary.stoppedBy === "interrupted") console.log(pc.yellow("interrupted: rerun the same command to continue"));
     return summary.stoppedBy === "fatal" ? 1 : summary.stoppedBy === "interrupted" ? 130 : 0;
   } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    interrupts.dispose();
     await provider?.close();
   }
 }

@@ -9,7 +9,7 @@ import { writeFileAtomic } from "../../util/atomic-write.js";
 import { utcIso } from "../../util/time.js";
 
 /** A benchmark's documents: the instruction.md of each task under `dir` (or of `dir` itself). */
-export function benchmarkDocs(dir: string): Benchmark {
+function benchmarkDocs(dir: string): Benchmark {
   const root = resolve(dir);
   if (!existsSync(root)) throw new Error(`${dir}: no such benchmark directory`);
   const docs: TextDoc[] = [];

@@ -6,7 +6,9 @@ import { solveStats, TIERS, writeSolveResults } from "../../datagen/solve.js";
 import { readJobTrials } from "../../stats/job-reader.js";
 import type { EnvironmentKind } from "../../environment/providers.js";
 import { defaultJobName } from "../../util/time.js";
-import { runCommand } from "./run.js";
+import { executeJob } from "./run.js";
+import { buildJobConfig, runOptionsWithDefaults } from "../../job/config.js";
+import { discoverTasks } from "../../task/dataset.js";
 
 export interface GenSolveOptions {
   agent: string;
@@ -43,35 +45,24 @@ export async function genSolveCommand(corpusArg: string, o: GenSolveOptions): Pr
     const jobsDir = o.jobsDir ?? join(corpus, ".solve");
     const jobName = o.jobName ?? `solve__${defaultJobName()}`;
     jobDir = resolve(jobsDir, jobName);
-    const code = await runCommand(
-      {
+    const agentEnv = { ...o.agentEnv, ...(o.apiKey ? { OPENAI_API_KEY: o.apiKey } : {}) };
+    const config = buildJobConfig(
+      runOptionsWithDefaults({
         path: corpus,
         agent: o.agent,
-        model: o.model,
-        baseUrl: o.baseUrl,
-        apiKey: o.apiKey,
-        agentKwarg: o.agentKwarg,
-        agentEnv: o.agentEnv,
+        model: o.model ?? null,
+        agentKwargs: { ...o.agentKwarg, ...(o.baseUrl ? { base_url: o.baseUrl } : {}) },
+        agentEnv,
         nAttempts: o.nAttempts,
         nConcurrent: o.nConcurrent,
-        includeTaskName: [],
-        excludeTaskName: [],
         jobsDir,
         jobName,
-        env: o.env,
-        timeoutMultiplier: 1,
-        maxRetries: 0,
-        forceBuild: false,
-        delete: true,
-        verifierEnv: {},
-        disableVerification: false,
-        artifact: [],
-        json: false,
+        environmentType: o.env,
         quiet: o.quiet,
-        debug: false,
-      },
-      ["gen", "solve", corpusArg],
+      }),
     );
+    const found = await discoverTasks(corpus);
+    const code = await executeJob({ config, jobDir, found, resume: false, literalEnv: agentEnv }, { quiet: o.quiet, json: false, debug: false }, ["gen", "solve", corpusArg]);
     if (code !== 0) {
       console.error(pc.yellow(`the solve job did not finish (exit ${code}); resume it with: npx tmax run --resume ${jobDir}, then: npx tmax gen solve ${corpusArg} --from-job ${jobDir}`));
       return code;

@@ -1,7 +1,9 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import pc from "picocolors";
+import type { AgentOptions } from "../../agent/agent.js";
 import { createAgent } from "../../agent/registry.js";
+import { handleInterrupts } from "../interrupts.js";
 import { openProvider, type EngineProvider, type EnvironmentKind } from "../../environment/providers.js";
 import { buildJobConfig, jobTaskSource, resolveSecrets, type RunOptions } from "../../job/config.js";
 import { runJob } from "../../job/job.js";
@@ -24,6 +26,8 @@ export interface RunCliOptions {
   agentEnv: Record<string, string>;
   nAttempts: number;
   nConcurrent: number;
+  /** -n was given explicitly (on --resume it overrides the job's concurrency). */
+  nConcurrentGiven?: boolean;
   includeTaskName: string[];
   excludeTaskName: string[];
   nTasks?: number;
@@ -120,24 +124,42 @@ export async function runCommand(o: RunCliOptions, argv: string[]): Promise<numb
     console.error("tmax run: give either -p/--path <tasks> or --resume <job-dir>");
     return 2;
   }
-  let config: JobConfig;
-  let jobDir: string;
-  let found: DiscoveredTasks;
-  const resume = !!o.resume;
   if (o.resume) {
-    jobDir = resolve(o.resume);
-    config = readJobConfig(jobDir);
-    config = { ...config, n_concurrent_trials: o.nConcurrent !== 4 ? o.nConcurrent : config.n_concurrent_trials };
+    const jobDir = resolve(o.resume);
+    let config = readJobConfig(jobDir);
+    if (o.nConcurrentGiven) config = { ...config, n_concurrent_trials: o.nConcurrent };
     const src = jobTaskSource(config);
-    found = await discoverTasks(src.path, { include: src.include, exclude: src.exclude, limit: src.limit });
-  } else {
-    found = await discoverTasks(o.path!, { include: o.includeTaskName, exclude: o.excludeTaskName, limit: o.nTasks ?? null });
-    config = buildJobConfig(toRunOptions(o, found.kind === "task"));
-    jobDir = resolve(config.jobs_dir, config.job_name);
-    if (existsSync(join(jobDir, "config.json"))) {
-      console.error(`tmax run: ${jobDir} already holds a job; resume it with --resume ${jobDir} or pick another --job-name`);
-      return 2;
-    }
+    const found = await discoverTasks(src.path, { include: src.include, exclude: src.exclude, limit: src.limit });
+    return executeJob({ config, jobDir, found, resume: true, literalEnv: {} }, o, argv);
+  }
+  const found = await discoverTasks(o.path!, { include: o.includeTaskName, exclude: o.excludeTaskName, limit: o.nTasks ?? null });
+  const config = buildJobConfig(toRunOptions(o, found.kind === "task"));
+  // Secrets given on this command line are used as given; config.json only holds ${NAME} references to them.
+  const literalEnv = { ...o.agentEnv, ...(o.apiKey ? { OPENAI_API_KEY: o.apiKey } : {}) };
+  return executeJob({ config, jobDir: resolve(config.jobs_dir, config.job_name), found, resume: false, literalEnv }, o, argv);
+}
+
+export interface PreparedJob {
+  config: JobConfig;
+  jobDir: string;
+  found: DiscoveredTasks;
+  resume: boolean;
+  /** Agent environment given literally on this command line (config.json holds only ${NAME} for secrets). */
+  literalEnv: Record<string, string>;
+}
+
+/**
+ * Runs a prepared job as `tmax run` does: reports malformed tasks, checks the agent, shows live progress, handles
+ * Ctrl-C, and ends with the summary table (or JSON). Returns the exit code.
+ */
+export async function executeJob(
+  { config, jobDir, found, resume, literalEnv }: PreparedJob,
+  ui: { quiet: boolean; json: boolean; debug: boolean },
+  argv: string[],
+): Promise<number> {
+  if (!resume && existsSync(join(jobDir, "config.json"))) {
+    console.error(`tmax run: ${jobDir} already holds a job; resume it with --resume ${jobDir} or pick another --job-name`);
+    return 2;
   }
   reportInvalid(found);
   if (found.tasks.length === 0) {
@@ -146,47 +168,27 @@ export async function runCommand(o: RunCliOptions, argv: string[]): Promise<numb
   }
 
   const agentCfg = config.agents[0]!;
-  // Secrets given on this command line are used as given; config.json only holds ${NAME} references to them.
-  const literalEnv = resume ? {} : { ...o.agentEnv, ...(o.apiKey ? { OPENAI_API_KEY: o.apiKey } : {}) };
-  let agentEnv: Record<string, string>;
+  const agentName = agentCfg.name ?? "oracle";
+  let agentOptions: AgentOptions;
   try {
-    agentEnv = { ...resolveSecrets(Object.fromEntries(Object.entries(agentCfg.env).filter(([k]) => !(k in literalEnv)))), ...literalEnv };
-  } catch (err) {
-    console.error(`tmax run: ${(err as Error).message}`);
-    return 2;
-  }
-  const agentOptions = { modelName: agentCfg.model_name, kwargs: agentCfg.kwargs, env: agentEnv };
-  try {
-    await createAgent(agentCfg.name ?? "oracle", agentOptions); // fail fast on an unknown agent or bad settings
+    const fromConfig = resolveSecrets(Object.fromEntries(Object.entries(agentCfg.env).filter(([k]) => !(k in literalEnv))));
+    agentOptions = { modelName: agentCfg.model_name, kwargs: agentCfg.kwargs, env: { ...fromConfig, ...literalEnv } };
+    await createAgent(agentName, agentOptions); // fail fast on an unknown agent or bad settings
   } catch (err) {
     console.error(`tmax run: ${(err as Error).message}`);
     return 2;
   }
 
-  const controller = new AbortController();
   let provider: EngineProvider | null = null;
-  let interrupts = 0;
-  const onSignal = (sig: NodeJS.Signals): void => {
-    interrupts++;
-    if (interrupts === 1) {
-      console.error(pc.yellow(`\n${sig}: stopping running trials and removing their containers… (again to force)`));
-      controller.abort(new Error(`interrupted by ${sig}`));
-    } else {
-      console.error(pc.red("forced exit: removing containers"));
-      void (provider?.close() ?? Promise.resolve()).finally(() => process.exit(130));
-    }
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
-
+  const interrupts = handleInterrupts("stopping running trials and removing their containers…", async () => provider?.close());
   try {
     provider = await openProvider((config.environment.type as EnvironmentKind) ?? "podman");
-    const showProgress = !o.quiet && !o.json;
+    const showProgress = !ui.quiet && !ui.json;
     let progress: JobProgress | null = null;
     if (showProgress) {
       console.error(
         `${resume ? "Resuming" : "Running"} ${pc.bold(config.job_name)}: ${found.tasks.length} task(s) × ${config.n_attempts} attempt(s), ` +
-          `agent ${agentCfg.name}${agentCfg.model_name ? ` (${agentCfg.model_name})` : ""}, ${config.n_concurrent_trials} at once, ${provider.name}`,
+          `agent ${agentName}${agentCfg.model_name ? ` (${agentCfg.model_name})` : ""}, ${config.n_concurrent_trials} at once, ${provider.name}`,
       );
       console.error(pc.dim(`job dir: ${jobDir}`));
     }
@@ -196,29 +198,29 @@ export async function runCommand(o: RunCliOptions, argv: string[]): Promise<numb
       tasks: found.tasks,
       source: found.source,
       provider,
-      makeAgent: () => createAgent(agentCfg.name ?? "oracle", agentOptions),
-      signal: controller.signal,
+      makeAgent: () => createAgent(agentName, agentOptions),
+      signal: interrupts.signal,
       invocation: ["tmax", ...argv],
       resume,
       hooks: {
-        onPlan: ({ total, finished }) => {
+        onPlan: ({ total, finished, discarded }) => {
           if (!showProgress) return;
           progress = new JobProgress(total, finished);
+          if (discarded > 0) progress.message(`${discarded} interrupted trial(s) discarded; they run again`);
           if (finished > 0) progress.message(`${finished} trial(s) already finished; ${total - finished} to run`);
           progress.start();
         },
         onTrialStart: ({ trialName }) => progress?.trialStarted(trialName),
         onTrialEnd: (r, { willRetry }) => progress?.trialEnded(r, willRetry),
         onLog: (line) => {
-          if (o.debug) progress?.message(pc.dim(line));
-          if (line.startsWith("resume:")) progress?.message(line);
+          if (ui.debug) progress?.message(pc.dim(line));
         },
       },
     });
     (progress as JobProgress | null)?.stop();
     const summary = summarize(outcome.records);
     const usage = process.resourceUsage();
-    if (o.json) {
+    if (ui.json) {
       console.log(
         JSON.stringify(
           {
@@ -239,8 +241,7 @@ export async function runCommand(o: RunCliOptions, argv: string[]): Promise<numb
     }
     return outcome.cancelled ? 130 : 0;
   } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    interrupts.dispose();
     await provider?.close();
   }
 }

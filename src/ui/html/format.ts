@@ -25,7 +25,7 @@ export function escapeHtml(value: unknown): string {
     });
 }
 
-export const DASH = "–";
+const DASH = "–";
 const COUNT_FORMAT = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
 const COMPACT_FORMAT = new Intl.NumberFormat("en-US", { notation: "compact", maximumFractionDigits: 1 });
 const ONE_DECIMAL_FORMAT = new Intl.NumberFormat("en-US", { minimumFractionDigits: 1, maximumFractionDigits: 1 });

@@ -17,13 +17,13 @@ export const COLORS = {
   neutral: "#5b7db1",
 } as const;
 
-export type Attrs = Record<string, string | number | undefined>;
+type Attrs = Record<string, string | number | undefined>;
 
 export function n2(v: number): string {
   return Number.isFinite(v) ? String(Math.round(v * 100) / 100) : "0";
 }
 
-export function attrs(a: Attrs): string {
+function attrs(a: Attrs): string {
   let out = "";
   for (const [key, value] of Object.entries(a)) {
     if (value === undefined) continue;
@@ -32,15 +32,15 @@ export function attrs(a: Attrs): string {
   return out;
 }
 
-export function el(name: string, a: Attrs, inner?: string): string {
+function el(name: string, a: Attrs, inner?: string): string {
   return inner === undefined ? `<${name}${attrs(a)}/>` : `<${name}${attrs(a)}>${inner}</${name}>`;
 }
 
-export function tip(text: string | undefined): string {
+function tip(text: string | undefined): string {
   return text ? `<title>${escapeHtml(text)}</title>` : "";
 }
 
-export function svgText(x: number, y: number, text: string, opts: { anchor?: "start" | "middle" | "end"; cls?: string; title?: string; fill?: string } = {}): string {
+function svgText(x: number, y: number, text: string, opts: { anchor?: "start" | "middle" | "end"; cls?: string; title?: string; fill?: string } = {}): string {
   return el(
     "text",
     { x, y, dy: "0.35em", "text-anchor": opts.anchor ?? "start", class: opts.cls, fill: opts.fill },
@@ -49,7 +49,7 @@ export function svgText(x: number, y: number, text: string, opts: { anchor?: "st
 }
 
 /** Truncates `text` with an ellipsis so that it fits roughly `maxPx` pixels at `fontPx` (sans-serif estimate). */
-export function fitText(text: string, maxPx: number, fontPx = 12): string {
+function fitText(text: string, maxPx: number, fontPx = 12): string {
   const chars = Array.from(text);
   const maxChars = Math.max(3, Math.floor(maxPx / (fontPx * 0.56)));
   return chars.length <= maxChars ? text : `${chars.slice(0, maxChars - 1).join("")}…`;
@@ -69,7 +69,7 @@ export function niceTicks(dataMax: number, target = 5, integer = false): { max: 
   return { max: count * step, ticks };
 }
 
-export function svgOpen(width: number, height: number, label: string, cls = "chart"): string {
+function svgOpen(width: number, height: number, label: string, cls = "chart"): string {
   return `<svg class="${cls}" role="img" aria-label="${escapeHtml(label)}" viewBox="0 0 ${n2(width)} ${n2(height)}" width="${n2(width)}" height="${n2(height)}" style="max-width:${n2(width)}px">`;
 }
 

@@ -4,16 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import type { AnalysisReport, AxisStats, AxisValueStats } from "../../src/datagen/analysis-types.js";
-import {
-  barChartSvg,
-  escapeHtml,
-  formatCount,
-  formatPercent,
-  formatSeconds,
-  formatUsd,
-  niceTicks,
-  renderReportHtml,
-} from "../../src/datagen/report-html.js";
+import { renderReportHtml } from "../../src/ui/html/corpus-report.js";
+import { escapeHtml, formatCount, formatPercent, formatSeconds, formatUsd } from "../../src/ui/html/format.js";
+import { barChartSvg, niceTicks } from "../../src/ui/html/svg-charts.js";
 
 const MALICIOUS = "<img src=x onerror=alert(1)>";
 

@@ -8,12 +8,9 @@
  * axis (sampled counts stacked accepted/rejected/unfinished, acceptance and pass rate as a dot column, balance score),
  * difficulty tiers, pass@k, generator models. Empty sections are omitted. Output is deterministic for a given report.
  */
-import type { AnalysisReport, AxisStats, AxisValueStats } from "./analysis-types.js";
-import { COLORS, barChartSvg, columnChartSvg, dotChartSvg, legend, meterSvg, n2, shareStripSvg, type BarRow, type BarSegment, type DotRow, type DotSeries } from "../ui/html/svg-charts.js";
-import { escapeHtml, formatCompact, formatCount, formatPercent, formatScore, formatSeconds, formatUsd, isNum, ratio } from "../ui/html/format.js";
-
-export { escapeHtml, formatCompact, formatCount, formatPercent, formatSeconds, formatUsd } from "../ui/html/format.js";
-export * from "../ui/html/svg-charts.js";
+import type { AnalysisReport, AxisStats, AxisValueStats } from "../../datagen/analysis-types.js";
+import { COLORS, barChartSvg, columnChartSvg, dotChartSvg, legend, meterSvg, n2, shareStripSvg, type BarRow, type BarSegment, type DotRow, type DotSeries } from "./svg-charts.js";
+import { escapeHtml, formatCompact, formatCount, formatPercent, formatScore, formatSeconds, formatUsd, isNum, ratio } from "./format.js";
 
 const TIER_ORDER = ["frontier", "advanced_plus", "advanced", "core", "easy"];
 const TIER_INFO: Record<string, { color: string; rule: string; target: string }> = {
