@@ -6,7 +6,8 @@ import { request } from "node:http";
 
 /**
  * tmax's own containers.conf: podman's default nofile ulimit exceeds some hosts' hard limit, crun cannot run on
- * hybrid cgroups, and cgroupfs works without systemd. Used only when the user has not set CONTAINERS_CONF.
+ * hybrid cgroups, cgroupfs works without systemd, and exec sessions are cleaned up quickly. Used only when the user
+ * has not set CONTAINERS_CONF.
  */
 export function defaultContainersConf(): string {
   const hasRunc = spawnSync("sh", ["-c", "command -v runc"], { stdio: "ignore" }).status === 0;
@@ -16,6 +17,9 @@ export function defaultContainersConf(): string {
     "default_ulimits = []",
     "[engine]",
     ...(hasRunc ? ['runtime = "runc"'] : []),
+    // Each API exec leaves a conmon waiting this long before cleaning the session up (Docker-like: 300 s). tmax reads
+    // exit codes at once, so a short delay keeps thousands of idle conmons from piling up during a job.
+    "exit_command_delay = 10",
     'cgroup_manager = "cgroupfs"',
     "",
   ].join("\n");
