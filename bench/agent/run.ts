@@ -10,11 +10,13 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { TmaxAgent, type AgentEvent } from "../../src/agent/tmax/harness.js";
+import { TmaxAgent } from "../../src/agent/tmax/tmax-agent.js";
+import type { EpisodeEvent } from "../../src/agent/tmax/episode.js";
 import { openProvider } from "../../src/environment/providers.js";
 import { defaultContainersConf } from "../../src/environment/podman-service.js";
 import { buildJobConfig, buildTrialConfig, runOptionsWithDefaults } from "../../src/job/config.js";
 import { loadTask } from "../../src/task/task.js";
+import { environmentSpecFor, imageSourceFor } from "../../src/trial/environment-spec.js";
 import { runTrial } from "../../src/trial/trial.js";
 import { startScriptedModel } from "../../tests/helpers/scripted-model.js";
 import { writeTask } from "../../tests/helpers/task-fixture.js";
@@ -38,7 +40,7 @@ const server = await startScriptedModel((req) => {
   return done < STEPS ? { kind: "call", command: `echo step ${done}` } : { kind: "call", command: "echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT" };
 });
 const provider = await openProvider("podman");
-await provider.prepareImage(task);
+await provider.prepareImage(imageSourceFor(task));
 
 interface Row {
   n: number;
@@ -57,7 +59,7 @@ for (const n of NS) {
   const started = performance.now();
   await Promise.all(
     Array.from({ length: n }, async (_, i) => {
-      const marks: { t: number; e: AgentEvent }[] = [];
+      const marks: { t: number; e: EpisodeEvent }[] = [];
       const agent = new TmaxAgent(
         { modelName: "bench", kwargs: { base_url: server.url }, env: {} },
         { onEvent: (e) => marks.push({ t: performance.now(), e }) },
@@ -72,8 +74,8 @@ for (const n of NS) {
       for (let k = 0; k + 1 < models.length; k++) {
         const a = models[k]!;
         const b = models[k + 1]!;
-        const o = obs[k]!.e as Extract<AgentEvent, { type: "observation" }>;
-        const nextLlm = (b.e as Extract<AgentEvent, { type: "model" }>).llmSec;
+        const o = obs[k]!.e as Extract<EpisodeEvent, { type: "observation" }>;
+        const nextLlm = (b.e as Extract<EpisodeEvent, { type: "model" }>).llmSec;
         overhead.push(b.t - a.t - o.bashSec * 1000 - nextLlm * 1000);
         exec.push(o.bashSec * 1000);
         model.push(nextLlm * 1000);
@@ -94,7 +96,7 @@ for (const n of NS) {
 const conf = join(work, "containers.conf");
 writeFileSync(conf, defaultContainersConf());
 const penv = { ...process.env, CONTAINERS_CONF: process.env.CONTAINERS_CONF ?? conf };
-const image = await provider.prepareImage(task);
+const image = await provider.prepareImage(imageSourceFor(task));
 const id = spawnSync("podman", ["run", "-d", image, "sleep", "infinity"], { env: penv, encoding: "utf8" }).stdout.trim();
 const cli: number[] = [];
 for (let i = 0; i < 30; i++) {
@@ -103,7 +105,9 @@ for (let i = 0; i < 30; i++) {
   cli.push(performance.now() - t);
 }
 spawnSync("podman", ["rm", "-f", "-t", "0", id], { env: penv });
-const env = provider.createEnvironment({ task, trialName: "bench-floor", logs: { agent: join(work, "fa"), verifier: join(work, "fv"), artifacts: join(work, "fr") } });
+const env = provider.createEnvironment(
+  environmentSpecFor(task, { trialName: "bench-floor", logs: { agent: join(work, "fa"), verifier: join(work, "fv"), artifacts: join(work, "fr") } }),
+);
 await env.start();
 const api: number[] = [];
 for (let i = 0; i < 30; i++) {

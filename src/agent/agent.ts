@@ -1,4 +1,6 @@
 import type { Environment } from "../environment/environment.js";
+import type { ModelClient } from "../model/types.js";
+import type { EpisodeEvent } from "./tmax/episode.js";
 import type { Task } from "../task/task.js";
 import type { AgentContext } from "../harbor/trial-schema.js";
 
@@ -42,6 +44,13 @@ export interface AgentOptions {
   env: Record<string, string>;
 }
 
+/** What an agent may be built with besides its options (all optional; agents that need none ignore them). */
+export interface AgentDeps {
+  /** A ready model client (a custom backend, a test's), instead of one built from the options. */
+  modelClient?: ModelClient;
+  /** Live events of each run (`tmax agent` streams them). */
+  onEvent?: (event: EpisodeEvent) => void;
+}
 
 /** `openai/qwen3` -> { provider: "openai", name: "qwen3" }. */
 export function splitModelName(model: string | null): ModelInfo | null {

@@ -1,18 +1,22 @@
-import type { Agent, AgentOptions } from "./agent.js";
+import type { Agent, AgentDeps, AgentOptions } from "./agent.js";
 
 /** Agents by `-a` name. Each is imported on first use, so commands load only the agent they run. */
-const factories = new Map<string, (opts: AgentOptions) => Promise<Agent>>([
+const factories = new Map<string, (opts: AgentOptions, deps: AgentDeps) => Promise<Agent>>([
   ["oracle", async (opts) => new (await import("./oracle.js")).OracleAgent(opts)],
   ["nop", async () => new (await import("./nop.js")).NopAgent()],
-  ["tmax", async (opts) => new (await import("./tmax/harness.js")).TmaxAgent(opts)],
+  ["tmax", async (opts, deps) => new (await import("./tmax/tmax-agent.js")).TmaxAgent(opts, deps)],
 ]);
 
 function agentNames(): string[] {
   return [...factories.keys()];
 }
 
-export async function createAgent(name: string, opts: AgentOptions): Promise<Agent> {
+/**
+ * A new agent for one trial. `deps` carries what an agent may be built with (a model client, an event sink); agents
+ * that need none ignore it. Throws for an unknown name or invalid settings (callers build one up front to fail fast).
+ */
+export async function createAgent(name: string, opts: AgentOptions, deps: AgentDeps = {}): Promise<Agent> {
   const factory = factories.get(name);
   if (!factory) throw new Error(`unknown agent "${name}"; available: ${agentNames().join(", ")}`);
-  return factory(opts);
+  return factory(opts, deps);
 }

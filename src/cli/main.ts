@@ -207,7 +207,7 @@ images
   .command("bootstrap")
   .description("build a Debian base image with debootstrap and tag it as debian:bookworm-slim etc. (idempotent)")
   .option("--suite <name>", "Debian suite", "bookworm")
-  .option("--mirror <url>", "Debian mirror", "http://deb.debian.org/debian")
+  .option("--mirror <url>", "Debian mirror (default: the Debian archive in this machine's apt sources, else http://deb.debian.org/debian)")
   .option("--force", "rebuild even if the image exists", false)
   .addOption(new Option("-e, --env <type>", "container backend").choices(["podman", "docker"]).default("podman"))
   .action(async (opts) => {

@@ -1,6 +1,6 @@
 /**
- * The data `tmax gen analyze` computes about a corpus; rendered as a terminal table and as a self-contained HTML
- * report (report-html.ts).
+ * The data `tmax gen analyze` computes about a corpus (analyze.ts); rendered as a terminal table (cli/commands/
+ * gen-analyze.ts) and as a self-contained HTML report (ui/html/corpus-report.ts).
  */
 
 /** One value of one axis. */
@@ -14,9 +14,12 @@ export interface AxisValueStats {
   rejected: number;
   /** accepted / (accepted + rejected); null when none finished. */
   acceptanceRate: number | null;
-  /** Mean pass@1 (mean reward over solve attempts) of accepted tasks with solve results; null when none. */
+  /**
+   * Mean tier accuracy (share of rewarded solve attempts, i.e. pass@1; see isRewardedAttempt in tiers.ts) of the
+   * accepted tasks with solve results; null when none have any.
+   */
   passRate: number | null;
-  /** Accepted tasks that have solve results. */
+  /** Accepted tasks that have solve results (`gen solve` ran on them; not "solved" in the isSolved sense). */
   solved: number;
 }
 
@@ -48,10 +51,10 @@ export interface AnalysisReport {
   };
   /** Rejections by reason, most frequent first. */
   rejections: { reason: string; count: number }[];
-  /** Where specs ended, stage by stage: how many reached and how many passed each stage. */
+  /** Where specs ended, stage by stage in PIPELINE_STAGES order (stages.ts): how many reached and passed each. */
   stages: { stage: string; reached: number; passed: number }[];
   axes: AxisStats[];
-  /** Difficulty tiers of accepted tasks that were solved (gen solve); empty when none were. */
+  /** Difficulty tiers of accepted tasks that were solved (gen solve), in TIERS order (tiers.ts); empty when none were. */
   tiers: { tier: string; count: number }[];
   /** Overall pass@k over solved tasks, keyed by k as a string. */
   passAtK: Record<string, number>;

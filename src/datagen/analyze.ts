@@ -1,14 +1,10 @@
-import { existsSync, readdirSync } from "node:fs";
-import { join } from "node:path";
+import { readCorpus, type CorpusTask } from "../store/corpus.js";
+import type { ManifestEntry, SolveMetadata } from "../store/corpus-schema.js";
 import { utcIso } from "../util/time.js";
 import type { AnalysisReport, AxisStats } from "./analysis-types.js";
-import { listCorpusTasks, type CorpusTask } from "./corpus.js";
-import { readManifest, type ManifestEntry } from "./manifest.js";
-import { SPEC_AXES, axisValues, type TaskSpec } from "./sample.js";
-import { TIERS } from "./solve.js";
-
-/** The stages a spec goes through, in order (manifest stages_passed uses these names). */
-export const PIPELINE_STAGES = ["task", "environment", "tests", "solution", "build", "initial_tests", "nop", "oracle"];
+import { SPEC_AXES, axisValues } from "./sample.js";
+import { PIPELINE_STAGES } from "./stages.js";
+import { TIERS } from "./tiers.js";
 
 /** exp(H)/N over a distribution of counts (1 = uniform); null when empty. */
 export function balance(counts: number[]): number | null {
@@ -19,37 +15,27 @@ export function balance(counts: number[]): number | null {
   return Math.exp(h) / counts.length;
 }
 
-interface SolveMeta {
-  accuracy?: number;
-  pass_at_k?: Record<string, number>;
-}
-
 /** Analyses a corpus from its manifest and its tasks' metadata (solve results when `gen solve` ran). */
 export function analyzeCorpus(corpusDir: string): AnalysisReport {
-  const manifest = [...readManifest(corpusDir).values()];
-  const tasks = listCorpusTasks(corpusDir);
+  const corpus = readCorpus(corpusDir);
+  const manifest = [...corpus.manifest().values()];
+  const tasks = corpus.tasks();
   const taskBySpec = new Map<string, CorpusTask>();
   for (const t of tasks) {
-    const id = (t.metadata.spec_id as string | undefined) ?? t.spec?.id;
+    const id = t.metadata.spec_id ?? t.spec?.id;
     if (id) taskBySpec.set(id, t);
   }
-  // Specs still in progress (a checkpoint but no manifest line).
-  const genDir = join(corpusDir, ".gen");
-  const finishedIds = new Set(manifest.map((e) => e.spec_id));
-  const pending = existsSync(genDir) ? readdirSync(genDir).filter((d) => d.startsWith("spec_") && !finishedIds.has(d)).length : 0;
+  const pending = corpus.inProgress().length;
 
   const accepted = manifest.filter((e) => e.status === "accepted");
   const rejected = manifest.filter((e) => e.status === "rejected");
   const cost = manifest.reduce((s, e) => s + (e.cost_usd ?? 0), 0);
-  const solveOf = (e: ManifestEntry): SolveMeta | null => {
-    const t = taskBySpec.get(e.spec_id);
-    return (t?.metadata.solve as SolveMeta | undefined) ?? null;
-  };
+  const solveOf = (e: ManifestEntry): SolveMetadata | null => taskBySpec.get(e.spec_id)?.metadata.solve ?? null;
 
   const axes: AxisStats[] = SPEC_AXES.map((axis) => {
     const rows = new Map<string, { sampled: number; accepted: number; rejected: number; passSum: number; solved: number }>();
     for (const e of manifest) {
-      for (const v of axisValues(e.spec as TaskSpec, axis)) {
+      for (const v of axisValues(e.spec, axis)) {
         const r = rows.get(v) ?? { sampled: 0, accepted: 0, rejected: 0, passSum: 0, solved: 0 };
         r.sampled++;
         if (e.status === "accepted") {
@@ -90,9 +76,9 @@ export function analyzeCorpus(corpusDir: string): AnalysisReport {
   const passSums: Record<string, number> = {};
   const passCounts: Record<string, number> = {};
   for (const t of tasks) {
-    const tier = t.metadata.difficulty_tier as string | undefined;
+    const tier = t.metadata.difficulty_tier;
     if (tier) tierCounts.set(tier, (tierCounts.get(tier) ?? 0) + 1);
-    const pk = (t.metadata.solve as SolveMeta | undefined)?.pass_at_k;
+    const pk = t.metadata.solve?.pass_at_k;
     for (const [k, v] of Object.entries(pk ?? {})) {
       passSums[k] = (passSums[k] ?? 0) + v;
       passCounts[k] = (passCounts[k] ?? 0) + 1;
@@ -100,7 +86,6 @@ export function analyzeCorpus(corpusDir: string): AnalysisReport {
   }
   const generators = new Map<string, number>();
   for (const e of accepted) generators.set(e.model, (generators.get(e.model) ?? 0) + 1);
-  const finished = manifest.filter((e) => e.timings);
 
   return {
     corpusDir,
@@ -115,7 +100,7 @@ export function analyzeCorpus(corpusDir: string): AnalysisReport {
       costPerAcceptedUsd: accepted.length > 0 ? cost / accepted.length : null,
       promptTokens: manifest.reduce((s, e) => s + e.tokens.prompt, 0),
       completionTokens: manifest.reduce((s, e) => s + e.tokens.completion, 0),
-      meanSecondsPerSpec: finished.length > 0 ? finished.reduce((s, e) => s + e.timings.total_s, 0) / finished.length : null,
+      meanSecondsPerSpec: manifest.length > 0 ? manifest.reduce((s, e) => s + e.timings.total_s, 0) / manifest.length : null,
     },
     rejections: [...reasons.entries()].sort((a, b) => b[1] - a[1]).map(([reason, count]) => ({ reason, count })),
     stages,

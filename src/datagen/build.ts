@@ -4,11 +4,14 @@ import { join } from "node:path";
 import type { EnvironmentProvider } from "../environment/environment.js";
 import { ModelError } from "../model/errors.js";
 import type { ChatMessage, ModelClient, ModelReply } from "../model/types.js";
+import { GEN_DIR, readCorpus, readSpecs } from "../store/corpus.js";
+import type { ManifestEntry, TaskSpec, ValidationRecord } from "../store/corpus-schema.js";
 import { writeJsonAtomic } from "../util/atomic-write.js";
 import { errorMessage } from "../util/errors.js";
 import { utcIso } from "../util/time.js";
-import { taskDirName, writeTaskDir, type GeneratedParts, type ValidationRecord } from "./compose.js";
-import { appendManifest, readManifest, readSpecs, type ManifestEntry } from "./manifest.js";
+import { WorkPool, WorkSkippedError } from "../util/work-pool.js";
+import { taskDirName, writeTaskDir, type GeneratedParts } from "./compose.js";
+import { appendManifest } from "./corpus-write.js";
 import {
   ReplyParseError,
   parseEnvironmentReply,
@@ -18,19 +21,10 @@ import {
   type EnvironmentReply,
   type TaskReply,
 } from "./parse.js";
-import {
-  environmentPrompt,
-  parseRetryPrompt,
-  repairPrompt,
-  solutionPrompt,
-  taskSystemPrompt,
-  taskUserPrompt,
-  testsPrompt,
-  type StageName,
-} from "./prompts.js";
-import type { TaskSpec } from "./sample.js";
+import { environmentPrompt, parseRetryPrompt, repairPrompt, solutionPrompt, taskSystemPrompt, taskUserPrompt, testsPrompt } from "./prompts.js";
+import { VALIDATION_STAGES, validationStagesBefore, type LlmStage, type PipelineStage, type ValidationStage } from "./stages.js";
 import type { Taxonomy } from "./taxonomy.js";
-import { validateTask, type ValidationFailure } from "./validate.js";
+import { validateTask, type RejectReason, type ValidationFailure } from "./validate.js";
 
 export interface BuildOptions {
   specsPath: string;
@@ -77,7 +71,7 @@ export interface BuildSummary {
 /** A spec's work in progress, checkpointed after every LLM call: a rerun continues from here. */
 interface SpecState {
   spec: TaskSpec;
-  conversations: Partial<Record<StageName, ChatMessage[]>>;
+  conversations: Partial<Record<LlmStage, ChatMessage[]>>;
   outputs: { task?: TaskReply; environment?: EnvironmentReply; tests?: { finalTest: string }; solution?: { solveSh: string } };
   calls: Record<string, number>;
   tokens: { prompt: number; completion: number };
@@ -88,7 +82,7 @@ interface SpecState {
   rounds: number;
   lastFailure: ValidationFailure | null;
   /** Pending repair: the stage whose conversation must answer the last validation failure. */
-  repairStage: StageName | null;
+  repairStage: LlmStage | null;
 }
 
 class BudgetExhausted extends Error {}
@@ -108,7 +102,17 @@ function isFatal(err: ModelError): boolean {
   return err.kind === "authentication" || err.kind === "permission" || err.kind === "not_found" || err.kind === "unsupported_parameter" || err.name === "ModelUnavailableError";
 }
 
-const STAGE_TEMPERATURE: Record<StageName, number> = { task: 1.0, environment: 0.6, tests: 0.6, solution: 0.6 };
+const STAGE_TEMPERATURE: Record<LlmStage, number> = { task: 1.0, environment: 0.6, tests: 0.6, solution: 0.6 };
+
+/** The validation stage at which each rejection reason of validateTask fails. */
+const FAILS_AT: Record<RejectReason, ValidationStage> = {
+  build_failed: "build",
+  initial_tests_failed: "initial_tests",
+  answers_in_image: "initial_tests",
+  tests_broken: "nop",
+  tests_pass_without_solution: "nop",
+  solution_fails: "oracle",
+};
 
 function environmentText(env: EnvironmentReply): string {
   const files = Object.entries(env.files).map(([p, c]) => `--- ${p} ---\n${c}`);
@@ -118,9 +122,9 @@ function environmentText(env: EnvironmentReply): string {
 /** Builds a corpus: every spec of the specs file not yet in the manifest is generated, validated and recorded. */
 export async function buildCorpus(o: BuildOptions): Promise<BuildSummary> {
   const specs = readSpecs(o.specsPath);
-  await mkdir(join(o.corpusDir, ".gen"), { recursive: true });
-  const manifest = readManifest(o.corpusDir);
-  const workRoot = join(o.corpusDir, ".gen");
+  const workRoot = join(o.corpusDir, GEN_DIR);
+  await mkdir(workRoot, { recursive: true });
+  const manifest = readCorpus(o.corpusDir).manifest();
 
   let corpusCost = [...manifest.values()].reduce((s, e) => s + (e.cost_usd ?? 0), 0);
   const inFlightCost = new Map<string, number>();
@@ -138,6 +142,7 @@ export async function buildCorpus(o: BuildOptions): Promise<BuildSummary> {
   for (const e of manifest.values()) if (e.reason) summary.rejections[e.reason] = (summary.rejections[e.reason] ?? 0) + 1;
   const queue = specs.filter((s) => !manifest.has(s.id));
   o.events?.onPlan?.({ total: specs.length, done: specs.length - queue.length, accepted: summary.accepted, rejected: summary.rejected, costUsd: corpusCost });
+  /** Why admission stopped early (the pool is closed then: queued specs stay pending). */
   let stop: "budget" | "fatal" | null = null;
 
   const costOf = (r: ModelReply): number | null => {
@@ -168,10 +173,10 @@ export async function buildCorpus(o: BuildOptions): Promise<BuildSummary> {
         };
     const save = (): Promise<void> => writeJsonAtomic(statePath, state);
     const started = performance.now();
-    const stagesPassed: string[] = [];
+    const stagesPassed: PipelineStage[] = [];
 
     /** One model call in a stage's conversation, re-asked (bounded) while the reply does not parse. */
-    const converse = async <T>(stage: StageName, parse: (text: string) => T): Promise<T> => {
+    const converse = async <T>(stage: LlmStage, parse: (text: string) => T): Promise<T> => {
       const messages = state.conversations[stage]!;
       for (let parseTry = 0; ; parseTry++) {
         if (o.signal.aborted) throw o.signal.reason;
@@ -213,7 +218,7 @@ export async function buildCorpus(o: BuildOptions): Promise<BuildSummary> {
 
     // Every stage's conversation shares the task author's system prompt.
     const system = taskSystemPrompt(o.taxonomy, spec);
-    const start = (stage: StageName, user: string): void => {
+    const start = (stage: LlmStage, user: string): void => {
       state.conversations[stage] ??= [
         { role: "system", content: system },
         { role: "user", content: user },
@@ -277,7 +282,7 @@ export async function buildCorpus(o: BuildOptions): Promise<BuildSummary> {
         state.repairStage = outcome.failure.stage;
         await save();
       }
-      for (const s of ["build", "initial_tests", "nop", "oracle"]) stagesPassed.push(s);
+      stagesPassed.push(...VALIDATION_STAGES);
 
       // Accepted: the final task dir appears in the corpus in one rename.
       const name = taskDirName(spec);
@@ -300,9 +305,7 @@ export async function buildCorpus(o: BuildOptions): Promise<BuildSummary> {
         detail = err.detail.slice(0, 4000);
         if (state.lastFailure && err.reason === state.lastFailure.reason) {
           // Record how far validation got.
-          const order = ["build", "initial_tests", "nop", "oracle"];
-          const passedUpTo = { build_failed: 0, initial_tests_failed: 1, answers_in_image: 1, tests_broken: 2, tests_pass_without_solution: 2, solution_fails: 3 }[err.reason] ?? 0;
-          stagesPassed.push(...order.slice(0, passedUpTo));
+          stagesPassed.push(...validationStagesBefore(FAILS_AT[state.lastFailure.reason]));
         }
       } else {
         await save().catch(() => undefined);
@@ -344,7 +347,7 @@ export async function buildCorpus(o: BuildOptions): Promise<BuildSummary> {
     }
     o.events?.onSpecEnd?.(entry);
 
-    async function repair(stage: StageName, failure: ValidationFailure): Promise<void> {
+    async function repair(stage: LlmStage, failure: ValidationFailure): Promise<void> {
       const messages = state.conversations[stage]!;
       messages.push({ role: "user", content: repairPrompt(failure.problem, failure.details) });
       state.repairStage = null;
@@ -355,33 +358,29 @@ export async function buildCorpus(o: BuildOptions): Promise<BuildSummary> {
     }
   };
 
-  const worker = async (): Promise<void> => {
-    for (;;) {
-      if (stop || o.signal.aborted) return;
-      const spec = queue.shift();
-      if (!spec) return;
-      o.events?.onSpecStart?.(spec);
-      try {
-        await generateOne(spec);
-      } catch (err) {
+  const pool = new WorkPool({ concurrency: Math.max(1, Math.min(o.concurrency, queue.length)), signal: o.signal });
+  const generate = async (spec: TaskSpec): Promise<void> => {
+    o.events?.onSpecStart?.(spec);
+    await generateOne(spec);
+  };
+  await Promise.all(
+    queue.map((spec) =>
+      pool.run(() => generate(spec)).catch((err: unknown) => {
+        summary.pending++;
+        if (err instanceof WorkSkippedError) return; // never started: the budget, a fatal error or Ctrl-C came first
         if (err instanceof BudgetExhausted) {
           stop ??= "budget";
-          summary.pending++;
+          pool.close("the budget is spent");
         } else if (err instanceof FatalModelError) {
           stop ??= "fatal";
           summary.fatal = err.message;
-          summary.pending++;
-        } else if (o.signal.aborted) {
-          summary.pending++;
-        } else {
+          pool.close(err.message);
+        } else if (!o.signal.aborted) {
           o.events?.onLog?.(`${spec.id}: internal error: ${(err as Error).stack ?? err}`);
-          summary.pending++;
         }
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(o.concurrency, queue.length)) }, worker));
-  summary.pending += queue.length;
+      }),
+    ),
+  );
   summary.costUsd = totalCost();
   summary.stoppedBy = o.signal.aborted ? "interrupted" : (stop ?? "done");
   return summary;

@@ -1,9 +1,9 @@
 import { chmod, mkdir, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { stringify } from "smol-toml";
-import { DOCKERFILE_PREAMBLE } from "./prompts.js";
+import type { GeneratedMetadata, TaskSpec, ValidationRecord } from "../store/corpus-schema.js";
 import type { EnvironmentReply, TaskReply } from "./parse.js";
-import type { TaskSpec } from "./sample.js";
+import { DOCKERFILE_PREAMBLE } from "./prompts.js";
 
 /** The stage outputs that make one task. */
 export interface GeneratedParts {
@@ -11,17 +11,6 @@ export interface GeneratedParts {
   environment: EnvironmentReply;
   tests: { finalTest: string };
   solution: { solveSh: string };
-}
-
-/** What validation in containers found (recorded in [metadata.validation]). */
-export interface ValidationRecord {
-  image_built: boolean;
-  build_s: number | null;
-  initial_tests: "passed" | "failed" | "not_run";
-  nop_reward: number | null;
-  oracle_reward: number | null;
-  rounds: number;
-  repairs: number;
 }
 
 export interface GenerationMeta {
@@ -55,8 +44,8 @@ export function composeDockerfile(body: string): string {
   return `${DOCKERFILE_PREAMBLE}\n# ---- task setup (generated) ----\n${body.replace(/\n*$/, "\n")}WORKDIR /app\n`;
 }
 
-export function taskToml(spec: TaskSpec, parts: GeneratedParts, meta: GenerationMeta, dirName: string): string {
-  const metadata: Record<string, unknown> = {
+function taskToml(spec: TaskSpec, parts: GeneratedParts, meta: GenerationMeta, dirName: string): string {
+  const metadata: GeneratedMetadata = {
     generator: "tmax",
     generator_model: meta.model,
     corpus_kind: spec.corpus_kind,

@@ -23,10 +23,10 @@ export interface Benchmark {
 }
 
 /** The n values used when none are given. */
-export const DEFAULT_NS: readonly number[] = [13, 8];
+const DEFAULT_NS: readonly number[] = [13, 8];
 
 /** How many matched n-grams a scan keeps as examples. */
-export const MAX_EXAMPLES = 3;
+const MAX_EXAMPLES = 3;
 
 const NON_ALNUM = /[^a-z0-9]+/;
 
@@ -40,7 +40,7 @@ export function tokenize(text: string): string[] {
 }
 
 /** Validate n values (positive integers) and drop duplicates, keeping the given order. */
-export function normalizeNs(ns: readonly number[]): number[] {
+function normalizeNs(ns: readonly number[]): number[] {
   for (const n of ns) {
     if (!Number.isInteger(n) || n < 1) throw new RangeError(`n-gram size must be a positive integer, got ${n}`);
   }

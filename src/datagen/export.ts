@@ -3,9 +3,9 @@ import { chmod, copyFile, lstat, mkdir, readdir, readlink, rm, symlink } from "n
 import { basename, isAbsolute, join, normalize, resolve, sep } from "node:path";
 import { asyncBufferFromFile, parquetReadObjects } from "hyparquet";
 import { parquetWriteBuffer, type BasicType, type ColumnSource } from "hyparquet-writer";
+import { readCorpus, type CorpusTask } from "../store/corpus.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
-import { listCorpusTasks, readTaskFile, type CorpusTask } from "./corpus.js";
-import { TIERS } from "./solve.js";
+import { tierRank } from "./tiers.js";
 
 /**
  * Corpus exports (`tmax gen export`): a Harbor dataset directory (task directories as they are), or a Hugging Face
@@ -75,7 +75,7 @@ interface ColumnDef {
 }
 
 /** The exported columns, in order. */
-export const EXPORT_COLUMNS: readonly ColumnDef[] = [
+const EXPORT_COLUMNS: readonly ColumnDef[] = [
   { name: "task_id", json: "string", parquet: "STRING", nullable: false, doc: "task directory name" },
   { name: "name", json: "string", parquet: "STRING", nullable: false, doc: "`[task].name` of task.toml" },
   { name: "summary", json: "string", parquet: "STRING", nullable: false, doc: "one-line task summary (`[task].description`)" },
@@ -140,12 +140,6 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-function toNumber(v: unknown): number | null {
-  if (typeof v === "number") return v;
-  if (typeof v === "bigint") return Number(v);
-  return null;
-}
-
 /** Build-context files of environment/ except the top-level Dockerfile, by posix path, in path order. */
 function environmentFiles(taskDir: string): Record<string, string> {
   const root = join(taskDir, "environment");
@@ -164,72 +158,52 @@ function environmentFiles(taskDir: string): Record<string, string> {
 }
 
 /** The row of one corpus task. Axes come from [metadata], falling back to generation/spec.json. */
-export function taskRow(task: CorpusTask): ExportRow {
+function taskRow(task: CorpusTask): ExportRow {
   const m = task.metadata;
   const spec = task.spec;
-  const tomlPath = join(task.dir, "task.toml");
-  const missing = (key: string): never => {
-    throw new Error(`${tomlPath}: [metadata] has no ${key} (and generation/spec.json does not give it)`);
+  const need = <T>(key: string, value: T | undefined): T => {
+    if (value !== undefined) return value;
+    throw new Error(`${task.path("task.toml")}: [metadata] has no ${key} (and generation/spec.json does not give it)`);
   };
-  const str = (key: string, fallback: string | undefined): string => {
-    const v = m[key];
-    if (typeof v === "string") return v;
-    if (typeof fallback === "string") return fallback;
-    return missing(key);
-  };
-  const num = (key: string, fallback: number | undefined): number => toNumber(m[key]) ?? (typeof fallback === "number" ? fallback : missing(key));
-  const skillsRaw = m.primitive_skills ?? spec?.skills;
-  if (!Array.isArray(skillsRaw) || !skillsRaw.every((s) => typeof s === "string")) missing("primitive_skills");
-  const taskTable = isRecord(task.toml.task) ? task.toml.task : {};
-  const instruction = readTaskFile(task, "instruction.md");
-  if (instruction === null) throw new Error(`${join(task.dir, "instruction.md")}: missing`);
-  const solve = isRecord(m.solve) ? m.solve : null;
-  let passAtK: Record<string, number> | null = null;
-  if (solve && isRecord(solve.pass_at_k)) {
-    passAtK = {};
-    for (const [k, v] of Object.entries(solve.pass_at_k)) {
-      const n = toNumber(v);
-      if (n !== null) passAtK[k] = n;
-    }
-  }
-  const anchor = typeof m.anchor === "string" ? m.anchor : (spec?.anchor ?? null);
+  const instruction = task.file("instruction.md");
+  if (instruction === null) throw new Error(`${task.path("instruction.md")}: missing`);
   return {
     task_id: task.name,
-    name: typeof taskTable.name === "string" ? taskTable.name : "",
-    summary: typeof taskTable.description === "string" ? taskTable.description : "",
+    name: task.config.task?.name ?? "",
+    summary: task.config.task?.description ?? "",
     instruction,
-    truth: readTaskFile(task, "generation/truth.md") ?? "",
-    corpus_kind: str("corpus_kind", spec?.corpus_kind),
-    domain: str("domain", spec?.domain),
-    skill_type: str("skill_type", spec?.skill_type),
-    primitive_skills: [...(skillsRaw as string[])],
-    task_complexity: str("task_complexity", spec?.task_complexity),
-    command_complexity: str("command_complexity", spec?.command_complexity),
-    verifier_kind: str("verifier_kind", spec?.verifier_kind),
-    fixture_kind: str("fixture_kind", spec?.fixture_kind),
-    scenario: str("scenario", spec?.persona),
-    language: str("language", spec?.language),
-    anchor,
-    spec_id: str("spec_id", spec?.id),
-    spec_seed: num("spec_seed", spec?.spec_seed),
-    seed: num("seed", spec?.seed),
-    generator_model: typeof m.generator_model === "string" ? m.generator_model : "",
-    cost_usd: toNumber(m.cost_usd),
-    dockerfile: readTaskFile(task, "environment/Dockerfile") ?? "",
+    truth: task.file("generation/truth.md") ?? "",
+    corpus_kind: need("corpus_kind", m.corpus_kind ?? spec?.corpus_kind),
+    domain: need("domain", m.domain ?? spec?.domain),
+    skill_type: need("skill_type", m.skill_type ?? spec?.skill_type),
+    primitive_skills: [...need("primitive_skills", m.primitive_skills ?? spec?.skills)],
+    task_complexity: need("task_complexity", m.task_complexity ?? spec?.task_complexity),
+    command_complexity: need("command_complexity", m.command_complexity ?? spec?.command_complexity),
+    verifier_kind: need("verifier_kind", m.verifier_kind ?? spec?.verifier_kind),
+    fixture_kind: need("fixture_kind", m.fixture_kind ?? spec?.fixture_kind),
+    scenario: need("scenario", m.scenario ?? spec?.persona),
+    language: need("language", m.language ?? spec?.language),
+    anchor: m.anchor ?? spec?.anchor ?? null,
+    spec_id: need("spec_id", m.spec_id ?? spec?.id),
+    spec_seed: need("spec_seed", m.spec_seed ?? spec?.spec_seed),
+    seed: need("seed", m.seed ?? spec?.seed),
+    generator_model: m.generator_model ?? "",
+    cost_usd: m.cost_usd ?? null,
+    dockerfile: task.file("environment/Dockerfile") ?? "",
     environment_files: environmentFiles(task.dir),
-    initial_test: readTaskFile(task, "tests/test_initial_state.py") ?? "",
-    final_test: readTaskFile(task, "tests/test_final_state.py") ?? "",
-    test_sh: readTaskFile(task, "tests/test.sh") ?? "",
-    solution: readTaskFile(task, "solution/solve.sh") ?? "",
-    difficulty_tier: typeof m.difficulty_tier === "string" ? m.difficulty_tier : null,
-    solve_accuracy: solve ? toNumber(solve.accuracy) : null,
-    pass_at_k: passAtK,
+    initial_test: task.file("tests/test_initial_state.py") ?? "",
+    final_test: task.file("tests/test_final_state.py") ?? "",
+    test_sh: task.file("tests/test.sh") ?? "",
+    solution: task.file("solution/solve.sh") ?? "",
+    difficulty_tier: m.difficulty_tier ?? null,
+    solve_accuracy: m.solve ? (m.solve.accuracy ?? null) : null,
+    pass_at_k: m.solve?.pass_at_k ? { ...m.solve.pass_at_k } : null,
   };
 }
 
 /** One row per task of the corpus, in task-name order. */
 export function corpusRows(corpusDir: string): ExportRow[] {
-  return listCorpusTasks(corpusDir).map(taskRow);
+  return readCorpus(corpusDir).tasks().map(taskRow);
 }
 
 /** A row without the truth column. */
@@ -294,8 +268,8 @@ async function writeMarker(outDir: string, m: ExportMarker): Promise<void> {
   await writeFileAtomic(join(outDir, EXPORT_MARKER), JSON.stringify(m, null, 2) + "\n");
 }
 
-function nonEmptyTasks(corpusDir: string): CorpusTask[] {
-  const tasks = listCorpusTasks(corpusDir);
+function nonEmptyTasks(corpusDir: string): readonly CorpusTask[] {
+  const tasks = readCorpus(corpusDir).tasks();
   if (tasks.length === 0) throw new Error(`${corpusDir}: no tasks to export (no task directory with a task.toml)`);
   return tasks;
 }
@@ -361,8 +335,8 @@ export async function exportHarbor(corpusDir: string, outDir: string, opts: { in
 
 // ---------------------------------------------------------------- Hugging Face
 
-export const JSONL_FILE = "data/train.jsonl";
-export const PARQUET_FILE = "data/train-00000-of-00001.parquet";
+const JSONL_FILE = "data/train.jsonl";
+const PARQUET_FILE = "data/train-00000-of-00001.parquet";
 
 function columnsFor(includeTruth: boolean): ColumnDef[] {
   return EXPORT_COLUMNS.filter((c) => includeTruth || c.name !== "truth");
@@ -373,7 +347,7 @@ function isSafeIntegerColumn(rows: ExportRow[], key: keyof ExportRow): boolean {
 }
 
 /** The Parquet bytes of the rows (types per EXPORT_COLUMNS; integer columns fall back to DOUBLE if any value is not an integer). */
-export function parquetBuffer(rows: ExportRow[], includeTruth: boolean): ArrayBuffer {
+function parquetBuffer(rows: ExportRow[], includeTruth: boolean): ArrayBuffer {
   const columnData: ColumnSource[] = columnsFor(includeTruth).map((c) => {
     const type: BasicType = c.parquet === "INT64" && !isSafeIntegerColumn(rows, c.name) ? "DOUBLE" : c.parquet;
     const data = rows.map((r) => r[c.name]);
@@ -394,7 +368,7 @@ export async function readParquetRows(path: string): Promise<Record<string, unkn
 }
 
 /** Hugging Face size category of a row count. */
-export function sizeCategory(n: number): string {
+function sizeCategory(n: number): string {
   const bounds: [number, string][] = [
     [1e3, "n<1K"],
     [1e4, "1K<n<10K"],
@@ -420,7 +394,7 @@ function cell(s: string): string {
 }
 
 /** Counts per value, most frequent first (ties by value). */
-export function valueCounts(values: string[]): [string, number][] {
+function valueCounts(values: string[]): [string, number][] {
   const counts = new Map<string, number>();
   for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
   return [...counts.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
@@ -437,7 +411,7 @@ function yamlString(s: string): string {
 }
 
 /** The dataset card (README.md with YAML front matter) of an export. */
-export function datasetCard(rows: ExportRow[], tasks: CorpusTask[], o: { format: HfFormat; includeTruth: boolean; title: string }): string {
+function datasetCard(rows: ExportRow[], tasks: readonly CorpusTask[], o: { format: HfFormat; includeTruth: boolean; title: string }): string {
   const n = rows.length;
   const out: string[] = [];
   out.push(
@@ -485,11 +459,8 @@ export function datasetCard(rows: ExportRow[], tasks: CorpusTask[], o: { format:
   );
   const models = valueCounts(rows.map((r) => r.generator_model).filter((m) => m !== ""));
   const costs = rows.map((r) => r.cost_usd).filter((c): c is number => c !== null);
-  const validated = tasks.filter((t) => isRecord(t.metadata.validation));
-  const passed = validated.filter((t) => {
-    const v = t.metadata.validation as Record<string, unknown>;
-    return v.image_built === true && toNumber(v.oracle_reward) === 1 && toNumber(v.nop_reward) === 0;
-  });
+  const validated = tasks.flatMap((t) => (t.metadata.validation ? [t.metadata.validation] : []));
+  const passed = validated.filter((v) => v.image_built && v.oracle_reward === 1 && v.nop_reward === 0);
   const facts: string[] = [];
   if (models.length) facts.push(`Generator model${models.length > 1 ? "s" : ""}: ${models.map(([m, c]) => `\`${m}\` (${c})`).join(", ")}.`);
   if (costs.length) facts.push(`Generation cost: $${costs.reduce((a, b) => a + b, 0).toFixed(2)} over ${costs.length} task${costs.length === 1 ? "" : "s"} with a known cost.`);
@@ -545,17 +516,12 @@ export function datasetCard(rows: ExportRow[], tasks: CorpusTask[], o: { format:
 
   const tiered = rows.filter((r) => r.difficulty_tier !== null);
   if (tiered.length) {
-    const order = (t: string): number => {
-      const i = (TIERS as string[]).indexOf(t);
-      return i < 0 ? TIERS.length : i;
-    };
-    const counts = valueCounts(tiered.map((r) => r.difficulty_tier!)).sort((a, b) => order(a[0]) - order(b[0]) || (a[0] < b[0] ? -1 : 1));
+    const counts = valueCounts(tiered.map((r) => r.difficulty_tier!)).sort((a, b) => tierRank(a[0]) - tierRank(b[0]) || (a[0] < b[0] ? -1 : 1));
     out.push("", "## Difficulty tiers", "", `From \`tmax gen solve\` (reference agent runs) on ${tiered.length} of ${n} tasks; shares are of the tiered tasks.`, "", countTable("difficulty_tier", counts, tiered.length));
     const solvers = valueCounts(
       tasks.flatMap((t) => {
         const s = t.metadata.solve;
-        if (!isRecord(s)) return [];
-        return [[s.agent, s.model].filter((x) => typeof x === "string").join(" / ")];
+        return s ? [[s.agent, s.model].filter((x) => x !== undefined).join(" / ")] : [];
       }),
     );
     if (solvers.length) out.push("", `Solved with: ${solvers.map(([s, c]) => `\`${s}\` (${c})`).join(", ")}.`);
@@ -589,7 +555,6 @@ export function datasetCard(rows: ExportRow[], tasks: CorpusTask[], o: { format:
  * card (README.md). Without includeTruth the truth column is left out.
  */
 export async function exportHuggingFace(corpusDir: string, outDir: string, opts: { format: HfFormat; includeTruth: boolean }): Promise<HuggingFaceExportResult> {
-  if (opts.format !== "jsonl" && opts.format !== "parquet") throw new Error(`unknown format "${String(opts.format)}"; choose jsonl or parquet`);
   const corpus = resolve(corpusDir);
   const out = resolve(outDir);
   const tasks = nonEmptyTasks(corpus);

@@ -32,7 +32,7 @@ export function section(reply: string, tag: string, opts: { required?: boolean }
 }
 
 /** Strips a surrounding ``` fence (models often add one inside the tags). */
-export function unfence(body: string): string {
+function unfence(body: string): string {
   let s = body.replace(/^\n/, "").replace(/\n\s*$/, "\n");
   const m = /^\s*```[\w+-]*\n([\s\S]*?)\n?```\s*$/.exec(s);
   if (m) s = m[1]! + "\n";
@@ -89,7 +89,7 @@ function safeRelPath(p: string): string {
   return norm;
 }
 
-export function parseFiles(reply: string): Record<string, string> {
+function parseFiles(reply: string): Record<string, string> {
   const files: Record<string, string> = {};
   const text = withoutReasoning(reply);
   for (const m of text.matchAll(/<file path="([^"]+)">([\s\S]*?)<\/file>/g)) {
@@ -126,7 +126,7 @@ export function copySources(dockerfile: string): string[] {
 }
 
 /** Compiles Python source with the host's python3 when there is one (syntax errors go back to the model). */
-export function checkPythonSyntax(source: string, name: string): void {
+function checkPythonSyntax(source: string, name: string): void {
   const dir = mkdtempSync(join(tmpdir(), "tmax-pycheck-"));
   try {
     const file = join(dir, name);

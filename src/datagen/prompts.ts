@@ -1,14 +1,12 @@
-import type { TaskSpec } from "./sample.js";
+import type { TaskSpec } from "../store/corpus-schema.js";
 import type { Taxonomy } from "./taxonomy.js";
 
 /**
- * The task generator's prompts (tmax's own text). Four stages, each a short conversation with the generator model:
- * task (instruction + hidden truth), environment (Dockerfile body, fixture scripts, initial-state test), tests
- * (final-state pytest), solution (solve.sh). Replies use simple XML-like tags that parse.ts reads strictly.
+ * The task generator's prompts (tmax's own text). Four stages (LLM_STAGES in stages.ts), each a short conversation
+ * with the generator model: task (instruction + hidden truth), environment (Dockerfile body, fixture scripts,
+ * initial-state test), tests (final-state pytest), solution (solve.sh). Replies use simple XML-like tags that
+ * parse.ts reads strictly.
  */
-
-export type StageName = "task" | "environment" | "tests" | "solution";
-export const STAGES: StageName[] = ["task", "environment", "tests", "solution"];
 
 /** The fixed start of every generated Dockerfile; the environment stage writes what follows. */
 export const DOCKERFILE_PREAMBLE = `FROM debian:bookworm-slim

@@ -2,31 +2,8 @@ import { createHash } from "node:crypto";
 import { uniformFloat64 } from "pure-rand/distribution/uniformFloat64";
 import { uniformInt } from "pure-rand/distribution/uniformInt";
 import { xoroshiro128plus } from "pure-rand/generator/xoroshiro128plus";
+import type { TaskSpec } from "../store/corpus-schema.js";
 import type { Taxonomy } from "./taxonomy.js";
-
-/** One task specification: an independent draw from the taxonomy's axes, with everything needed to redo it. */
-export interface TaskSpec {
-  /** spec_<index, 6 digits>_<8 hex>: unique for (seed, index, taxonomy). */
-  id: string;
-  index: number;
-  /** The run's seed (`--seed`). */
-  seed: number;
-  /** The spec's own seed, derived from (seed, index): the spec can be redrawn alone. */
-  spec_seed: number;
-  corpus_kind: string;
-  /** Digest of the taxonomy file the spec was drawn from. */
-  taxonomy: string;
-  domain: string;
-  skill_type: string;
-  skills: string[];
-  task_complexity: string;
-  command_complexity: string;
-  verifier_kind: string;
-  fixture_kind: string;
-  persona: string;
-  language: string;
-  anchor: string | null;
-}
 
 type Rng = ReturnType<typeof xoroshiro128plus>;
 
@@ -61,7 +38,7 @@ function sampleDistinct<T>(rng: Rng, xs: readonly T[], k: number): T[] {
  * Weights over an axis whose first value is the legacy one: multiplier M gives each of the K new values M/K and the
  * legacy value 1 (P(new) = M/(M+1)); "inf" = only new values; null = only the legacy value.
  */
-export function bucketWeights(count: number, m: number | "inf" | null): number[] {
+function bucketWeights(count: number, m: number | "inf" | null): number[] {
   if (m === null) return [1, ...Array(count - 1).fill(0)];
   if (m === "inf") return [0, ...Array(count - 1).fill(1)];
   return [1, ...Array(count - 1).fill(m / (count - 1))];
@@ -71,7 +48,7 @@ export function bucketWeights(count: number, m: number | "inf" | null): number[]
  * Weights over task complexity (last value = the intricate one): [1/3, 1/3, 1/3, M] → P(last) = M/(M+1); "inf" = only
  * the last; null (legacy) = uniform over the others.
  */
-export function complexityWeights(count: number, m: number | "inf" | null): number[] {
+function complexityWeights(count: number, m: number | "inf" | null): number[] {
   const others = count - 1;
   if (m === null) return [...Array(others).fill(1 / others), 0];
   if (m === "inf") return [...Array(others).fill(0), 1];
@@ -79,7 +56,7 @@ export function complexityWeights(count: number, m: number | "inf" | null): numb
 }
 
 /** The spec's own seed: the first 4 bytes of sha256("<seed>:<index>"). */
-export function specSeed(seed: number, index: number): number {
+function specSeed(seed: number, index: number): number {
   return createHash("sha256").update(`${seed}:${index}`).digest().readUInt32BE(0);
 }
 

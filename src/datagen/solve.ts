@@ -1,41 +1,27 @@
 import { passAtKForTask } from "../stats/pass-at-k.js";
 import type { TrialRecord } from "../stats/records.js";
 import { attemptsByTask } from "../stats/summary.js";
-import { updateTaskMetadata, type CorpusTask } from "./corpus.js";
-
-export type Tier = "frontier" | "advanced_plus" | "advanced" | "core" | "easy";
-export const TIERS: Tier[] = ["frontier", "advanced_plus", "advanced", "core", "easy"];
-
-/**
- * Difficulty tier from the per-task accuracies of one or two reference models (first match wins):
- * frontier if max < 0.40; advanced_plus if min < 0.40; advanced if min < 0.60; core if min < 0.80; else easy.
- */
-export function tierFor(accA: number, accB: number = accA): Tier {
-  const hi = Math.max(accA, accB);
-  const lo = Math.min(accA, accB);
-  if (hi < 0.4) return "frontier";
-  if (lo < 0.4) return "advanced_plus";
-  if (lo < 0.6) return "advanced";
-  if (lo < 0.8) return "core";
-  return "easy";
-}
+import type { CorpusTask } from "../store/corpus.js";
+import { updateTaskMetadata } from "./corpus-write.js";
+import { isRewardedAttempt, tierFor, TIERS, type Tier } from "./tiers.js";
 
 export interface TaskSolveStats {
   task: string;
   attempts: number;
-  /** Attempts with reward > 0 and no exception (an exception counts as a failure even when a reward exists). */
+  /** Rewarded attempts (isRewardedAttempt: primary reward > 0 and no exception). */
   successes: number;
+  /** successes / attempts: the task's tier accuracy. */
   accuracy: number;
-  /** Unbiased pass@k for k = 1 .. attempts. */
+  /** Unbiased pass@k for k = 1 .. attempts, counting rewarded attempts as successes. */
   pass_at_k: Record<string, number>;
 }
 
-/** Per-task success counts from a job's trials. */
+/** Per-task tier accuracy and pass@k from a job's finished trials. */
 export function solveStats(records: TrialRecord[]): Map<string, TaskSolveStats> {
   const out = new Map<string, TaskSolveStats>();
   for (const [task, list] of attemptsByTask(records.filter((r) => r.finished))) {
     const n = list.length;
-    const c = list.filter((r) => !r.exceptionType && r.rewards !== null && (r.rewards.reward ?? Object.values(r.rewards)[0] ?? 0) > 0).length;
+    const c = list.filter(isRewardedAttempt).length;
     const pass: Record<string, number> = {};
     for (let k = 1; k <= n; k++) pass[String(k)] = passAtKForTask(n, c, k);
     out.set(task, { task, attempts: n, successes: c, accuracy: n === 0 ? 0 : c / n, pass_at_k: pass });
@@ -56,7 +42,7 @@ export interface SolveWriteResult {
  * reference model's stats; tasks it lacks are tiered on the first model alone.
  */
 export async function writeSolveResults(
-  tasks: CorpusTask[],
+  tasks: readonly CorpusTask[],
   first: Map<string, TaskSolveStats>,
   info: { agent: string; model: string | null; job: string },
   second?: Map<string, TaskSolveStats>,

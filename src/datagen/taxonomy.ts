@@ -36,7 +36,7 @@ const corpusKindSchema = z.object({
   fixture: multiplier,
 });
 
-export const taxonomySchema = z
+const taxonomySchema = z
   .object({
     version: z.number().int().positive(),
     domains: z.array(domainSchema).min(1),
@@ -77,7 +77,6 @@ export const taxonomySchema = z
   });
 
 export type Taxonomy = z.infer<typeof taxonomySchema>;
-export type Domain = Taxonomy["domains"][number];
 
 export const DEFAULT_TAXONOMY_PATH = fileURLToPath(new URL("../../data/taxonomy.json", import.meta.url));
 

@@ -4,14 +4,15 @@ import { join } from "node:path";
 import { NopAgent } from "../agent/nop.js";
 import { OracleAgent } from "../agent/oracle.js";
 import type { Agent } from "../agent/agent.js";
-import type { EnvironmentProvider } from "../environment/environment.js";
+import type { Environment, EnvironmentProvider } from "../environment/environment.js";
 import { buildJobConfig, buildTrialConfig, runOptionsWithDefaults } from "../job/config.js";
 import { loadTask, type Task } from "../task/task.js";
+import { environmentSpecFor, imageSourceFor } from "../trial/environment-spec.js";
 import { runTrial } from "../trial/trial.js";
 import type { TrialResult } from "../harbor/trial-schema.js";
 import { errorMessage } from "../util/errors.js";
-import type { ValidationRecord } from "./compose.js";
-import type { StageName } from "./prompts.js";
+import type { ValidationRecord } from "../store/corpus-schema.js";
+import type { LlmStage as StageName } from "./stages.js";
 
 /** Why a generated task was turned down; also the manifest's rejection reasons. */
 export type RejectReason =
@@ -96,7 +97,7 @@ export async function validateTask(
   const buildLog: string[] = [];
   const t0 = performance.now();
   try {
-    await provider.prepareImage(task, { log: (l) => buildLog.push(l), signal: opts.signal });
+    await provider.prepareImage(imageSourceFor(task), { log: (l) => buildLog.push(l), signal: opts.signal, displayName: task.name });
   } catch (err) {
     if (opts.signal?.aborted) throw opts.signal.reason;
     return fail({ stage: "environment", reason: "build_failed", problem: "the Docker image does not build", details: tail([...buildLog, errorMessage(err)].join("\n")) });
@@ -105,12 +106,14 @@ export async function validateTask(
   record.build_s = Math.round((performance.now() - t0) / 100) / 10;
 
   // 2. The initial-state test passes, and no answer files are in the image.
-  const env = provider.createEnvironment({
-    task,
-    trialName: `validate-${task.name}`,
-    logs: { agent: join(opts.workDir, "initial", "agent"), verifier: join(opts.workDir, "initial", "verifier"), artifacts: join(opts.workDir, "initial", "artifacts") },
-  });
+  let env: Environment | null = null;
   try {
+    env = provider.createEnvironment(
+      environmentSpecFor(task, {
+        trialName: `validate-${task.name}`,
+        logs: { agent: join(opts.workDir, "initial", "agent"), verifier: join(opts.workDir, "initial", "verifier"), artifacts: join(opts.workDir, "initial", "artifacts") },
+      }),
+    );
     await env.start({ signal: opts.signal });
     await env.uploadFile(join(task.testsDir, "test_initial_state.py"), "/tmp/tmax-initial/test_initial_state.py");
     const r = await env.exec("python3 -m pytest -q -rA -p no:cacheprovider /tmp/tmax-initial/test_initial_state.py", {
@@ -140,7 +143,7 @@ export async function validateTask(
     if (opts.signal?.aborted) throw opts.signal.reason;
     return fail({ stage: "environment", reason: "initial_tests_failed", problem: "the environment could not be started or checked", details: errorMessage(err) });
   } finally {
-    await env.stop().catch(() => undefined);
+    await env?.stop().catch(() => undefined);
   }
 
   // 3. The final tests fail on the untouched environment.

@@ -1,12 +1,11 @@
 import { randomBytes } from "node:crypto";
 import { chmod, mkdir } from "node:fs/promises";
-import { availableParallelism } from "node:os";
 import { basename, dirname, posix } from "node:path";
 import type { Readable } from "node:stream";
 import type Docker from "dockerode";
 import type { Container } from "dockerode";
-import { resolveEnvMap } from "../task/templating.js";
-import { LOG_DIRS, type Environment, type EnvironmentSpec, type ExecOptions, type ExecResult } from "./environment.js";
+import { sleep } from "../util/sleep.js";
+import { LOG_DIRS, type Environment, type EnvironmentSpec, type ExecOptions, type ExecResult, type NetworkPolicy } from "./environment.js";
 import { ExitMarkerScanner } from "./exit-marker.js";
 import { HeadTailBuffer } from "./output-buffer.js";
 import { extractTar, tarDirectory, tarFile } from "./tar.js";
@@ -42,6 +41,16 @@ export interface ContainerEnvironmentDeps {
 function containerName(trialName: string): string {
   const slug = trialName.toLowerCase().replace(/[^a-z0-9_.-]+/g, "-").replace(/^[^a-z0-9]+/, "");
   return `tmax_${slug || "trial"}`;
+}
+
+/** The engine's NetworkMode for a policy (undefined = the engine's default network). */
+function networkMode(policy: NetworkPolicy): string | undefined {
+  switch (policy.mode) {
+    case "open":
+      return undefined;
+    case "none":
+      return "none";
+  }
 }
 
 /** Resolves with the promise's value, or with undefined after `ms` (the timer never outlives the race). */
@@ -86,29 +95,23 @@ export class ContainerEnvironment implements Environment {
   ) {
     this.mounted = deps.bindMounts;
     this.id = containerName(spec.trialName);
-    this.workdir = spec.task.config.environment.workdir;
-  }
-
-  private log(line: string): void {
-    this.spec.log?.(line);
+    this.workdir = spec.workdir;
   }
 
   async start(opts: { forceBuild?: boolean; signal?: AbortSignal } = {}): Promise<void> {
-    const { task } = this.spec;
-    const envCfg = task.config.environment;
-    const image = await this.deps.images.ensure(task, { forceBuild: opts.forceBuild, signal: opts.signal, log: this.spec.log });
+    const { spec } = this;
+    const image = await this.deps.images.ensure(spec.image, {
+      forceBuild: opts.forceBuild,
+      signal: opts.signal,
+      log: spec.log,
+      displayName: spec.displayName,
+    });
     opts.signal?.throwIfAborted();
 
-    const cpus = this.spec.overrides?.cpus ?? envCfg.cpus;
-    const memoryMb = this.spec.overrides?.memoryMb ?? envCfg.memoryMb;
-    const hostCpus = availableParallelism();
-    const nanoCpus = cpus ? Math.round(Math.min(cpus, hostCpus) * 1e9) : undefined;
-    if (cpus && cpus > hostCpus) this.log(`task asks for ${cpus} CPUs; this host has ${hostCpus}, limit set to ${hostCpus}`);
-    const env = { ...resolveEnvMap(envCfg.env), ...(this.spec.env ?? {}) };
-
+    const { cpus, memoryMb } = spec.resources;
     const hostConfig: Docker.HostConfig = {
-      NetworkMode: envCfg.allowInternet ? undefined : "none",
-      NanoCpus: nanoCpus,
+      NetworkMode: networkMode(spec.network),
+      NanoCpus: cpus ? Math.round(cpus * 1e9) : undefined,
       Memory: memoryMb ? memoryMb * 1024 * 1024 : undefined,
       Binds: this.mounted
         ? [
@@ -121,7 +124,7 @@ export class ContainerEnvironment implements Environment {
     if (this.mounted) {
       // The bind-mounted trial dirs are made world-writable on the host, so any container user can write logs.
       await Promise.all(
-        Object.values(this.spec.logs).map(async (d) => {
+        [this.spec.logs.agent, this.spec.logs.verifier, this.spec.logs.artifacts].map(async (d) => {
           await mkdir(d, { recursive: true });
           await chmod(d, 0o777);
         }),
@@ -133,12 +136,12 @@ export class ContainerEnvironment implements Environment {
       Entrypoint: ["sh", "-c"],
       Cmd: ["trap 'exit 0' TERM; while :; do sleep 86400 & wait $!; done"],
       WorkingDir: this.workdir ?? undefined,
-      Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+      Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
       Labels: {
+        ...spec.labels,
         "tmax.session": this.deps.sessionLabel,
-        "tmax.trial": this.spec.trialName,
-        "tmax.task": task.name,
-        ...(this.spec.jobId ? { "tmax.job": this.spec.jobId } : {}),
+        "tmax.trial": spec.trialName,
+        ...(spec.jobId ? { "tmax.job": spec.jobId } : {}),
       },
       HostConfig: hostConfig,
     });
@@ -157,10 +160,11 @@ export class ContainerEnvironment implements Environment {
       if (prep.returnCode !== 0) throw new Error(`could not prepare /logs in the container: ${prep.stderr.trim()}`);
     }
 
-    // A prebuilt image with no Dockerfile gets the environment/ files copied into its workdir.
-    if (envCfg.dockerImage && !task.dockerfile) {
+    // A named image may come with files for its workdir (a prebuilt image with no Dockerfile).
+    const files = spec.image.kind === "image" ? spec.image.files : null;
+    if (files) {
       const wd = this.workdir ?? (await this.exec("pwd", { timeoutSec: 30 })).stdout.trim();
-      if (wd) await this.uploadDir(task.environmentDir, wd);
+      if (wd) await this.uploadDir(files, wd);
     }
   }
 
@@ -232,7 +236,8 @@ export class ContainerEnvironment implements Environment {
 
     let timedOut = false;
     let aborted = false;
-    let killing: Promise<void> | null = null;
+    // Assigned by kill(), which runs from timers and listeners (the cast keeps TypeScript from narrowing it to null).
+    let killing = null as Promise<void> | null;
     let streamEnded = false;
     const ended = new Promise<void>((resolve) => {
       const done = (): void => {
@@ -307,7 +312,7 @@ export class ContainerEnvironment implements Environment {
     for (let i = 0; i < 200; i++) {
       const info = await exec.inspect();
       if (!info.Running) return info.ExitCode ?? -1;
-      await new Promise((r) => setTimeout(r, 10));
+      await sleep(10);
     }
     return -1;
   }

@@ -1,7 +1,7 @@
-import type { Task } from "../task/task.js";
+import type { Readable } from "node:stream";
 
 export interface ExecOptions {
-  /** Working directory; defaults to the task's [environment].workdir or the image WORKDIR. */
+  /** Working directory; defaults to the spec's workdir or the image WORKDIR. */
   cwd?: string;
   env?: Record<string, string>;
   user?: string | number | null;
@@ -54,25 +54,98 @@ export interface LogMounts {
   artifacts: string;
 }
 
+/**
+ * Where an environment's image comes from.
+ * - `build`: built from `context` (a directory holding a `Dockerfile`), tagged `tmax-env:<content hash of context>`
+ *   so identical contexts share one image across tasks, jobs and processes.
+ * - `image`: a named image, used if present locally, else pulled. When it can be neither found nor pulled, or when
+ *   the caller asks for `forceBuild`, `fallbackContext` (if given) is built instead. `files` (if given) is a host
+ *   directory whose contents are copied into the workdir once the container has started, whichever image was used.
+ */
+export type ImageSource =
+  | { kind: "build"; context: string }
+  | { kind: "image"; name: string; fallbackContext?: string | null; files?: string | null };
+
+/**
+ * Limits of the container; null = no limit. `cpus` must not exceed the host's CPU count (the engine refuses it;
+ * callers cap it). `storageMb` and `gpus` are recorded but not enforced by the container backend yet.
+ */
+export interface Resources {
+  cpus: number | null;
+  memoryMb: number | null;
+  storageMb: number | null;
+  gpus: number | null;
+}
+
+/**
+ * What the container may reach: `open` = the engine's default network, `none` = loopback only. (A future
+ * `{ mode: "allowlist"; hosts: string[] }` goes here; providers switch on `mode` exhaustively.)
+ */
+export type NetworkPolicy = { mode: "open" } | { mode: "none" };
+
+/** Everything an environment is made of; no Task needed (a trial, an RL row or a generated task all describe one). */
 export interface EnvironmentSpec {
-  task: Task;
-  /** Used for container names and labels. */
+  /** Names the environment in error messages and logs (e.g. the task name). */
+  displayName: string;
+  image: ImageSource;
+  resources: Resources;
+  network: NetworkPolicy;
+  /** Default working directory of the container and of every exec; null = the image's WORKDIR. */
+  workdir: string | null;
+  /** Environment variables of the container, already resolved (no templates). */
+  env: Record<string, string>;
+  /** Container labels (the provider adds its own tmax.session, tmax.trial and tmax.job on top). */
+  labels: Record<string, string>;
+  /** Base of the container's name; also its tmax.trial label. */
   trialName: string;
   jobId?: string;
   logs: LogMounts;
-  overrides?: { cpus?: number | null; memoryMb?: number | null; storageMb?: number | null };
-  /** Extra environment for the container (on top of the task's [environment].env). */
-  env?: Record<string, string>;
   /** Where build output and environment notes go (the trial log). */
   log?: (line: string) => void;
+}
+
+/** Options of EnvironmentProvider.prepareImage. */
+export interface PrepareImageOptions {
+  /** Build the source's Dockerfile context even when an image name is given or a cached build exists. */
+  forceBuild?: boolean;
+  signal?: AbortSignal;
+  log?: (line: string) => void;
+  /** Names the environment in error messages (ImageBuildError "<displayName>: image build failed: …"). */
+  displayName?: string;
+}
+
+/**
+ * The engine's local image store, as `tmax images bootstrap` needs it. Names are image references ("repo:tag",
+ * tag "latest" when omitted). Every call is a short API request except importRootfs, which lasts as long as its
+ * stream: to stop an import, end the stream (e.g. kill the process writing it); the promise settles afterwards.
+ */
+export interface ImageStore {
+  /** True when an image with this name or id exists locally. */
+  exists(name: string): Promise<boolean>;
+  /** Adds the name `target` to the local image `image` (a name or an id). */
+  tag(image: string, target: string): Promise<void>;
+  /**
+   * Creates an image named `name` from a root-filesystem tar stream (like `docker import`), applying Dockerfile
+   * `changes` (`ENV PATH=…`, `CMD ["bash"]`). Resolves with the new image's id when the engine reports it, else
+   * with `name`; rejects when the engine reports an error.
+   */
+  importRootfs(rootfs: Readable, name: string, changes: string[]): Promise<string>;
+  /** Removes the name `name` (the image goes with its last name). A missing name is not an error. */
+  untag(name: string): Promise<void>;
 }
 
 /** A container backend (podman, docker): makes environments and owns shared resources such as the image cache. */
 export interface EnvironmentProvider {
   readonly name: string;
+  /** The backend's image store (for importing base images). */
+  readonly imageStore: ImageStore;
   createEnvironment(spec: EnvironmentSpec): Environment;
-  /** Builds or finds the task's image ahead of time (optional warm-up; start() does it too). */
-  prepareImage(task: Task, opts?: { forceBuild?: boolean; signal?: AbortSignal; log?: (line: string) => void }): Promise<string>;
+  /**
+   * Finds, pulls or builds the image of `source` ahead of time and resolves with its name (optional warm-up;
+   * start() does it too). Concurrent calls for the same source share one build. Rejects with ImageUnavailableError
+   * when an image (or a Dockerfile's base image) is neither present nor pullable, ImageBuildError when a build fails.
+   */
+  prepareImage(source: ImageSource, opts?: PrepareImageOptions): Promise<string>;
   /** Removes every container this provider started that is still around. */
   removeAll(): Promise<void>;
   /** Releases the backend (e.g. stops a podman service this provider started). */

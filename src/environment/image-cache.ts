@@ -1,7 +1,9 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import type Docker from "dockerode";
-import { directoryChecksum } from "../task/checksum.js";
-import type { Task } from "../task/task.js";
+import { directoryChecksum } from "../util/file-tree.js";
+import type { ImageSource, ImageStore, PrepareImageOptions } from "./environment.js";
+import { followProgress } from "./image-store.js";
 import { tarDirectory } from "./tar.js";
 
 export class ImageUnavailableError extends Error {
@@ -33,38 +35,45 @@ function baseImageOf(dockerfileText: string): string | null {
 
 type Log = ((line: string) => void) | undefined;
 
+/** Reads the base image of `<context>/Dockerfile`, if there is one. */
+function baseImageOfContext(context: string): string | null {
+  const dockerfile = join(context, "Dockerfile");
+  return existsSync(dockerfile) ? baseImageOf(readFileSync(dockerfile, "utf8")) : null;
+}
+
 /**
- * Finds or builds each task's image once per process: built images are tagged `tmax-env:<content hash of
- * environment/>`, so identical environments share one image and later jobs reuse it without rebuilding.
+ * Finds or builds each image source once per process: builds are tagged `tmax-env:<content hash of the context
+ * dir>`, so identical contexts share one image and later jobs reuse it without rebuilding.
  */
 export class ImageCache {
   private readonly pending = new Map<string, Promise<string>>();
 
-  constructor(private readonly docker: Docker) {}
+  constructor(
+    private readonly docker: Docker,
+    private readonly store: ImageStore,
+  ) {}
 
-  async exists(name: string): Promise<boolean> {
-    try {
-      await this.docker.getImage(name).inspect();
-      return true;
-    } catch (err) {
-      if ((err as { statusCode?: number }).statusCode === 404) return false;
-      throw err;
-    }
+  exists(name: string): Promise<boolean> {
+    return this.store.exists(name);
   }
 
-  /** Tag used for a task built from its Dockerfile. */
-  async tagFor(task: Task): Promise<string> {
-    return `tmax-env:${(await directoryChecksum(task.environmentDir)).slice(0, 20)}`;
+  /** Tag used for an image built from the context directory `context`. */
+  async tagFor(context: string): Promise<string> {
+    return `tmax-env:${(await directoryChecksum(context)).slice(0, 20)}`;
   }
 
-  ensure(task: Task, opts: { forceBuild?: boolean; signal?: AbortSignal; log?: Log } = {}): Promise<string> {
-    const image = task.config.environment.dockerImage;
-    if (image && !(opts.forceBuild && task.dockerfile)) {
-      return this.once(`image:${image}`, () => this.findOrPull(image, task, opts.log));
+  /** Resolves with the image name to run for `source`; see EnvironmentProvider.prepareImage. */
+  ensure(source: ImageSource, opts: PrepareImageOptions = {}): Promise<string> {
+    const name = opts.displayName ?? (source.kind === "image" ? source.name : source.context);
+    const force = opts.forceBuild ? "force" : "";
+    if (source.kind === "image" && !(opts.forceBuild && source.fallbackContext)) {
+      const fallback = source.fallbackContext ?? null;
+      return this.once(`image:${source.name}:${fallback ?? ""}`, () => this.findOrPull(source.name, fallback, name, opts.log));
     }
-    return this.once(`build:${task.environmentDir}:${opts.forceBuild ? "force" : ""}`, async () => {
-      const tag = await this.tagFor(task);
-      return this.once(`tag:${tag}:${opts.forceBuild ? "force" : ""}`, () => this.build(task, tag, !!opts.forceBuild, opts.log));
+    const context = source.kind === "build" ? source.context : source.fallbackContext!;
+    return this.once(`build:${context}:${force}`, async () => {
+      const tag = await this.tagFor(context);
+      return this.once(`tag:${tag}:${force}`, () => this.build(context, tag, !!opts.forceBuild, name, opts.log));
     });
   }
 
@@ -79,32 +88,32 @@ export class ImageCache {
     return p;
   }
 
-  private async findOrPull(image: string, task: Task, log: Log): Promise<string> {
+  private async findOrPull(image: string, fallback: string | null, name: string, log: Log): Promise<string> {
     if (await this.exists(image)) return image;
     log?.(`pulling ${image}`);
     try {
       await this.follow(await this.docker.pull(image), log);
       return image;
     } catch (err) {
-      if (task.dockerfile) {
-        log?.(`pull of ${image} failed (${(err as Error).message.split("\n")[0]}); building environment/Dockerfile instead`);
-        const tag = await this.tagFor(task);
-        return this.once(`tag:${tag}:`, () => this.build(task, tag, false, log));
+      if (fallback) {
+        log?.(`pull of ${image} failed (${(err as Error).message.split("\n")[0]}); building ${join(fallback, "Dockerfile")} instead`);
+        const tag = await this.tagFor(fallback);
+        return this.once(`tag:${tag}:`, () => this.build(fallback, tag, false, name, log));
       }
       throw new ImageUnavailableError(missingImageHelp(image));
     }
   }
 
-  private async build(task: Task, tag: string, force: boolean, log: Log): Promise<string> {
+  private async build(context: string, tag: string, force: boolean, name: string, log: Log): Promise<string> {
     if (!force && (await this.exists(tag))) {
       log?.(`image ${tag} is cached`);
       return tag;
     }
-    log?.(`building ${tag} from ${task.environmentDir}`);
-    const context = await tarDirectory(task.environmentDir);
+    log?.(`building ${tag} from ${context}`);
+    const archive = await tarDirectory(context);
     let stream: NodeJS.ReadableStream;
     try {
-      stream = await (this.docker.buildImage as unknown as (c: Buffer, o: object) => Promise<NodeJS.ReadableStream>).call(this.docker, context, {
+      stream = await (this.docker.buildImage as unknown as (c: Buffer, o: object) => Promise<NodeJS.ReadableStream>).call(this.docker, archive, {
         t: tag,
         rm: true,
         forcerm: true,
@@ -113,40 +122,29 @@ export class ImageCache {
       await this.follow(stream, log);
     } catch (err) {
       const msg = (err as Error).message;
-      const base = task.dockerfile ? baseImageOf(readFileSync(task.dockerfile, "utf8")) : null;
+      const base = baseImageOfContext(context);
       if (base && REGISTRY_FAILURE.test(msg) && !(await this.exists(base))) {
-        throw new ImageUnavailableError(`${task.name}: base ${missingImageHelp(base)}`);
+        throw new ImageUnavailableError(`${name}: base ${missingImageHelp(base)}`);
       }
-      throw new ImageBuildError(`${task.name}: image build failed: ${msg.trim().split("\n").slice(-8).join("\n")}`);
+      throw new ImageBuildError(`${name}: image build failed: ${msg.trim().split("\n").slice(-8).join("\n")}`);
     }
-    if (!(await this.exists(tag))) throw new ImageBuildError(`${task.name}: image build produced no image ${tag}`);
+    if (!(await this.exists(tag))) throw new ImageBuildError(`${name}: image build produced no image ${tag}`);
     return tag;
   }
 
-  /** Follows a build/pull progress stream, logging lines; rejects on an error event. */
-  private follow(stream: NodeJS.ReadableStream, log: Log): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const tail: string[] = [];
-      this.docker.modem.followProgress(
-        stream,
-        (err: Error | null, output: { error?: string; errorDetail?: { message?: string } }[]) => {
-          if (err) return reject(err);
-          const failed = (output ?? []).find((o) => o.error || o.errorDetail);
-          if (failed) {
-            return reject(new Error([...tail.slice(-20), failed.errorDetail?.message ?? failed.error ?? "failed"].join("\n")));
-          }
-          resolve();
-        },
-        (event: { stream?: string; status?: string; error?: string }) => {
-          const text = (event.stream ?? event.status ?? "").replace(/\n$/, "");
-          if (!text) return;
-          for (const line of text.split("\n")) {
-            tail.push(line);
-            if (tail.length > 50) tail.shift();
-            log?.(line);
-          }
-        },
-      );
+  /** Follows a build/pull progress stream, logging lines; rejects on an error event with the last lines before it. */
+  private async follow(stream: NodeJS.ReadableStream, log: Log): Promise<void> {
+    const tail: string[] = [];
+    const output = await followProgress(this.docker, stream, (event) => {
+      const text = (event.stream ?? event.status ?? "").replace(/\n$/, "");
+      if (!text) return;
+      for (const line of text.split("\n")) {
+        tail.push(line);
+        if (tail.length > 50) tail.shift();
+        log?.(line);
+      }
     });
+    const failed = output.find((o) => o.error || o.errorDetail);
+    if (failed) throw new Error([...tail.slice(-20), failed.errorDetail?.message ?? failed.error ?? "failed"].join("\n"));
   }
 }

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { request } from "node:http";
+import { sleep } from "../util/sleep.js";
 
 /**
  * tmax's own containers.conf: podman's default nofile ulimit exceeds some hosts' hard limit, crun cannot run on
@@ -52,7 +53,7 @@ export async function waitForSocket(socketPath: string, timeoutMs: number, isAli
     if (ok) return;
     if (!isAlive()) throw new Error("podman system service exited during start-up");
     if (Date.now() > deadline) throw new Error(`podman API socket ${socketPath} did not answer within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
   }
 }
 
@@ -99,7 +100,7 @@ export class PodmanService {
       await waitForSocket(socketPath, 30_000, () => !service.exited);
     } catch (err) {
       await service.stop();
-      throw new Error(`${(err as Error).message}\n${service.stderrTail()}`.trim());
+      throw new Error(`${(err as Error).message}\n${service.stderrTail()}`.trim(), { cause: err });
     }
     return service;
   }

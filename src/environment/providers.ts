@@ -1,26 +1,28 @@
 import Docker from "dockerode";
 import { randomUUID } from "node:crypto";
 import { ContainerEnvironment } from "./container-environment.js";
-import type { Environment, EnvironmentProvider, EnvironmentSpec } from "./environment.js";
+import type { Environment, EnvironmentProvider, EnvironmentSpec, ImageSource, ImageStore, PrepareImageOptions } from "./environment.js";
 import { ImageCache } from "./image-cache.js";
+import { EngineImageStore } from "./image-store.js";
 import { PodmanService, waitForSocket } from "./podman-service.js";
-import type { Task } from "../task/task.js";
 
 export type EnvironmentKind = "podman" | "docker";
 
 /** Both backends speak the Docker Engine API; they differ only in how the API endpoint is found. */
 export class EngineProvider implements EnvironmentProvider {
   readonly images: ImageCache;
+  readonly imageStore: ImageStore;
   private readonly live = new Set<string>();
   readonly session = randomUUID();
 
   constructor(
     readonly name: EnvironmentKind,
-    readonly docker: Docker,
+    private readonly docker: Docker,
     private readonly bindMounts: boolean,
     private readonly service: PodmanService | null,
   ) {
-    this.images = new ImageCache(docker);
+    this.imageStore = new EngineImageStore(docker);
+    this.images = new ImageCache(docker, this.imageStore);
   }
 
   /** PID of the podman service this provider started, if any (for resource accounting). */
@@ -41,8 +43,8 @@ export class EngineProvider implements EnvironmentProvider {
     });
   }
 
-  prepareImage(task: Task, opts: { forceBuild?: boolean; signal?: AbortSignal; log?: (line: string) => void } = {}): Promise<string> {
-    return this.images.ensure(task, opts);
+  prepareImage(source: ImageSource, opts: PrepareImageOptions = {}): Promise<string> {
+    return this.images.ensure(source, opts);
   }
 
   async removeAll(): Promise<void> {

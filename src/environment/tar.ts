@@ -4,7 +4,7 @@ import { dirname, join, normalize, sep } from "node:path";
 import { pipeline } from "node:stream/promises";
 import type { Readable } from "node:stream";
 import tar from "tar-stream";
-import { listFiles } from "../task/checksum.js";
+import { listFiles } from "../util/file-tree.js";
 
 async function collect(pack: tar.Pack): Promise<Buffer> {
   const chunks: Buffer[] = [];

@@ -2,7 +2,7 @@ import { z } from "zod";
 
 /**
  * Harbor's trial-level JSON documents (config.json, result.json), as tmax writes them. Every field is present;
- * nullable ones are written as null. Readers of Harbor's own files use the lenient shapes in stats/job-reader.ts.
+ * nullable ones are written as null. Readers of Harbor's own files use the lenient shapes in harbor/lenient.ts.
  */
 
 const iso = z.string();
@@ -84,12 +84,25 @@ export const exceptionInfoSchema = z.object({
   occurred_at: iso,
 });
 
+/**
+ * Harbor's RolloutDetail: one linear chat history as token data, one entry per model turn in each list (prompt ids
+ * of that turn including the history, the sampled completion ids, their logprobs). Every key is optional.
+ */
+export const rolloutDetailSchema = z.object({
+  prompt_token_ids: z.array(z.array(z.number().int())).optional(),
+  completion_token_ids: z.array(z.array(z.number().int())).optional(),
+  logprobs: z.array(z.array(z.number())).optional(),
+  /** Per-turn provider-specific data keyed by field name. */
+  extra: z.record(z.string(), z.array(z.unknown())).optional(),
+});
+
 export const agentContextSchema = z.object({
   n_input_tokens: z.number().nullable(),
   n_cache_tokens: z.number().nullable(),
   n_output_tokens: z.number().nullable(),
   cost_usd: z.number().nullable(),
-  rollout_details: z.array(z.record(z.string(), z.unknown())).nullable(),
+  /** One RolloutDetail per trajectory (a linear chat history has one); null unless the agent collected them. */
+  rollout_details: z.array(rolloutDetailSchema).nullable(),
   metadata: z.record(z.string(), z.unknown()).nullable(),
 });
 
@@ -133,6 +146,7 @@ export type TrialConfig = z.infer<typeof trialConfigSchema>;
 export type Timing = z.infer<typeof timingSchema>;
 export type ExceptionInfo = z.infer<typeof exceptionInfoSchema>;
 export type AgentContext = z.infer<typeof agentContextSchema>;
+export type RolloutDetail = z.infer<typeof rolloutDetailSchema>;
 export type TrialResult = z.infer<typeof trialResultSchema>;
 export type TaskId = z.infer<typeof taskIdSchema>;
 export type ArtifactSpec = z.infer<typeof artifactSchema>;

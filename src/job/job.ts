@@ -1,20 +1,23 @@
-import { createWriteStream, existsSync, readFileSync } from "node:fs";
+import { createWriteStream, existsSync } from "node:fs";
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Agent } from "../agent/agent.js";
 import type { EnvironmentProvider } from "../environment/environment.js";
-import { trialRecordFromJson, trialDirs } from "../stats/job-reader.js";
-import { evalKey, type TrialRecord } from "../stats/records.js";
-import { harborEvalStats } from "../stats/summary.js";
+import { trialRecordFromSummary, type TrialRecord } from "../stats/records.js";
 import { taskChecksum, type Task } from "../task/task.js";
 import { runTrial, type TrialPhase } from "../trial/trial.js";
 import { trialNameFor } from "../trial/paths.js";
 import type { TrialResult } from "../harbor/trial-schema.js";
 import { writeJsonAtomic } from "../util/atomic-write.js";
 import { shortId, uuid } from "../util/ids.js";
+import { sleep } from "../util/sleep.js";
 import { localIso } from "../util/time.js";
+import { WorkPool, WorkSkippedError } from "../util/work-pool.js";
+import { initialJobResult, jobStats, type JobCounters } from "./aggregate.js";
 import { buildTrialConfig } from "./config.js";
+import { jobFile } from "./layout.js";
 import { buildLock } from "./lock.js";
+import { discardInterrupted, readResumeState } from "./resume.js";
 import type { JobConfig, JobResult } from "./schema.js";
 
 export interface JobHooks {
@@ -51,39 +54,16 @@ export interface JobOutcome {
   discarded: string[];
 }
 
-interface Counters {
-  running: number;
-  pending: number;
-  retries: number;
-  cancelled: number;
-}
-
-function isFinal(record: TrialRecord): boolean {
-  return record.finished && record.exceptionType !== "CancelledError";
-}
-
-function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
-}
-
 /**
- * Runs every task × attempt of a job with bounded concurrency, retries infrastructure failures with backoff, and keeps
- * the Harbor job layout current on disk (config.json, lock.json, result.json rewritten live). With `resume`, finished
- * trials are kept and interrupted ones are discarded and re-run.
+ * Runs every task × attempt of a job with bounded concurrency (on the shared WorkPool), retries infrastructure
+ * failures with backoff, and keeps the Harbor job layout current on disk (config.json, lock.json, result.json
+ * rewritten live). With `resume`, finished trials are kept and interrupted ones are discarded and re-run (resume.ts).
  */
 export async function runJob(input: JobInput): Promise<JobOutcome> {
   const { jobDir, config, signal } = input;
   const hooks = input.hooks ?? {};
   await mkdir(jobDir, { recursive: true });
-  const jobLog = createWriteStream(join(jobDir, "job.log"), { flags: "a" });
+  const jobLog = createWriteStream(jobFile(jobDir, "log"), { flags: "a" });
   const log = (line: string): void => {
     jobLog.write(`${localIso()} ${line}\n`);
     hooks.onLog?.(line);
@@ -91,32 +71,22 @@ export async function runJob(input: JobInput): Promise<JobOutcome> {
 
   // Finished trials on disk (resume), and interrupted ones to discard.
   const records = new Map<string, TrialRecord>();
-  const discarded: string[] = [];
+  let discarded: string[] = [];
   let previous: JobResult | null = null;
   if (input.resume) {
-    const prevPath = join(jobDir, "result.json");
-    if (existsSync(prevPath)) previous = JSON.parse(readFileSync(prevPath, "utf8")) as JobResult;
-    for (const name of trialDirs(jobDir)) {
-      let record: TrialRecord | null = null;
-      try {
-        record = trialRecordFromJson(JSON.parse(readFileSync(join(jobDir, name, "result.json"), "utf8")), name);
-      } catch {
-        record = null;
-      }
-      if (record && isFinal(record)) records.set(name, record);
-      else {
-        discarded.push(name);
-        await rm(join(jobDir, name), { recursive: true, force: true });
-      }
-    }
+    const state = await readResumeState(jobDir);
+    previous = state.previous;
+    for (const [name, record] of state.finished) records.set(name, record);
+    discarded = state.interrupted;
+    await discardInterrupted(jobDir, discarded);
     if (discarded.length > 0) log(`resume: discarded ${discarded.length} interrupted trial(s): ${discarded.join(", ")}`);
   } else {
-    await writeJsonAtomic(join(jobDir, "config.json"), config);
+    await writeJsonAtomic(jobFile(jobDir, "config"), config);
   }
   // Each task's digest is computed once, for the lock file and every attempt's result.
   const checksums = new Map<Task, string>();
   for (const task of input.tasks) checksums.set(task, await taskChecksum(task));
-  await writeJsonAtomic(join(jobDir, "lock.json"), buildLock(config, input.tasks, checksums, input.source, input.invocation));
+  await writeJsonAtomic(jobFile(jobDir, "lock"), buildLock(config, input.tasks, checksums, input.source, input.invocation));
 
   const done = new Map<string, number>();
   for (const r of records.values()) done.set(r.taskName, (done.get(r.taskName) ?? 0) + 1);
@@ -126,63 +96,26 @@ export async function runJob(input: JobInput): Promise<JobOutcome> {
     for (let i = 0; i < remaining; i++) queue.push(task);
   }
 
-  const counters: Counters = { running: 0, pending: queue.length, retries: 0, cancelled: 0 };
-  const result: JobResult = {
-    id: previous?.id ?? uuid(),
-    started_at: previous?.started_at ?? localIso(),
-    updated_at: localIso(),
-    finished_at: null,
-    n_total_trials: input.tasks.length * config.n_attempts,
-    stats: {
-      n_completed_trials: 0,
-      n_errored_trials: 0,
-      n_running_trials: 0,
-      n_pending_trials: 0,
-      n_cancelled_trials: 0,
-      n_retries: previous?.stats?.n_retries ?? 0,
-      evals: {},
-      n_input_tokens: null,
-      n_cache_tokens: null,
-      n_output_tokens: null,
-      cost_usd: null,
-    },
-  };
-  counters.retries = result.stats.n_retries;
+  const result = initialJobResult({
+    previous,
+    id: uuid(),
+    startedAt: localIso(),
+    now: localIso(),
+    nTotalTrials: input.tasks.length * config.n_attempts,
+  });
+  const counters: JobCounters = { running: 0, pending: queue.length, retries: result.stats.n_retries, cancelled: 0 };
 
-  const refresh = (): void => {
-    const all = [...records.values()];
-    const groups = new Map<string, TrialRecord[]>();
-    for (const r of all) {
-      const key = evalKey(r);
-      groups.set(key, [...(groups.get(key) ?? []), r]);
-    }
-    const sum = (f: (r: TrialRecord) => number | null): number | null =>
-      all.some((r) => f(r) != null) ? all.reduce((s, r) => s + (f(r) ?? 0), 0) : null;
-    result.updated_at = localIso();
-    result.stats = {
-      n_completed_trials: all.length,
-      n_errored_trials: all.filter((r) => r.exceptionType).length,
-      n_running_trials: counters.running,
-      n_pending_trials: counters.pending,
-      n_cancelled_trials: counters.cancelled,
-      n_retries: counters.retries,
-      evals: Object.fromEntries([...groups.entries()].map(([k, rs]) => [k, harborEvalStats(rs)])),
-      n_input_tokens: sum((r) => r.nInputTokens),
-      n_cache_tokens: sum((r) => r.nCacheTokens),
-      n_output_tokens: sum((r) => r.nOutputTokens),
-      cost_usd: sum((r) => r.costUsd),
-    };
-  };
   // result.json is rewritten after every change, but never more than one write at a time.
   let writing: Promise<void> = Promise.resolve();
   let dirty = false;
   const persist = (): Promise<void> => {
-    refresh();
+    result.updated_at = localIso();
+    result.stats = jobStats([...records.values()], counters);
     if (dirty) return writing;
     dirty = true;
     writing = writing.then(async () => {
       dirty = false;
-      await writeJsonAtomic(join(jobDir, "result.json"), result);
+      await writeJsonAtomic(jobFile(jobDir, "result"), result);
     });
     return writing;
   };
@@ -205,6 +138,7 @@ export async function runJob(input: JobInput): Promise<JobOutcome> {
     }
   };
 
+  /** One planned trial, retried while its failures are retryable. */
   const runOne = async (task: Task): Promise<void> => {
     for (let attempt = 0; ; attempt++) {
       if (signal.aborted) return;
@@ -230,7 +164,7 @@ export async function runJob(input: JobInput): Promise<JobOutcome> {
         return;
       }
       if (!again) {
-        records.set(trialName, trialRecordFromJson(trialResult, trialName));
+        records.set(trialName, trialRecordFromSummary(trialResult, trialName));
         return;
       }
       counters.retries++;
@@ -238,31 +172,36 @@ export async function runJob(input: JobInput): Promise<JobOutcome> {
       const waitSec = Math.min(retry.max_wait_sec, Math.max(retry.min_wait_sec, retry.wait_multiplier * 2 ** attempt));
       log(`trial ${trialName} failed with ${type}; retrying in ${waitSec} s (retry ${attempt + 1} of ${retry.max_retries})`);
       await persist();
-      await abortableSleep(waitSec * 1000, signal);
+      await sleep(waitSec * 1000, signal).catch(() => undefined); // an abort ends the wait; the loop then stops
     }
   };
 
-  const worker = async (): Promise<void> => {
-    while (!signal.aborted) {
-      const task = queue.shift();
-      if (!task) return;
-      counters.pending--;
-      counters.running++;
+  // A cancelled job's pool starts nothing more: queued trials stay pending (and run on resume).
+  const pool = new WorkPool({ concurrency: config.n_concurrent_trials, signal });
+  const slot = async (task: Task): Promise<void> => {
+    counters.pending--;
+    counters.running++;
+    await persist();
+    try {
+      await runOne(task);
+    } catch (err) {
+      log(`internal error running ${task.name}: ${(err as Error).stack ?? String(err)}`);
+    } finally {
+      counters.running--;
       await persist();
-      try {
-        await runOne(task);
-      } catch (err) {
-        log(`internal error running ${task.name}: ${(err as Error).stack ?? String(err)}`);
-      } finally {
-        counters.running--;
-        await persist();
-      }
     }
   };
 
   hooks.onPlan?.({ total: queue.length + records.size, finished: records.size, discarded: discarded.length });
   log(`job ${config.job_name}: ${queue.length} trial(s) to run, ${records.size} already finished, concurrency ${config.n_concurrent_trials}`);
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(config.n_concurrent_trials, queue.length)) }, worker));
+  await Promise.all(
+    queue.map((task) =>
+      pool.run(() => slot(task)).catch((err: unknown) => {
+        if (!(err instanceof WorkSkippedError)) throw err;
+      }),
+    ),
+  );
+  pool.close();
 
   const cancelled = signal.aborted;
   if (!cancelled) result.finished_at = localIso();

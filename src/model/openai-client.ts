@@ -1,7 +1,7 @@
 import OpenAI from "openai";
 import { ModelError, classifyError } from "./errors.js";
 import { DEFAULT_RETRY, withRetries, type RetryPolicy } from "./retry.js";
-import type { ChatMessage, FunctionTool, ModelClient, ModelReply, ModelUsage, SamplingParams } from "./types.js";
+import type { ChatMessage, FunctionTool, ModelClient, ModelReply, ModelUsage, SamplingParams, TurnTokens } from "./types.js";
 
 export interface OpenAIClientOptions {
   baseUrl: string;
@@ -37,11 +37,40 @@ function usageOf(raw: RawUsage | undefined | null): ModelUsage {
   };
 }
 
+interface RawChoice {
+  message?: unknown;
+  finish_reason?: string;
+  /** vLLM with return_token_ids. */
+  token_ids?: unknown;
+  prompt_token_ids?: unknown;
+  logprobs?: { content?: { logprob?: unknown }[] | null } | null;
+}
+
+const isIntArray = (v: unknown): v is number[] => Array.isArray(v) && v.every((x) => Number.isInteger(x));
+
+/** The token data of a reply: vLLM's prompt_token_ids (response or choice level) and token_ids, and chat logprobs. */
+function tokensOf(completion: { prompt_token_ids?: unknown }, choice: RawChoice): TurnTokens | undefined {
+  const prompt = isIntArray(completion.prompt_token_ids) ? completion.prompt_token_ids : isIntArray(choice.prompt_token_ids) ? choice.prompt_token_ids : null;
+  const completionIds = isIntArray(choice.token_ids) ? choice.token_ids : null;
+  const content = choice.logprobs?.content;
+  const logprobs = Array.isArray(content) && content.every((t) => typeof t?.logprob === "number") ? content.map((t) => t.logprob as number) : null;
+  if (prompt === null && completionIds === null && logprobs === null) return undefined;
+  return { promptTokenIds: prompt, completionTokenIds: completionIds, logprobs };
+}
+
+/** Request fields for token details, and the words a server's rejection of each would contain. */
+const TOKEN_DETAIL_PARAMS = [
+  { field: "return_token_ids", mention: /return_token_ids/i },
+  { field: "logprobs", mention: /logprobs/i },
+] as const;
+
 /** Chat completions with tools through the official openai SDK, against any OpenAI-compatible server. */
 export class OpenAIChatClient implements ModelClient {
   readonly model: string;
   private readonly client: OpenAI;
   private readonly retry: RetryPolicy;
+  /** Token-detail fields this server rejected once; never sent again. */
+  private readonly rejectedParams = new Set<string>();
 
   constructor(private readonly opts: OpenAIClientOptions) {
     this.model = servedModelName(opts.model);
@@ -61,6 +90,9 @@ export class OpenAIChatClient implements ModelClient {
     if (params.temperature != null) body.temperature = params.temperature;
     if (params.top_p != null) body.top_p = params.top_p;
     if (params.max_tokens != null) body[params.maxTokensParam ?? "max_tokens"] = params.max_tokens;
+    if (params.tokenDetails) {
+      for (const { field } of TOKEN_DETAIL_PARAMS) if (!this.rejectedParams.has(field)) body[field] = true;
+    }
     const started = performance.now();
     const ctx = { baseUrl: this.opts.baseUrl, model: this.model };
     // A per-call signal: the SDK leaves a listener on the signal it is given, and a run's signal lives for 64 calls.
@@ -70,8 +102,8 @@ export class OpenAIChatClient implements ModelClient {
     signal?.addEventListener("abort", onAbort, { once: true });
     const { value, attempts } = await withRetries(
       async () => {
-        const completion = await this.client.chat.completions.create(body as never, { signal: local.signal });
-        const choice = (completion as { choices?: { message?: unknown; finish_reason?: string }[] }).choices?.[0];
+        const completion = await this.createDroppingRejectedParams(body, local.signal, ctx);
+        const choice = (completion as { choices?: RawChoice[] }).choices?.[0];
         if (!choice?.message) throw new ModelError("transient", "the server returned no choices");
         return { completion, choice };
       },
@@ -84,12 +116,33 @@ export class OpenAIChatClient implements ModelClient {
     ).finally(() => signal?.removeEventListener("abort", onAbort));
     const raw = value.choice.message as ChatMessage;
     const message: ChatMessage = { ...raw, role: "assistant", content: raw.content ?? null };
+    const tokens = params.tokenDetails ? tokensOf(value.completion as { prompt_token_ids?: unknown }, value.choice) : undefined;
     return {
       message,
       finishReason: value.choice.finish_reason ?? null,
       usage: usageOf((value.completion as { usage?: RawUsage }).usage),
       latencySec: (performance.now() - started) / 1000,
       attempts,
+      ...(tokens ? { tokens } : {}),
     };
+  }
+
+  /**
+   * One request. A server that rejects a token-detail field (e.g. OpenAI's API refuses vLLM's `return_token_ids`) is
+   * asked again without it, and the field is not sent again; every other error is the caller's.
+   */
+  private async createDroppingRejectedParams(body: Record<string, unknown>, signal: AbortSignal, ctx: { baseUrl: string; model: string }): Promise<unknown> {
+    for (;;) {
+      try {
+        return await this.client.chat.completions.create(body as never, { signal });
+      } catch (err) {
+        const e = classifyError(err, ctx);
+        const rejected = TOKEN_DETAIL_PARAMS.find((p) => p.field in body && (e.kind === "unsupported_parameter" || e.kind === "bad_request") && p.mention.test(e.message));
+        if (!rejected) throw err;
+        this.rejectedParams.add(rejected.field);
+        delete body[rejected.field];
+        this.opts.onRetry?.(`the server does not accept "${rejected.field}"; asking again without it`);
+      }
+    }
   }
 }

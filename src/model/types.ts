@@ -28,6 +28,22 @@ export interface SamplingParams {
   maxTokensParam?: "max_tokens" | "max_completion_tokens";
   /** Extra request-body fields (e.g. top_k, chat_template_kwargs). */
   extraBody?: Record<string, unknown>;
+  /**
+   * Ask the server for the turn's token data: per-token logprobs of the sampled tokens (`logprobs: true`) and the
+   * prompt and completion token ids (vLLM's `return_token_ids: true`, since 0.10.2). A server that rejects either
+   * parameter is asked again without it, and the reply then lacks that part.
+   */
+  tokenDetails?: boolean;
+}
+
+/** Token-level facts of one model turn, when the server reports them. */
+export interface TurnTokens {
+  /** The whole prompt of this turn as token ids (history included), or null when not reported. */
+  promptTokenIds: number[] | null;
+  /** The sampled completion's token ids, or null when not reported. */
+  completionTokenIds: number[] | null;
+  /** Logprob of each sampled token (same length as the completion), or null when not reported. */
+  logprobs: number[] | null;
 }
 
 export interface ModelUsage {
@@ -47,6 +63,8 @@ export interface ModelReply {
   latencySec: number;
   /** Attempts made (1 = no retry). */
   attempts: number;
+  /** Present when the request asked for token details and the server returned any. */
+  tokens?: TurnTokens;
 }
 
 /** The boundary between an agent and a model server. */

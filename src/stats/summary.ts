@@ -1,4 +1,5 @@
 import { formatPythonFloat } from "../util/python-float.js";
+import { isSolved, primaryRewardKey } from "../verifier/reward.js";
 import { harborKValues, passAtK, passAtKForTask } from "./pass-at-k.js";
 import type { TrialRecord } from "./records.js";
 
@@ -45,12 +46,9 @@ export interface TaskSummary {
   pass_at_k: Record<string, number>;
 }
 
-/** The reward used for means: "reward" when present, else the first key in sorted order. */
-export function primaryRewardKey(records: TrialRecord[]): string {
-  const keys = new Set<string>();
-  for (const r of records) for (const k of Object.keys(r.rewards ?? {})) keys.add(k);
-  if (keys.size === 0 || keys.has("reward")) return "reward";
-  return [...keys].sort()[0]!;
+/** The reward the figures of these trials are about: verifier/reward.ts's primaryRewardKey over their rewards. */
+export function recordsRewardKey(records: readonly TrialRecord[]): string {
+  return primaryRewardKey(records.map((r) => r.rewards));
 }
 
 const rewardOf = (r: TrialRecord, key: string): number => r.rewards?.[key] ?? 0;
@@ -74,8 +72,11 @@ export function attemptsByTask(records: TrialRecord[]): Map<string, TrialRecord[
   return new Map([...byTask.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
-export function runStats(records: TrialRecord[], key = primaryRewardKey(records)): RunStats {
-  const byTask = attemptsByTask(records);
+export function runStats(records: TrialRecord[], key = recordsRewardKey(records)): RunStats {
+  return runStatsOf(attemptsByTask(records), key);
+}
+
+function runStatsOf(byTask: Map<string, TrialRecord[]>, key: string): RunStats {
   const nRuns = Math.max(0, ...[...byTask.values()].map((l) => l.length));
   const runs: number[] = [];
   for (let i = 0; i < nRuns; i++) {
@@ -89,8 +90,12 @@ export function runStats(records: TrialRecord[], key = primaryRewardKey(records)
 
 /** Mean pass@k over tasks at Harbor's k values, with `success` deciding each attempt. */
 function passAtKWhere(records: TrialRecord[], success: (r: TrialRecord) => boolean): Record<string, number> {
-  if (records.length === 0) return {};
-  const groups = [...attemptsByTask(records).values()].map((l) => ({ n: l.length, c: l.filter(success).length }));
+  return passAtKOfTasks(attemptsByTask(records), success);
+}
+
+function passAtKOfTasks(byTask: Map<string, TrialRecord[]>, success: (r: TrialRecord) => boolean): Record<string, number> {
+  if (byTask.size === 0) return {};
+  const groups = [...byTask.values()].map((l) => ({ n: l.length, c: l.filter(success).length }));
   return passAtK(groups, harborKValues(Math.min(...groups.map((g) => g.n))));
 }
 
@@ -106,7 +111,8 @@ export function passAtKFor(records: TrialRecord[]): Record<string, number> {
     const vals = Object.values(r.rewards);
     return vals.length === 1 && (vals[0] === 0 || vals[0] === 1);
   });
-  return singleKeyBinary ? passAtKWhere(records, (r) => !!r.rewards && Object.values(r.rewards)[0] === 1) : {};
+  // Single-key binary rewards: solved (primary reward ≥ 1) is exactly "the reward is 1".
+  return singleKeyBinary ? passAtKWhere(records, (r) => isSolved(r.rewards)) : {};
 }
 
 /**
@@ -114,24 +120,59 @@ export function passAtKFor(records: TrialRecord[]): Record<string, number> {
  * (Harbor's result.json leaves pass@k empty then; tmax's summary still shows it). Missing values are failures.
  */
 export function passAtKOnKey(records: TrialRecord[], key: string): Record<string, number> {
-  return binaryOn(records, key) ? passAtKWhere(records, (r) => r.rewards?.[key] === 1) : {};
+  return binaryOn(records, key) ? passAtKWhere(records, (r) => isSolved(r.rewards, key)) : {};
 }
 
 function countErrors(records: TrialRecord[]): Record<string, number> {
   const out: Record<string, number> = {};
   for (const r of records) if (r.exceptionType) out[r.exceptionType] = (out[r.exceptionType] ?? 0) + 1;
-  return Object.fromEntries(Object.entries(out).sort(([, a], [, b]) => b - a));
+  return byCountDesc(out);
 }
 
-const sumOrNull = (xs: (number | null)[]): number | null =>
-  xs.some((x) => x != null) ? xs.reduce<number>((s, x) => s + (x ?? 0), 0) : null;
+function byCountDesc(counts: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(counts).sort(([, a], [, b]) => b - a));
+}
+
+/** A sum that stays null until some term is known (Harbor's token and cost totals). */
+class NullableSum {
+  private sum = 0;
+  private seen = false;
+  add(x: number | null): void {
+    this.sum += x ?? 0;
+    if (x != null) this.seen = true;
+  }
+  get value(): number | null {
+    return this.seen ? this.sum : null;
+  }
+}
 
 export function summarize(all: TrialRecord[]): Summary {
   const records = all.filter((r) => r.finished);
-  const key = primaryRewardKey(records);
-  const rs = runStats(records, key);
+  const key = recordsRewardKey(records);
+  const byTask = attemptsByTask(records);
+  const rs = runStatsOf(byTask, key);
+  // One pass for the counts and sums (in record order, so every sum is the same float as summing a mapped array).
   const keys = new Set<string>();
-  for (const r of records) for (const k of Object.keys(r.rewards ?? {})) keys.add(k);
+  let rewarded = 0;
+  let errored = 0;
+  let rewardSum = 0;
+  const errorCounts: Record<string, number> = {};
+  const [input, cache, output, cost] = [new NullableSum(), new NullableSum(), new NullableSum(), new NullableSum()];
+  for (const r of records) {
+    if (r.rewards) {
+      rewarded++;
+      for (const k in r.rewards) keys.add(k);
+    }
+    if (r.exceptionType) {
+      errored++;
+      errorCounts[r.exceptionType] = (errorCounts[r.exceptionType] ?? 0) + 1;
+    }
+    rewardSum += rewardOf(r, key);
+    input.add(r.nInputTokens);
+    cache.add(r.nCacheTokens);
+    output.add(r.nOutputTokens);
+    cost.add(r.costUsd);
+  }
   const rewardMeans: Record<string, number> = {};
   const rewardReported: Record<string, { n: number; mean: number }> = {};
   if (keys.size > 1) {
@@ -143,34 +184,29 @@ export function summarize(all: TrialRecord[]): Summary {
   }
   return {
     n_trials: records.length,
-    n_tasks: new Set(records.map((r) => r.taskName)).size,
-    n_rewarded: records.filter((r) => r.rewards).length,
-    n_errored: records.filter((r) => r.exceptionType).length,
+    n_tasks: byTask.size,
+    n_rewarded: rewarded,
+    n_errored: errored,
     n_unfinished: all.length - records.length,
     reward_key: key,
-    mean: avg(records.map((r) => rewardOf(r, key))),
+    mean: records.length === 0 ? 0 : rewardSum / records.length,
     std: rs.std,
     sem: rs.sem,
     runs: rs.runs,
-    pass_at_k: passAtKOnKey(records, key),
-    errors: countErrors(records),
+    pass_at_k: binaryOn(records, key) ? passAtKOfTasks(byTask, (r) => isSolved(r.rewards, key)) : {},
+    errors: byCountDesc(errorCounts),
     reward_means: rewardMeans,
     reward_reported: rewardReported,
-    tokens: {
-      input: sumOrNull(records.map((r) => r.nInputTokens)),
-      cache: sumOrNull(records.map((r) => r.nCacheTokens)),
-      output: sumOrNull(records.map((r) => r.nOutputTokens)),
-      cost_usd: sumOrNull(records.map((r) => r.costUsd)),
-    },
+    tokens: { input: input.value, cache: cache.value, output: output.value, cost_usd: cost.value },
   };
 }
 
 export function summarizeTasks(all: TrialRecord[]): TaskSummary[] {
   const records = all.filter((r) => r.finished);
-  const key = primaryRewardKey(records);
+  const key = recordsRewardKey(records);
   const binary = binaryOn(records, key);
   return [...attemptsByTask(records).entries()].map(([task, list]) => {
-    const successes = list.filter((r) => rewardOf(r, key) >= 1).length;
+    const successes = list.filter((r) => isSolved(r.rewards, key)).length;
     const passes: Record<string, number> = {};
     if (binary) for (const k of harborKValues(list.length)) passes[String(k)] = passAtKForTask(list.length, successes, k);
     return {
@@ -195,7 +231,7 @@ export interface AgentDatasetStats {
 }
 
 export function harborEvalStats(records: TrialRecord[]): AgentDatasetStats {
-  const key = primaryRewardKey(records);
+  const key = recordsRewardKey(records);
   const keys = new Set<string>();
   for (const r of records) for (const k of Object.keys(r.rewards ?? {})) keys.add(k);
   const metric: Record<string, number> = { mean: avg(records.map((r) => rewardOf(r, key))) };

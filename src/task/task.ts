@@ -2,7 +2,7 @@ import { existsSync, statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import { stripCanary } from "./canary.js";
-import { directoryChecksum } from "./checksum.js";
+import { directoryChecksum } from "../util/file-tree.js";
 import { parseTaskToml, type TaskConfig } from "./config.js";
 import { TaskLoadError, type TaskProblem } from "./problems.js";
 

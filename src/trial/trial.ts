@@ -10,7 +10,9 @@ import { writeJsonAtomic } from "../util/atomic-write.js";
 import { errorMessage, errorStack } from "../util/errors.js";
 import { utcIso } from "../util/time.js";
 import { uuid } from "../util/ids.js";
+import { sleep } from "../util/sleep.js";
 import { collectArtifacts } from "./artifacts.js";
+import { environmentSpecFor } from "./environment-spec.js";
 import {
   AgentSetupTimeoutError,
   AgentTimeoutError,
@@ -152,19 +154,23 @@ export async function runTrial(spec: TrialSpec, deps: TrialDeps): Promise<TrialR
     }
   };
 
-  const env: Environment = deps.provider.createEnvironment({
-    task,
-    trialName: config.trial_name,
-    jobId: config.job_id ?? undefined,
-    logs: { agent: paths.agent, verifier: paths.verifier, artifacts: paths.artifacts },
-    overrides: {
-      cpus: config.environment.override_cpus,
-      memoryMb: config.environment.override_memory_mb,
-      storageMb: config.environment.override_storage_mb,
-    },
-    env: config.environment.env,
-    log,
-  });
+  // Created in environment_setup: building its spec may fail (an unset ${VAR}) and is then that phase's error.
+  let created = null as Environment | null;
+  const createEnvironment = (): Environment =>
+    (created = deps.provider.createEnvironment(
+      environmentSpecFor(task, {
+        trialName: config.trial_name,
+        jobId: config.job_id ?? undefined,
+        logs: { agent: paths.agent, verifier: paths.verifier, artifacts: paths.artifacts },
+        overrides: {
+          cpus: config.environment.override_cpus,
+          memoryMb: config.environment.override_memory_mb,
+          storageMb: config.environment.override_storage_mb,
+        },
+        env: config.environment.env,
+        log,
+      }),
+    ));
   const agentResult = emptyAgentContext();
   const agentCtx = (signal: AbortSignal): AgentRunContext => ({
     task,
@@ -176,16 +182,18 @@ export async function runTrial(spec: TrialSpec, deps: TrialDeps): Promise<TrialR
   });
 
   try {
-    await phase("environment_setup", () =>
-      withDeadline(timeouts.environmentBuild, deps.signal, (signal) =>
-        env.start({ forceBuild: config.environment.force_build, signal }),
+    const env = await phase("environment_setup", async () => {
+      const started = createEnvironment();
+      await withDeadline(timeouts.environmentBuild, deps.signal, (signal) =>
+        started.start({ forceBuild: config.environment.force_build, signal }),
       ).catch((err) => {
         if (err instanceof TimedOut) {
           throw new EnvironmentStartTimeoutError(`environment did not start within ${timeouts.environmentBuild} s`);
         }
         throw err;
-      }),
-    );
+      });
+      return started;
+    });
     if (task.config.environment.healthcheck) await runHealthcheck(env, task, deps.signal, log);
 
     await phase("agent_setup", () =>
@@ -230,12 +238,13 @@ export async function runTrial(spec: TrialSpec, deps: TrialDeps): Promise<TrialR
     await recordException(cancelled ? new CancelledError("the job was cancelled") : err);
   } finally {
     deps.onPhase?.("cleanup");
-    if (!env.mounted) {
+    const env = created;
+    if (env && !env.mounted) {
       await env.downloadDir("/logs/agent", paths.agent).catch(() => undefined);
       await env.downloadDir("/logs/artifacts", paths.artifacts).catch(() => undefined);
     }
     try {
-      await env.stop({ delete: config.environment.delete });
+      await env?.stop({ delete: config.environment.delete });
     } catch (err) {
       log(`could not remove the environment: ${errorMessage(err)}`);
     }
@@ -249,7 +258,6 @@ export async function runTrial(spec: TrialSpec, deps: TrialDeps): Promise<TrialR
 
 async function runHealthcheck(env: Environment, task: Task, signal: AbortSignal | undefined, log: (l: string) => void): Promise<void> {
   const hc = task.config.environment.healthcheck!;
-  const sleep = (s: number): Promise<void> => new Promise((r) => setTimeout(r, s * 1000));
   const startedAt = Date.now();
   let failures = 0;
   for (;;) {
@@ -260,6 +268,8 @@ async function runHealthcheck(env: Environment, task: Task, signal: AbortSignal 
     if (!inStartPeriod) failures++;
     log(`healthcheck failed (exit ${r.returnCode})${inStartPeriod ? " during start period" : ""}`);
     if (failures > hc.retries) throw new HealthcheckError(`healthcheck "${hc.command}" kept failing`);
-    await sleep(inStartPeriod ? hc.startIntervalSec : hc.intervalSec);
+    await sleep((inStartPeriod ? hc.startIntervalSec : hc.intervalSec) * 1000, signal).catch(() => {
+      throw new CancelledError("the job was cancelled");
+    });
   }
 }

@@ -1,5 +1,5 @@
 import pc from "picocolors";
-import type { AgentEvent } from "../agent/tmax/harness.js";
+import type { EpisodeEnding, EpisodeEvent } from "../agent/tmax/episode.js";
 
 const MAX_OUTPUT_LINES = 40;
 const MAX_REASONING_LINES = 12;
@@ -18,8 +18,20 @@ const indent = (text: string, prefix: string): string =>
     .map((l) => prefix + l)
     .join("\n");
 
+const ENDINGS: Record<EpisodeEnding, (steps: number) => string> = {
+  submitted: (n) => `submitted after ${n} step(s)`,
+  max_steps: (n) => `stopped: step limit reached (${n})`,
+  format_errors: () => "stopped: too many format errors in a row",
+  no_tool_call: () => "stopped: a reply without a valid bash call",
+  context_window: () => "stopped: the model's context window is full",
+  token_budget: () => "stopped: the token budget is spent",
+  cost_limit: () => "stopped: cost limit reached",
+  interrupted: () => "interrupted",
+  error: () => "stopped by an error",
+};
+
 /** Renders agent events for a person watching a run: reasoning, command, output, exit code, timings. */
-export function renderAgentEvent(e: AgentEvent): string | null {
+export function renderAgentEvent(e: EpisodeEvent): string {
   switch (e.type) {
     case "model": {
       const parts = [pc.bold(`── step ${e.step} `) + pc.dim(`${"─".repeat(40)} model ${e.llmSec.toFixed(1)}s`)];
@@ -42,15 +54,7 @@ export function renderAgentEvent(e: AgentEvent): string | null {
       return pc.yellow(`⚠ format error: ${e.reason}`);
     case "retry":
       return pc.yellow(`↻ ${e.message}`);
-    case "done": {
-      const text: Record<string, string> = {
-        submitted: `submitted after ${e.steps} step(s)`,
-        max_steps: `stopped: step limit reached (${e.steps})`,
-        format_errors: "stopped: too many format errors in a row",
-        context_window: "stopped: the model's context window is full",
-        cost_limit: "stopped: cost limit reached",
-      };
-      return pc.bold(`■ ${text[e.status] ?? e.status}`);
-    }
+    case "done":
+      return pc.bold(`■ ${ENDINGS[e.status](e.steps)}`);
   }
 }

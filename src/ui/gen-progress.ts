@@ -1,5 +1,5 @@
 import pc from "picocolors";
-import type { ManifestEntry } from "../datagen/manifest.js";
+import type { ManifestEntry } from "../store/corpus-schema.js";
 import { formatDuration } from "../util/time.js";
 import { LiveStatus } from "./live-status.js";
 

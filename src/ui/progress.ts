@@ -2,6 +2,7 @@ import pc from "picocolors";
 import { formatDuration } from "../util/time.js";
 import { LiveStatus } from "./live-status.js";
 import type { TrialResult } from "../harbor/trial-schema.js";
+import { isSolved, PRIMARY_REWARD_KEY, primaryReward } from "../verifier/reward.js";
 
 const SPINNER = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 
@@ -40,10 +41,12 @@ export class JobProgress extends LiveStatus {
     else {
       this.done++;
       if (type) this.errored++;
-      const reward = rewards ? (rewards.reward ?? Object.values(rewards)[0] ?? 0) : 0;
-      this.rewardSum += reward;
-      const rewardText = rewards ? `reward ${Object.entries(rewards).map(([k, v]) => (k === "reward" ? `${v}` : `${k}=${v}`)).join(" ")}` : "no reward";
-      status = `${rewards && reward >= 1 ? pc.green(rewardText) : rewardText}${type ? " " + pc.red(type) : ""}`;
+      // The mean so far and the green "solved" colour follow the one definition in verifier/reward.ts.
+      this.rewardSum += primaryReward(rewards) ?? 0;
+      const rewardText = rewards
+        ? `reward ${Object.entries(rewards).map(([k, v]) => (k === PRIMARY_REWARD_KEY ? `${v}` : `${k}=${v}`)).join(" ")}`
+        : "no reward";
+      status = `${isSolved(rewards) ? pc.green(rewardText) : rewardText}${type ? " " + pc.red(type) : ""}`;
     }
     this.message(`${pc.dim("•")} ${r.trial_name}  ${status}`);
   }

@@ -43,3 +43,37 @@ export async function readRewards(rewardJsonPath: string, rewardTxtPath: string)
   if (existsSync(rewardTxtPath)) return parseRewardTxt(await readFile(rewardTxtPath, "utf8"));
   throw new RewardFileNotFoundError("the verifier wrote neither /logs/verifier/reward.json nor /logs/verifier/reward.txt");
 }
+
+/** The key every Harbor verifier writes by default (reward.txt becomes {"reward": x}). */
+export const PRIMARY_REWARD_KEY = "reward";
+
+/**
+ * The reward that means "the score" when a verifier reports several: `reward` when any of the given reward maps has
+ * it, else the first key in sorted order. One definition for tables, live progress, `tmax agent` and `gen solve`.
+ */
+export function primaryRewardKey(maps: Iterable<Rewards | null | undefined>): string {
+  let smallest: string | null = null;
+  for (const m of maps) {
+    if (!m) continue;
+    for (const k of Object.keys(m)) {
+      if (k === PRIMARY_REWARD_KEY) return k;
+      if (smallest === null || k < smallest) smallest = k;
+    }
+  }
+  return smallest ?? PRIMARY_REWARD_KEY;
+}
+
+/** A trial's primary reward (see primaryRewardKey); null when it has no rewards or lacks that key. */
+export function primaryReward(rewards: Rewards | null | undefined): number | null {
+  if (!rewards) return null;
+  return rewards[primaryRewardKey([rewards])] ?? null;
+}
+
+/**
+ * Solved: the primary reward is at least 1 (for binary rewards: exactly 1, Harbor's pass@k success). Missing
+ * rewards are not solved. `key` picks the reward to judge when a caller fixed one for a whole job.
+ */
+export function isSolved(rewards: Rewards | null | undefined, key?: string): boolean {
+  const value = key === undefined ? primaryReward(rewards) : (rewards?.[key] ?? null);
+  return value !== null && value >= 1;
+}

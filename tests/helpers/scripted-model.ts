@@ -8,8 +8,8 @@ import type { AddressInfo } from "node:net";
  */
 
 export type Turn =
-  /** A native tool call (what vLLM returns with a tool-call parser). */
-  | { kind: "call"; command: string; content?: string | null; reasoning?: string; extraCalls?: { name: string; arguments: string }[] }
+  /** A native tool call (what vLLM returns with a tool-call parser). `tokens: false`: no token data even when asked. */
+  | { kind: "call"; command: string; content?: string | null; reasoning?: string; extraCalls?: { name: string; arguments: string }[]; tokens?: false }
   /** Raw tool_calls as the server would send them (for malformed-call cases). */
   | { kind: "raw_calls"; toolCalls: unknown[]; content?: string | null }
   /** Plain content (a server without a tool parser, or a reply with no call at all). */
@@ -44,13 +44,38 @@ export interface ScriptedModel {
 
 let callSeq = 0;
 
-function completion(model: string, message: Record<string, unknown>, finish: string): Record<string, unknown> {
+/**
+ * Token data as vLLM returns it when asked (`return_token_ids`, `logprobs`): made up but deterministic — prompt ids
+ * 1..(10 × messages), completion ids from the reply's characters, logprob −(id mod 7)/10 per token.
+ */
+export function fakeTokens(body: RecordedRequest["body"], message: Record<string, unknown>): { promptIds: number[]; completionIds: number[]; logprobs: number[] } {
+  const text = `${(message.content as string | null) ?? ""}${JSON.stringify(message.tool_calls ?? [])}`;
+  const completionIds = Array.from(text, (ch) => ch.codePointAt(0)! % 1000);
+  return {
+    promptIds: Array.from({ length: 10 * body.messages.length }, (_, i) => i + 1),
+    completionIds,
+    logprobs: completionIds.map((id) => 0 - (id % 7) / 10),
+  };
+}
+
+function completion(model: string, message: Record<string, unknown>, finish: string, body?: RecordedRequest["body"]): Record<string, unknown> {
+  const choice: Record<string, unknown> = { index: 0, message, finish_reason: finish };
+  const top: Record<string, unknown> = {};
+  if (body && (body.return_token_ids || body.logprobs)) {
+    const t = fakeTokens(body, message);
+    if (body.return_token_ids) {
+      top.prompt_token_ids = t.promptIds;
+      choice.token_ids = t.completionIds;
+    }
+    if (body.logprobs) choice.logprobs = { content: t.logprobs.map((lp, i) => ({ token: String(t.completionIds[i]), logprob: lp, bytes: null, top_logprobs: [] })) };
+  }
   return {
     id: `chatcmpl-${++callSeq}`,
     object: "chat.completion",
     created: Math.floor(Date.now() / 1000),
     model,
-    choices: [{ index: 0, message, finish_reason: finish }],
+    ...top,
+    choices: [choice],
     usage: {
       prompt_tokens: 100,
       completion_tokens: 10,
@@ -107,12 +132,12 @@ export async function startScriptedModel(
         ];
         const message: Record<string, unknown> = { role: "assistant", content: turn.content ?? null, tool_calls: calls };
         if (turn.reasoning) message.reasoning_content = turn.reasoning;
-        return c.json(completion(body.model, message, "tool_calls"));
+        return c.json(completion(body.model, message, "tool_calls", turn.tokens === false ? undefined : body));
       }
       case "raw_calls":
-        return c.json(completion(body.model, { role: "assistant", content: turn.content ?? null, tool_calls: turn.toolCalls }, "tool_calls"));
+        return c.json(completion(body.model, { role: "assistant", content: turn.content ?? null, tool_calls: turn.toolCalls }, "tool_calls", body));
       case "text":
-        return c.json(completion(body.model, { role: "assistant", content: turn.content }, "stop"));
+        return c.json(completion(body.model, { role: "assistant", content: turn.content }, "stop", body));
       case "error":
         return c.json({ error: { message: turn.message, type: turn.type ?? "error", code: turn.code ?? null, param: null } }, turn.status as 400);
       case "reset": {

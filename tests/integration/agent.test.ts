@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { TmaxAgent, type AgentEvent } from "../../src/agent/tmax/harness.js";
+import { TmaxAgent } from "../../src/agent/tmax/tmax-agent.js";
+import type { EpisodeEvent } from "../../src/agent/tmax/episode.js";
 import { openProvider, type EngineProvider } from "../../src/environment/providers.js";
 import { buildJobConfig, buildTrialConfig } from "../../src/job/config.js";
 import { runOptions } from "../helpers/run-options.js";
@@ -10,7 +11,7 @@ import { loadTask, type Task } from "../../src/task/task.js";
 import { runTrial } from "../../src/trial/trial.js";
 import type { TrialResult } from "../../src/harbor/trial-schema.js";
 import { REPO, runCli } from "../helpers/cli.js";
-import { startScriptedModel, toolMessages, type ScriptedModel, type Turn } from "../helpers/scripted-model.js";
+import { fakeTokens, startScriptedModel, toolMessages, type ScriptedModel, type Turn } from "../helpers/scripted-model.js";
 import { tempDir, writeTask } from "../helpers/task-fixture.js";
 
 const SUBMIT = "echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT";
@@ -37,7 +38,7 @@ interface Run {
   result: TrialResult;
   dir: string;
   server: ScriptedModel;
-  events: AgentEvent[];
+  events: EpisodeEvent[];
   file: (name: string) => unknown;
 }
 
@@ -45,7 +46,7 @@ interface Run {
 async function runAgent(turns: Turn[], kwargs: Record<string, unknown> = {}, t: Task = task): Promise<Run> {
   const server = await startScriptedModel(turns);
   servers.push(server);
-  const events: AgentEvent[] = [];
+  const events: EpisodeEvent[] = [];
   const agent = new TmaxAgent(
     { modelName: "scripted-model", kwargs: { base_url: server.url, retry_base_delay_sec: 0.01, ...kwargs }, env: {} },
     { onEvent: (e) => events.push(e) },
@@ -215,6 +216,33 @@ describe("tmax agent in a real container", () => {
     assert.deepEqual(run.result.agent_info.model_info, { name: "scripted-model", provider: null });
     const events = run.events.map((e) => e.type);
     assert.deepEqual(events, ["model", "observation", "model", "observation", "done"]);
+  });
+});
+
+describe("tmax agent: rollout details", () => {
+  test("collect_rollout_details=true: per-turn token ids and logprobs in agent_result (as Harbor types them) and in ATIF", async () => {
+    const run = await runAgent([{ kind: "call", command: "touch /app/done" }, { kind: "call", command: SUBMIT }], { collect_rollout_details: true });
+    const reqs = run.server.requests;
+    assert.ok(reqs.every((r) => r.body.return_token_ids === true && r.body.logprobs === true));
+    const msgs = run.file("trajectory.json") as { role: string }[];
+    const assistants = msgs.filter((m) => m.role === "assistant") as unknown as Record<string, unknown>[];
+    const expected = reqs.map((r, i) => fakeTokens(r.body, assistants[i]!));
+    const onDisk = JSON.parse(readFileSync(join(run.dir, "result.json"), "utf8")) as { agent_result: { rollout_details: unknown } };
+    assert.deepEqual(onDisk.agent_result.rollout_details, [
+      {
+        prompt_token_ids: expected.map((e) => e.promptIds),
+        completion_token_ids: expected.map((e) => e.completionIds),
+        logprobs: expected.map((e) => e.logprobs),
+      },
+    ]);
+    const atif = run.file("trajectory.atif.json") as { steps: { source: string; metrics?: { completion_token_ids?: number[] } }[] };
+    assert.deepEqual(atif.steps.filter((s) => s.source === "agent").map((s) => s.metrics?.completion_token_ids), expected.map((e) => e.completionIds));
+  });
+
+  test("without the setting nothing is asked for and rollout_details stays null", async () => {
+    const run = await runAgent([{ kind: "call", command: SUBMIT }]);
+    assert.equal(run.server.requests[0]!.body.return_token_ids, undefined);
+    assert.equal(run.result.agent_result?.rollout_details, null);
   });
 });
 

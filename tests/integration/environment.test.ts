@@ -5,6 +5,7 @@ import { after, before, describe, test } from "node:test";
 import { openProvider, type EngineProvider } from "../../src/environment/providers.js";
 import type { Environment } from "../../src/environment/environment.js";
 import { loadTask, type Task } from "../../src/task/task.js";
+import { environmentSpecFor, imageSourceFor } from "../../src/trial/environment-spec.js";
 import { tempDir, writeTask } from "../helpers/task-fixture.js";
 import { podmanContainers } from "../helpers/cli.js";
 
@@ -24,7 +25,7 @@ before(async () => {
   );
   const trial = join(root, "trial");
   logs = { agent: join(trial, "agent"), verifier: join(trial, "verifier"), artifacts: join(trial, "artifacts") };
-  env = provider.createEnvironment({ task, trialName: "env-probe__test", logs });
+  env = provider.createEnvironment(environmentSpecFor(task, { trialName: "env-probe__test", logs }));
   await env.start();
 });
 
@@ -124,12 +125,12 @@ describe("podman environment", () => {
   });
 
   test("the image is built once and reused (content-hash tag)", async () => {
-    const tag = await provider.images.tagFor(task);
+    const tag = await provider.images.tagFor(task.environmentDir);
     assert.ok(await provider.images.exists(tag));
     const lines: string[] = [];
     const other = await openProvider("podman");
     try {
-      await other.prepareImage(task, { log: (l) => lines.push(l) });
+      await other.prepareImage(imageSourceFor(task), { log: (l) => lines.push(l) });
     } finally {
       await other.close();
     }
@@ -138,7 +139,7 @@ describe("podman environment", () => {
   });
 
   test("stop removes the container", async () => {
-    const e2 = provider.createEnvironment({ task, trialName: "env-probe__stop", logs });
+    const e2 = provider.createEnvironment(environmentSpecFor(task, { trialName: "env-probe__stop", logs }));
     await e2.start();
     assert.equal(podmanContainers(`label=tmax.trial=env-probe__stop`).length, 1);
     await e2.stop();

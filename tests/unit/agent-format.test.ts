@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { formatObservation, truncateOutput, codePointLength } from "../../src/agent/tmax/observation.js";
 import { TRUNCATION_HINT, instanceMessage, formatErrorMessage, SUBMIT_MARKER, BASH_TOOL } from "../../src/agent/tmax/prompts.js";
-import { decide } from "../../src/agent/tmax/harness.js";
+import { decide } from "../../src/agent/tmax/decide.js";
 import { nativeToolCalls, splitReasoning, textToolCalls } from "../../src/model/tool-calls.js";
 import type { ChatMessage } from "../../src/model/types.js";
 

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { solveStats, tierFor } from "../../src/datagen/solve.js";
+import { solveStats } from "../../src/datagen/solve.js";
+import { tierFor } from "../../src/datagen/tiers.js";
 import { balance } from "../../src/datagen/analyze.js";
 import type { TrialRecord } from "../../src/stats/records.js";
 

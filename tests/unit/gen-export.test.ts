@@ -5,9 +5,10 @@ import { after, before, describe, test } from "node:test";
 import { asyncBufferFromFile, parquetMetadataAsync } from "hyparquet";
 import { genExportCommand } from "../../src/cli/commands/gen-export.js";
 import { composeDockerfile, TEST_SH, taskDirName, writeTaskDir, type GeneratedParts, type GenerationMeta } from "../../src/datagen/compose.js";
-import { updateTaskMetadata } from "../../src/datagen/corpus.js";
+import { updateTaskMetadata } from "../../src/datagen/corpus-write.js";
 import { CARD_AXES, corpusRows, EXPORT_MARKER, exportHarbor, exportHuggingFace, readParquetRows, type ExportRow } from "../../src/datagen/export.js";
-import { sampleSpec, type TaskSpec } from "../../src/datagen/sample.js";
+import { sampleSpec } from "../../src/datagen/sample.js";
+import type { TaskSpec } from "../../src/store/corpus-schema.js";
 import { loadTaxonomy } from "../../src/datagen/taxonomy.js";
 import { tempDir as makeTempDir } from "../helpers/task-fixture.js";
 

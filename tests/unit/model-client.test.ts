@@ -3,7 +3,7 @@ import { after, describe, test } from "node:test";
 import { OpenAIChatClient, servedModelName } from "../../src/model/openai-client.js";
 import { ModelError } from "../../src/model/errors.js";
 import { BASH_TOOL } from "../../src/agent/tmax/prompts.js";
-import { startScriptedModel, type ScriptedModel, type Turn } from "../helpers/scripted-model.js";
+import { fakeTokens, startScriptedModel, type ScriptedModel, type Turn } from "../helpers/scripted-model.js";
 
 const servers: ScriptedModel[] = [];
 after(async () => Promise.all(servers.map((s) => s.close())));
@@ -101,6 +101,38 @@ describe("OpenAI-compatible model client", () => {
   test("nothing listening: connection refused is transient and reported with the URL", async () => {
     const c = new OpenAIChatClient({ baseUrl: "http://127.0.0.1:9/v1", model: "m", retry: { attempts: 2, baseDelaySec: 0.01 } });
     await assert.rejects(c.complete(hello, [BASH_TOOL], {}), /cannot reach http:\/\/127\.0\.0\.1:9\/v1/);
+  });
+
+  test("token details on request: vLLM's prompt_token_ids and token_ids, and the chat logprobs", async () => {
+    const { c, server } = await client([{ kind: "call", command: "ls" }, { kind: "call", command: "pwd" }]);
+    const plain = await c.complete(hello, [BASH_TOOL], {});
+    assert.equal(plain.tokens, undefined);
+    assert.equal(server.requests[0]!.body.return_token_ids, undefined, "not asked for by default");
+    assert.equal(server.requests[0]!.body.logprobs, undefined);
+    const detailed = await c.complete(hello, [BASH_TOOL], { tokenDetails: true });
+    const body = server.requests[1]!.body;
+    assert.equal(body.return_token_ids, true);
+    assert.equal(body.logprobs, true);
+    const expected = fakeTokens(body, detailed.message);
+    assert.deepEqual(detailed.tokens, { promptTokenIds: expected.promptIds, completionTokenIds: expected.completionIds, logprobs: expected.logprobs });
+    assert.ok(expected.completionIds.length > 10);
+  });
+
+  test("a server that rejects return_token_ids is asked again without it, and never again with it", async () => {
+    const { c, server, retries } = await client([
+      { kind: "error", status: 400, message: "Unrecognized request argument supplied: return_token_ids" },
+      { kind: "call", command: "ls" },
+      { kind: "call", command: "pwd" },
+    ]);
+    const first = await c.complete(hello, [BASH_TOOL], { tokenDetails: true });
+    assert.equal(server.requests.length, 2);
+    assert.equal(server.requests[1]!.body.return_token_ids, undefined);
+    assert.equal(first.tokens?.promptTokenIds, null, "no ids without return_token_ids");
+    assert.equal(first.tokens?.logprobs?.length, first.tokens && fakeTokens(server.requests[1]!.body, first.message).logprobs.length);
+    assert.match(retries[0]!, /does not accept "return_token_ids"/);
+    await c.complete(hello, [BASH_TOOL], { tokenDetails: true });
+    assert.equal(server.requests[2]!.body.return_token_ids, undefined);
+    assert.equal(server.requests[2]!.body.logprobs, true);
   });
 
   test("served model name", () => {

@@ -2,7 +2,11 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { evalKey, type TrialRecord } from "../../src/stats/records.js";
 import { harborEvalStats, passAtKFor, runStats, summarize, summarizeTasks } from "../../src/stats/summary.js";
-import { trialRecordFromJson } from "../../src/stats/job-reader.js";
+import { trialSummarySchema } from "../../src/harbor/lenient.js";
+import { trialRecordFromSummary } from "../../src/stats/records.js";
+
+/** The lenient reader of a trial result.json, as job listings and resume use it. */
+const trialRecordFromJson = (data: unknown, fallbackName: string): TrialRecord => trialRecordFromSummary(trialSummarySchema.parse(data), fallbackName);
 
 let seq = 0;
 function rec(task: string, reward: number | null, opts: Partial<TrialRecord> & { t?: number } = {}): TrialRecord {

@@ -30,6 +30,8 @@ const schema = z
     /** Prices to compute cost_usd when the server does not report cost. */
     input_cost_per_mtok: z.number().nonnegative().optional(),
     output_cost_per_mtok: z.number().nonnegative().optional(),
+    /** Ask the server for token ids and logprobs and record them in agent_result.rollout_details (Harbor's name). */
+    collect_rollout_details: z.boolean().default(false),
   })
   .strict();
 

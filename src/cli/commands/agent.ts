@@ -1,12 +1,17 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import pc from "picocolors";
 import { handleInterrupts } from "../interrupts.js";
-import { TmaxAgent, type AgentEvent } from "../../agent/tmax/harness.js";
+import type { AgentOptions } from "../../agent/agent.js";
+import { createAgent } from "../../agent/registry.js";
+import type { EpisodeEvent } from "../../agent/tmax/episode.js";
+import type { TmaxAgent } from "../../agent/tmax/tmax-agent.js";
+import { primaryReward } from "../../verifier/reward.js";
 import { openProvider, type EngineProvider, type EnvironmentKind } from "../../environment/providers.js";
 import { buildJobConfig, runOptionsWithDefaults } from "../../job/config.js";
 import { runJob } from "../../job/job.js";
+import { writeAdhocTask } from "../../task/adhoc.js";
 import { loadTask, type Task } from "../../task/task.js";
 import { renderAgentEvent } from "../../ui/agent-stream.js";
 import { defaultJobName } from "../../util/time.js";
@@ -29,19 +34,6 @@ export interface AgentCliOptions {
   json: boolean;
 }
 
-/** A throwaway task around an image: the instruction, no tests (verification is off for ad-hoc runs). */
-function adhocTask(dir: string, image: string, instruction: string, o: AgentCliOptions): string {
-  const task = join(dir, "adhoc");
-  mkdirSync(join(task, "environment"), { recursive: true });
-  mkdirSync(join(task, "tests"), { recursive: true });
-  const lines = ['schema_version = "1.1"', "[environment]", `docker_image = ${JSON.stringify(image)}`, `allow_internet = ${o.internet}`];
-  if (o.workdir) lines.push(`workdir = ${JSON.stringify(o.workdir)}`);
-  writeFileSync(join(task, "task.toml"), lines.join("\n") + "\n");
-  writeFileSync(join(task, "instruction.md"), instruction + "\n");
-  writeFileSync(join(task, "tests", "test.sh"), "#!/bin/bash\n# ad-hoc runs are not verified\n");
-  return task;
-}
-
 /** `tmax agent`: one run of the tmax agent in a fresh container, streamed step by step; the trajectory is kept. */
 export async function agentCommand(instruction: string | undefined, o: AgentCliOptions): Promise<number> {
   if (!instruction && !o.path) {
@@ -52,23 +44,23 @@ export async function agentCommand(instruction: string | undefined, o: AgentCliO
   let provider: EngineProvider | null = null;
   const interrupts = handleInterrupts("stopping the agent and removing its container…", async () => provider?.close());
   try {
-    const taskDir = o.path ? resolve(o.path) : adhocTask(scratch, o.image, instruction!, o);
+    const taskDir = o.path
+      ? resolve(o.path)
+      : writeAdhocTask(scratch, { image: o.image, instruction: instruction!, allowInternet: o.internet, workdir: o.workdir ?? null });
     const task: Task = await loadTask(taskDir);
     if (o.path && instruction) task.instruction = instruction;
     const verify = !!o.path;
 
     const kwargs = { ...o.agentKwarg, ...(o.baseUrl ? { base_url: o.baseUrl } : {}) };
     const env = { ...o.agentEnv, ...(o.apiKey ? { OPENAI_API_KEY: o.apiKey } : {}) };
-    const print = (e: AgentEvent): void => {
-      if (o.json) console.log(JSON.stringify(e));
-      else {
-        const text = renderAgentEvent(e);
-        if (text) console.log(text);
-      }
+    const print = (e: EpisodeEvent): void => {
+      console.log(o.json ? JSON.stringify(e) : renderAgentEvent(e));
     };
+    const agentOptions: AgentOptions = { modelName: o.model ?? null, kwargs, env };
     let agent: TmaxAgent;
     try {
-      agent = new TmaxAgent({ modelName: o.model ?? null, kwargs, env }, { onEvent: print });
+      // Built once up front to fail fast on bad settings; every trial gets a fresh one from the registry.
+      agent = (await createAgent("tmax", agentOptions)) as TmaxAgent;
     } catch (err) {
       console.error(`tmax agent: ${(err as Error).message}`);
       return 2;
@@ -102,13 +94,13 @@ export async function agentCommand(instruction: string | undefined, o: AgentCliO
       tasks: [task],
       source: null,
       provider,
-      makeAgent: () => agent,
+      makeAgent: () => createAgent("tmax", agentOptions, { onEvent: print }),
       signal: interrupts.signal,
       invocation: ["tmax", ...process.argv.slice(2)],
     });
     const trial = outcome.records[0];
     const trialDir = trial ? join(jobDir, trial.trialName) : jobDir;
-    const reward = trial?.rewards ? (trial.rewards.reward ?? Object.values(trial.rewards)[0]) : null;
+    const reward = primaryReward(trial?.rewards);
     if (o.json) {
       console.log(JSON.stringify({ type: "result", job: jobDir, trial: trialDir, rewards: trial?.rewards ?? null, exception: trial?.exceptionType ?? null }));
     } else {

@@ -1,8 +1,9 @@
 import { relative, resolve } from "node:path";
 import pc from "picocolors";
-import { exportHarbor, exportHuggingFace } from "../../datagen/export.js";
+import { exportHarbor, exportHuggingFace, type HfFormat } from "../../datagen/export.js";
 
-export type GenExportFormat = "harbor" | "jsonl" | "parquet";
+/** The CLI restricts --format to these choices. */
+type GenExportFormat = "harbor" | HfFormat;
 
 /**
  * `tmax gen export`: a corpus as a Harbor dataset directory (`harbor`) or a Hugging Face dataset (`jsonl`, `parquet`:
@@ -17,12 +18,9 @@ export async function genExportCommand(corpusDir: string, opts: { format: GenExp
     if (opts.format === "harbor") {
       const r = await exportHarbor(corpus, out, { includeTruth: opts.includeTruth });
       console.error(`${pc.green("✓")} ${r.tasks} tasks (${r.files} files) → harbor dataset${truth} at ${shown}`);
-    } else if (opts.format === "jsonl" || opts.format === "parquet") {
+    } else {
       const r = await exportHuggingFace(corpus, out, { format: opts.format, includeTruth: opts.includeTruth });
       console.error(`${pc.green("✓")} ${r.rows} tasks → ${r.format} dataset${truth} at ${shown} (${relative(out, r.dataFile)}, README.md)`);
-    } else {
-      console.error(pc.red(`tmax gen export: unknown format "${String(opts.format)}"; choose harbor, jsonl or parquet`));
-      return 1;
     }
     return 0;
   } catch (err) {

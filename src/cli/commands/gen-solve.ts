@@ -1,9 +1,10 @@
 import { join, resolve } from "node:path";
 import Table from "cli-table3";
 import pc from "picocolors";
-import { listCorpusTasks } from "../../datagen/corpus.js";
-import { solveStats, TIERS, writeSolveResults } from "../../datagen/solve.js";
-import { readJobTrials } from "../../stats/job-reader.js";
+import { solveStats, writeSolveResults } from "../../datagen/solve.js";
+import { TIERS } from "../../datagen/tiers.js";
+import { readCorpus } from "../../store/corpus.js";
+import { readJobTrials } from "../../store/job.js";
 import type { EnvironmentKind } from "../../environment/providers.js";
 import { defaultJobName } from "../../util/time.js";
 import { executeJob } from "./run.js";
@@ -33,7 +34,7 @@ export interface GenSolveOptions {
  */
 export async function genSolveCommand(corpusArg: string, o: GenSolveOptions): Promise<number> {
   const corpus = resolve(corpusArg);
-  const tasks = listCorpusTasks(corpus);
+  const tasks = readCorpus(corpus).tasks();
   if (tasks.length === 0) {
     console.error(`tmax gen solve: ${corpus} holds no tasks`);
     return 1;
@@ -68,8 +69,8 @@ export async function genSolveCommand(corpusArg: string, o: GenSolveOptions): Pr
       return code;
     }
   }
-  const first = readJobTrials(jobDir);
-  const second = o.secondJob ? solveStats(readJobTrials(resolve(o.secondJob)).records) : undefined;
+  const first = await readJobTrials(jobDir);
+  const second = o.secondJob ? solveStats((await readJobTrials(resolve(o.secondJob))).records) : undefined;
   const model = first.records[0]?.modelName ?? o.model ?? null;
   const agent = first.records[0]?.agentName ?? o.agent;
   const result = await writeSolveResults(tasks, solveStats(first.records), { agent, model, job: jobDir }, second);

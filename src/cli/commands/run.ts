@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import pc from "picocolors";
 import type { AgentOptions } from "../../agent/agent.js";
@@ -7,7 +7,8 @@ import { handleInterrupts } from "../interrupts.js";
 import { openProvider, type EngineProvider, type EnvironmentKind } from "../../environment/providers.js";
 import { buildJobConfig, jobTaskSource, resolveSecrets, type RunOptions } from "../../job/config.js";
 import { runJob } from "../../job/job.js";
-import { jobConfigSchema, type JobConfig } from "../../job/schema.js";
+import { readJobConfig } from "../../job/resume.js";
+import type { JobConfig } from "../../job/schema.js";
 import { summarize } from "../../stats/summary.js";
 import { discoverTasks, type DiscoveredTasks } from "../../task/dataset.js";
 import { formatProblem } from "../../task/problems.js";
@@ -105,17 +106,6 @@ function toRunOptions(o: RunCliOptions, singleTask: boolean): RunOptions {
     quiet: o.quiet,
     singleTask,
   };
-}
-
-function readJobConfig(jobDir: string): JobConfig {
-  const file = join(jobDir, "config.json");
-  if (!existsSync(file)) throw new Error(`${jobDir} is not a job directory (no config.json)`);
-  const parsed = jobConfigSchema.safeParse(JSON.parse(readFileSync(file, "utf8")));
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new Error(`${file}: ${issue.path.join(".")}: ${issue.message}`);
-  }
-  return parsed.data;
 }
 
 /** `tmax run`: returns the process exit code. */

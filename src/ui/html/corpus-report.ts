@@ -9,16 +9,17 @@
  * difficulty tiers, pass@k, generator models. Empty sections are omitted. Output is deterministic for a given report.
  */
 import type { AnalysisReport, AxisStats, AxisValueStats } from "../../datagen/analysis-types.js";
+import { isBenchmarkWorthy, tierDefinition, tierRank, tierRule, tierTarget, type Tier } from "../../datagen/tiers.js";
 import { COLORS, barChartSvg, columnChartSvg, dotChartSvg, legend, meterSvg, n2, shareStripSvg, type BarRow, type BarSegment, type DotRow, type DotSeries } from "./svg-charts.js";
 import { escapeHtml, formatCompact, formatCount, formatPercent, formatScore, formatSeconds, formatUsd, isNum, ratio } from "./format.js";
 
-const TIER_ORDER = ["frontier", "advanced_plus", "advanced", "core", "easy"];
-const TIER_INFO: Record<string, { color: string; rule: string; target: string }> = {
-  frontier: { color: "#6a3d9a", rule: "max accuracy < 40%", target: "target 10–20%" },
-  advanced_plus: { color: "#b8336a", rule: "min accuracy < 40%", target: "target 30–40%" },
-  advanced: { color: "#e07b39", rule: "40% ≤ min accuracy < 60%", target: "target 20–30%" },
-  core: { color: "#d9a521", rule: "60% ≤ min accuracy < 80%", target: "target 20–30%" },
-  easy: { color: "#7cb46b", rule: "min accuracy ≥ 80%", target: "not benchmark-worthy" },
+/** Tier colours (names, order, rules and targets come from datagen/tiers.ts). */
+const TIER_COLORS: Record<Tier, string> = {
+  frontier: "#6a3d9a",
+  advanced_plus: "#b8336a",
+  advanced: "#e07b39",
+  core: "#d9a521",
+  easy: "#7cb46b",
 };
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -310,23 +311,19 @@ function renderAxes(report: AnalysisReport, ids: string[], limit: number): strin
 
 function renderTiers(report: AnalysisReport): string {
   if (report.tiers.length === 0) return "";
-  const rank = (tier: string) => {
-    const i = TIER_ORDER.indexOf(tier);
-    return i === -1 ? TIER_ORDER.length : i;
-  };
-  const tiers = report.tiers.map((t, i) => ({ ...t, i })).sort((a, b) => rank(a.tier) - rank(b.tier) || a.i - b.i);
+  const tiers = report.tiers.map((t, i) => ({ ...t, i })).sort((a, b) => tierRank(a.tier) - tierRank(b.tier) || a.i - b.i);
   const total = tiers.reduce((s, t) => s + t.count, 0);
-  const worthy = tiers.filter((t) => t.tier !== "easy").reduce((s, t) => s + t.count, 0);
+  const worthy = tiers.filter((t) => isBenchmarkWorthy(t.tier)).reduce((s, t) => s + t.count, 0);
   const chart = columnChartSvg(
     tiers.map((t) => {
-      const info = TIER_INFO[t.tier];
+      const def = tierDefinition(t.tier);
       const share = formatPercent(ratio(t.count, total));
       return {
         label: t.tier,
         value: t.count,
-        color: info?.color ?? COLORS.neutral,
+        color: def ? TIER_COLORS[def.tier] : COLORS.neutral,
         valueLabel: `${formatCount(t.count)} · ${share}`,
-        tooltip: `${t.tier}: ${formatCount(t.count)} tasks (${share})${info ? ` — ${info.rule}; ${info.target}` : ""}`,
+        tooltip: `${t.tier}: ${formatCount(t.count)} tasks (${share})${def ? ` — ${tierRule(def)}; ${tierTarget(def)}` : ""}`,
       };
     }),
     { title: "Accepted, solved tasks per difficulty tier", axisLabel: "tasks" },

@@ -1,0 +1,225 @@
+import { lstat, readdir, stat } from "node:fs/promises";
+import { basename, join, relative, resolve, sep } from "node:path";
+import {
+  lenientTrialConfigSchema,
+  lenientTrialResultSchema,
+  trialSummarySchema,
+  type LenientTiming,
+  type LenientTrialConfig,
+  type LenientTrialResult,
+} from "../harbor/lenient.js";
+import { trialRecordFromSummary, type TrialRecord } from "../stats/records.js";
+import { TrialPaths } from "../trial/paths.js";
+import { errorMessage } from "../util/errors.js";
+import { FileFormatError, readOptionalJsonDocument, readOptionalText, validateDocument } from "../util/json-file.js";
+import { parseTimestamp } from "../util/time.js";
+import { parseRewardJson, parseRewardTxt, type Rewards } from "../verifier/reward.js";
+import { once } from "./lazy.js";
+import { trajectoryFromJson, type AtifTrajectory, type Trajectory } from "./trajectory.js";
+
+/**
+ * The read model of one trial directory, written by tmax or by any Harbor version (harbor-format.md §6–§7):
+ *
+ *   <trial>/config.json  result.json  trial.log  exception.txt
+ *   <trial>/agent/       trajectory.json (tmax: chat messages; Harbor: ATIF)  trajectory.atif.json (tmax)  …
+ *   <trial>/verifier/    reward.json | reward.txt  test-stdout.txt
+ *   <trial>/artifacts/
+ *
+ * Lazy: `readTrial` only checks the directory; each accessor reads its file on first call and caches the answer
+ * (or the error). A file that does not exist reads as null; a file that exists but is malformed rejects with
+ * FileFormatError naming the file and the field. Every document is validated with the lenient zod schemas of
+ * harbor/lenient.ts and store/trajectory.ts.
+ */
+export interface TrialView {
+  /** The trial directory as given. */
+  readonly dir: string;
+  /** Its name (Harbor's `<task>__<id>`). */
+  readonly name: string;
+  /** config.json. */
+  config(): Promise<LenientTrialConfig | null>;
+  /** result.json. */
+  result(): Promise<LenientTrialResult | null>;
+  /** result.json reduced to what statistics use (as a job listing reads it); null without result.json. */
+  record(): Promise<TrialRecord | null>;
+  /** agent/trajectory.json, whichever format it holds; null when the agent wrote none. */
+  trajectory(): Promise<Trajectory | null>;
+  /** The ATIF trajectory: agent/trajectory.atif.json (tmax), else agent/trajectory.json when that is ATIF (Harbor). */
+  atif(): Promise<AtifTrajectory | null>;
+  /** What the verifier wrote. */
+  verifier(): Promise<VerifierOutput>;
+  /** trial.log. */
+  log(): Promise<string | null>;
+  /** exception.txt (the traceback of a failed trial). */
+  exception(): Promise<string | null>;
+  /** Phase timings from result.json; null without result.json. */
+  timings(): Promise<TrialTimings | null>;
+  /** Every file and folder of the trial, depth first in name order. */
+  files(): Promise<TrialFile[]>;
+  /** Any file of the trial as text, by path relative to the trial (null when missing); paths outside are refused. */
+  text(relativePath: string): Promise<string | null>;
+}
+
+export interface VerifierOutput {
+  /** The rewards the verifier wrote: reward.json wins over reward.txt (Harbor's contract); null when neither exists or it is malformed. */
+  rewards: Rewards | null;
+  /** Which file the rewards come from. */
+  rewardFile: "reward.json" | "reward.txt" | null;
+  /** Why the reward file could not be used (empty, not a number, …). */
+  rewardError: string | null;
+  /** verifier/test-stdout.txt. */
+  stdout: string | null;
+}
+
+export interface PhaseTiming {
+  startedAt: string | null;
+  finishedAt: string | null;
+  /** finishedAt − startedAt; null unless both are known. */
+  seconds: number | null;
+}
+
+/** Harbor's trial phases; a phase that never started is null. */
+export interface TrialTimings {
+  /** The whole trial (result.json's started_at / finished_at). */
+  trial: PhaseTiming;
+  environment_setup: PhaseTiming | null;
+  agent_setup: PhaseTiming | null;
+  agent_execution: PhaseTiming | null;
+  verifier: PhaseTiming | null;
+}
+
+export interface TrialFile {
+  /** Relative to the trial directory, with "/" separators. */
+  path: string;
+  type: "file" | "directory" | "symlink" | "other";
+  /** Bytes (0 for directories). */
+  size: number;
+}
+
+/** A trial directory that does not exist. */
+export class TrialDirError extends Error {
+  override name = "TrialDirError";
+}
+
+function phase(t: LenientTiming | null | undefined): PhaseTiming | null {
+  if (!t) return null;
+  const startedAt = t.started_at ?? null;
+  const finishedAt = t.finished_at ?? null;
+  const secs = (parseTimestamp(finishedAt) - parseTimestamp(startedAt)) / 1000;
+  return { startedAt, finishedAt, seconds: Number.isFinite(secs) ? secs : null };
+}
+
+async function listFiles(root: string, rel = ""): Promise<TrialFile[]> {
+  const entries = await readdir(rel ? join(root, rel) : root, { withFileTypes: true });
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const out: TrialFile[] = [];
+  for (const e of entries) {
+    const path = rel ? `${rel}/${e.name}` : e.name;
+    if (e.isDirectory()) {
+      out.push({ path, type: "directory", size: 0 });
+      out.push(...(await listFiles(root, path)));
+    } else {
+      const s = await lstat(join(root, path));
+      out.push({ path, type: e.isFile() ? "file" : e.isSymbolicLink() ? "symlink" : "other", size: s.size });
+    }
+  }
+  return out;
+}
+
+/** Opens the read model of one trial directory; throws TrialDirError when it is not a directory. */
+export async function readTrial(dir: string): Promise<TrialView> {
+  try {
+    if (!(await stat(dir)).isDirectory()) throw new TrialDirError(`${dir}: not a trial directory`);
+  } catch (err) {
+    if (err instanceof TrialDirError) throw err;
+    throw new TrialDirError(`${dir}: no such trial directory (${errorMessage(err)})`);
+  }
+  const paths = new TrialPaths(dir);
+  const trajectoryFile = join(paths.agent, "trajectory.json");
+
+  const raw = once(async (): Promise<unknown> => {
+    const text = await readOptionalText(paths.result);
+    if (text === null) return undefined;
+    try {
+      return JSON.parse(text) as unknown;
+    } catch (err) {
+      throw new FileFormatError(paths.result, "", `not valid JSON (${errorMessage(err)})`);
+    }
+  });
+  const result = once(async () => {
+    const data = await raw();
+    return data === undefined ? null : validateDocument(paths.result, data, lenientTrialResultSchema);
+  });
+  const readTrajectory = async (file: string): Promise<Trajectory | null> => {
+    const text = await readOptionalText(file);
+    if (text === null) return null;
+    let data: unknown;
+    try {
+      data = JSON.parse(text);
+    } catch (err) {
+      throw new FileFormatError(file, "", `not valid JSON (${errorMessage(err)})`);
+    }
+    return trajectoryFromJson(file, data);
+  };
+  const trajectory = once(() => readTrajectory(trajectoryFile));
+
+  return {
+    dir,
+    name: basename(resolve(dir)),
+    config: once(() => readOptionalJsonDocument(paths.config, lenientTrialConfigSchema)),
+    result,
+    record: once(async () => {
+      const data = await raw();
+      if (data === undefined) return null;
+      const summary = validateDocument(paths.result, data, trialSummarySchema);
+      return trialRecordFromSummary(summary, basename(resolve(dir)));
+    }),
+    trajectory,
+    atif: once(async () => {
+      const own = await readTrajectory(join(paths.agent, "trajectory.atif.json"));
+      if (own && own.format !== "atif") throw new FileFormatError(own.file, "", "expected an ATIF document, found chat messages");
+      if (own) return own;
+      const t = await trajectory();
+      return t?.format === "atif" ? t : null;
+    }),
+    verifier: once(async () => {
+      const [json, txt, stdout] = await Promise.all([
+        readOptionalText(join(paths.verifier, "reward.json")),
+        readOptionalText(join(paths.verifier, "reward.txt")),
+        readOptionalText(join(paths.verifier, "test-stdout.txt")),
+      ]);
+      const rewardFile = json !== null ? "reward.json" : txt !== null ? "reward.txt" : null;
+      let rewards: Rewards | null = null;
+      let rewardError: string | null = null;
+      try {
+        if (json !== null) rewards = parseRewardJson(json);
+        else if (txt !== null) rewards = parseRewardTxt(txt);
+      } catch (err) {
+        rewardError = errorMessage(err);
+      }
+      return { rewards, rewardFile, rewardError, stdout };
+    }),
+    log: once(() => readOptionalText(paths.log)),
+    exception: once(() => readOptionalText(paths.exception)),
+    timings: once(async () => {
+      const r = await result();
+      if (!r) return null;
+      return {
+        trial: phase({ started_at: r.started_at, finished_at: r.finished_at })!,
+        environment_setup: phase(r.environment_setup),
+        agent_setup: phase(r.agent_setup),
+        agent_execution: phase(r.agent_execution),
+        verifier: phase(r.verifier),
+      };
+    }),
+    files: once(() => listFiles(dir)),
+    text: async (relativePath: string) => {
+      const root = resolve(dir);
+      const file = resolve(root, relativePath);
+      const inside = relative(root, file);
+      if (inside === "" || inside.startsWith("..") || inside.split(sep).includes("..")) {
+        throw new TrialDirError(`${relativePath}: not a file of the trial ${dir}`);
+      }
+      return readOptionalText(file);
+    },
+  };
+}

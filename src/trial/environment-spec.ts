@@ -1,0 +1,68 @@
+import { availableParallelism } from "node:os";
+import type { EnvironmentSpec, ImageSource, LogMounts } from "../environment/environment.js";
+import { resolveEnvMap } from "../task/templating.js";
+import type { Task } from "../task/task.js";
+
+/**
+ * The image of a task: `[environment].docker_image` if set (its environment/Dockerfile, when there is one, is the
+ * fallback and the `--force-build` target; without one, environment/'s files are copied into the workdir), else
+ * environment/ built as a Dockerfile context.
+ */
+export function imageSourceFor(task: Task): ImageSource {
+  const image = task.config.environment.dockerImage;
+  if (!image) return { kind: "build", context: task.environmentDir };
+  return task.dockerfile
+    ? { kind: "image", name: image, fallbackContext: task.environmentDir }
+    : { kind: "image", name: image, files: task.environmentDir };
+}
+
+/** What a trial (or any caller running a task) adds to the task's own [environment]. */
+export interface TaskEnvironmentOptions {
+  trialName: string;
+  jobId?: string;
+  logs: LogMounts;
+  /** --override-cpus / --override-memory-mb / --override-storage-mb; null or absent = the task's value. */
+  overrides?: { cpus?: number | null; memoryMb?: number | null; storageMb?: number | null };
+  /** Extra environment (the trial config's environment.env), on top of the task's [environment].env. */
+  env?: Record<string, string>;
+  /** The trial log; also receives the note when the CPU request is capped. */
+  log?: (line: string) => void;
+  /** Variables `${VAR}` templates in [environment].env are resolved from (default: process.env). */
+  hostEnv?: Record<string, string | undefined>;
+  /** CPUs of this host (default: availableParallelism()). */
+  hostCpus?: number;
+}
+
+/**
+ * The one mapping task.toml → EnvironmentSpec: resources with the overrides applied and CPUs capped at the host's
+ * count, allow_internet = false → no network, the task's workdir, its env with `${VAR}` templates resolved (throws
+ * naming an unset variable), labelled with the task's name.
+ */
+export function environmentSpecFor(task: Task, opts: TaskEnvironmentOptions): EnvironmentSpec {
+  const cfg = task.config.environment;
+  const requested = opts.overrides?.cpus ?? cfg.cpus;
+  const hostCpus = opts.hostCpus ?? availableParallelism();
+  let cpus = requested;
+  if (requested && requested > hostCpus) {
+    opts.log?.(`task asks for ${requested} CPUs; this host has ${hostCpus}, limit set to ${hostCpus}`);
+    cpus = hostCpus;
+  }
+  return {
+    displayName: task.name,
+    image: imageSourceFor(task),
+    resources: {
+      cpus,
+      memoryMb: opts.overrides?.memoryMb ?? cfg.memoryMb,
+      storageMb: opts.overrides?.storageMb ?? cfg.storageMb,
+      gpus: cfg.gpus,
+    },
+    network: cfg.allowInternet ? { mode: "open" } : { mode: "none" },
+    workdir: cfg.workdir,
+    env: { ...resolveEnvMap(cfg.env, opts.hostEnv), ...(opts.env ?? {}) },
+    labels: { "tmax.task": task.name },
+    trialName: opts.trialName,
+    ...(opts.jobId !== undefined ? { jobId: opts.jobId } : {}),
+    logs: opts.logs,
+    ...(opts.log ? { log: opts.log } : {}),
+  };
+}

@@ -1,0 +1,87 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import { environmentSpecFor, imageSourceFor } from "../../src/trial/environment-spec.js";
+import { loadTask } from "../../src/task/task.js";
+import { tempDir, writeTask } from "../helpers/task-fixture.js";
+
+const logs = { agent: "/t/agent", verifier: "/t/verifier", artifacts: "/t/artifacts" };
+
+async function taskWith(toml: string, opts: { dockerfile?: string | null } = {}) {
+  return loadTask(writeTask(tempDir(), "spec-task", { toml, ...opts }));
+}
+
+describe("task.toml → EnvironmentSpec", () => {
+  test("a TB2-era task: its defaults (1 CPU, 2 GB, 10 GB), open network, built from environment/", async () => {
+    const task = await taskWith('version = "1.0"\n');
+    const spec = environmentSpecFor(task, { trialName: "spec-task__abc", jobId: "job-1", logs, hostCpus: 8 });
+    assert.deepEqual(spec, {
+      displayName: "spec-task",
+      image: { kind: "build", context: join(task.dir, "environment") },
+      resources: { cpus: 1, memoryMb: 2048, storageMb: 10240, gpus: null },
+      network: { mode: "open" },
+      workdir: null,
+      env: {},
+      labels: { "tmax.task": "spec-task" },
+      trialName: "spec-task__abc",
+      jobId: "job-1",
+      logs,
+    });
+  });
+
+  test("a current-schema task: its resources, workdir, no network, env with ${VAR} templates resolved", async () => {
+    const task = await taskWith(
+      'schema_version = "1.1"\n[environment]\ncpus = 2\nmemory = "512M"\nstorage_mb = 4096\ngpus = 0\nallow_internet = false\n' +
+        'workdir = "/srv"\nenv = { A = "plain", B = "${TMAX_SPEC_HOST}", C = "${TMAX_SPEC_UNSET:-fallback}" }\n',
+    );
+    const spec = environmentSpecFor(task, { trialName: "t", logs, hostEnv: { TMAX_SPEC_HOST: "from-host" }, hostCpus: 8 });
+    assert.deepEqual(spec.resources, { cpus: 2, memoryMb: 512, storageMb: 4096, gpus: 0 });
+    assert.deepEqual(spec.network, { mode: "none" });
+    assert.equal(spec.workdir, "/srv");
+    assert.deepEqual(spec.env, { A: "plain", B: "from-host", C: "fallback" });
+    assert.equal("jobId" in spec, false);
+  });
+
+  test("current-schema defaults are no limits", async () => {
+    const spec = environmentSpecFor(await taskWith('schema_version = "1.1"\n'), { trialName: "t", logs });
+    assert.deepEqual(spec.resources, { cpus: null, memoryMb: null, storageMb: null, gpus: null });
+  });
+
+  test("an unset ${VAR} without default is an error naming it", async () => {
+    const task = await taskWith('schema_version = "1.1"\n[environment]\nenv = { K = "${TMAX_SPEC_MISSING}" }\n');
+    assert.throws(() => environmentSpecFor(task, { trialName: "t", logs, hostEnv: {} }), /TMAX_SPEC_MISSING is not set/);
+  });
+
+  test("docker_image with a Dockerfile: the image, environment/ as fallback and --force-build target", async () => {
+    const task = await taskWith('schema_version = "1.1"\n[environment]\ndocker_image = "example/img:1"\n');
+    assert.deepEqual(imageSourceFor(task), { kind: "image", name: "example/img:1", fallbackContext: task.environmentDir });
+    assert.deepEqual(environmentSpecFor(task, { trialName: "t", logs }).image, imageSourceFor(task));
+  });
+
+  test("docker_image without a Dockerfile: environment/'s files are copied into the workdir", async () => {
+    const task = await taskWith('version = "1.0"\n[environment]\ndocker_image = "example/img:1"\n', { dockerfile: null });
+    assert.deepEqual(imageSourceFor(task), { kind: "image", name: "example/img:1", files: task.environmentDir });
+  });
+
+  test("trial overrides win; the trial's env goes on top of the task's; CPUs are capped at the host's count with a note", async () => {
+    const task = await taskWith('schema_version = "1.1"\n[environment]\ncpus = 2\nmemory_mb = 1024\nstorage_mb = 2048\nenv = { A = "task", B = "task" }\n');
+    const lines: string[] = [];
+    const spec = environmentSpecFor(task, {
+      trialName: "t",
+      logs,
+      overrides: { cpus: 16, memoryMb: 4096, storageMb: null },
+      env: { B: "trial" },
+      log: (l) => lines.push(l),
+      hostCpus: 4,
+    });
+    assert.deepEqual(spec.resources, { cpus: 4, memoryMb: 4096, storageMb: 2048, gpus: null });
+    assert.deepEqual(spec.env, { A: "task", B: "trial" });
+    assert.deepEqual(lines, ["task asks for 16 CPUs; this host has 4, limit set to 4"]);
+    assert.equal(typeof spec.log, "function");
+
+    const quiet: string[] = [];
+    const within = environmentSpecFor(task, { trialName: "t", logs, log: (l) => quiet.push(l), hostCpus: 4 });
+    assert.equal(within.resources.cpus, 2);
+    assert.deepEqual(quiet, []);
+  });
+});

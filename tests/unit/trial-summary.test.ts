@@ -1,0 +1,85 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { trialSummarySchema } from "../../src/harbor/lenient.js";
+import { fastTrialRecord, trialRecordFromSummary } from "../../src/stats/records.js";
+
+/** What the listing gives for a document by the schema (the definition). */
+const bySchema = (d: unknown, name = "dir__fallbck"): ReturnType<typeof trialRecordFromSummary> | null => {
+  const parsed = trialSummarySchema.safeParse(d);
+  return parsed.success ? trialRecordFromSummary(parsed.data, name) : null;
+};
+
+/** A Harbor 0.6.x trial result.json, reduced to the parts the summary reads plus some it must ignore. */
+const harbor = {
+  id: "x",
+  task_name: "fix-git",
+  trial_name: "fix-git__4Sn43cZ",
+  source: "terminal-bench",
+  agent_info: { name: "vanillux2-agent", version: "0.1.0", model_info: { name: "swerl-step200", provider: "openai" } },
+  agent_result: { n_input_tokens: 100, n_cache_tokens: null, n_output_tokens: 5, cost_usd: null, rollout_details: null, some_new_field: 1 },
+  verifier_result: { rewards: { reward: 1.0, other: null } },
+  exception_info: { exception_type: "AgentTimeoutError", exception_message: "m" },
+  started_at: "2025-11-20T10:00:00.123456Z",
+  finished_at: "2025-11-20T10:10:00.000000Z",
+  config: { agent: { name: "vanillux2-agent", model_name: "openai/swerl-step200" }, environment: { mounts_json: null } },
+};
+
+/** Values a field may be replaced with (JSON has no undefined: "drop" deletes the key). */
+const REPLACEMENTS: unknown[] = ["drop", null, "text", "", 0, 3.5, -1, 1e308 * 10, true, [], [1], {}, { reward: 1 }, { nested: { a: 1 } }];
+
+function paths(value: unknown, prefix: string[] = []): string[][] {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return [prefix];
+  const out: string[][] = prefix.length ? [prefix] : [];
+  for (const [k, v] of Object.entries(value)) out.push(...paths(v, [...prefix, k]));
+  return out;
+}
+
+function mutate(doc: unknown, path: string[], replacement: unknown): unknown {
+  const copy = structuredClone(doc) as Record<string, unknown>;
+  let node = copy;
+  for (const k of path.slice(0, -1)) node = node[k] as Record<string, unknown>;
+  const last = path[path.length - 1]!;
+  if (replacement === "drop") delete node[last];
+  else node[last] = replacement;
+  return copy;
+}
+
+describe("the fast path of the trial listing agrees with the zod schema of the trial summary", () => {
+  test("well-formed documents (Harbor's, sparse ones, nulls) take the fast path, with the schema's exact record", () => {
+    const docs: unknown[] = [harbor, {}, { trial_name: "t__abc", finished_at: "2025-01-01T00:00:00", exception_info: { exception_type: "CancelledError" } }, { verifier_result: null, agent_info: null, agent_result: null, config: null, exception_info: null, source: null }];
+    for (const d of docs) {
+      const fast = fastTrialRecord(d, "dir__fallbck");
+      assert.ok(fast, JSON.stringify(d));
+      assert.deepEqual(fast, bySchema(d));
+    }
+    assert.deepEqual(fastTrialRecord(harbor, "x")?.rewards, { reward: 1 }, "null rewards are dropped");
+    assert.deepEqual(Object.keys(trialSummarySchema.parse(harbor).agent_result!), ["n_input_tokens", "n_cache_tokens", "n_output_tokens", "cost_usd"], "the schema drops unknown keys");
+  });
+
+  test(`every field replaced by every kind of value (${REPLACEMENTS.length} kinds): whenever the fast path answers, it answers as the schema`, () => {
+    let fast = 0;
+    let slow = 0;
+    for (const path of paths(harbor)) {
+      for (const r of REPLACEMENTS) {
+        const doc = mutate(harbor, path, r);
+        const f = fastTrialRecord(doc, "dir__fallbck");
+        if (f === null) {
+          slow++;
+          continue;
+        }
+        fast++;
+        const z = bySchema(doc);
+        assert.ok(z, `fast path accepted what the schema refuses: ${path.join(".")} = ${JSON.stringify(r)}`);
+        assert.deepEqual(f, z, `${path.join(".")} = ${JSON.stringify(r)}`);
+      }
+    }
+    assert.ok(fast > 100 && slow > 50, `both paths exercised (fast ${fast}, slow ${slow})`);
+  });
+
+  test("not an object, or a non-string trial or task name: unreadable (the schema refuses, the fast path declines)", () => {
+    for (const d of [null, 3, "x", [], { trial_name: 5 }, { task_name: {} }]) {
+      assert.equal(fastTrialRecord(d, "x"), null);
+      assert.equal(trialSummarySchema.safeParse(d).success, false);
+    }
+  });
+});
