@@ -25,7 +25,7 @@ const { values } = parseArgs({
   options: { steps: { type: "string", default: "30" }, n: { type: "string", default: "1,32" }, json: { type: "boolean", default: false } },
 });
 const STEPS = Number(values.steps);
-const NS = values.n!.split(",").map(Number);
+const NS = values.n.split(",").map(Number);
 
 const pct = (xs: number[], p: number): number => {
   const s = [...xs].sort((a, b) => a - b);

@@ -25,7 +25,7 @@ const { values } = parseArgs({
 });
 const M = Number(values.tasks);
 const K = Number(values.attempts);
-const NS = values.n!.split(",").map(Number);
+const NS = values.n.split(",").map(Number);
 const CLI = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));
 
 const work = mkdtempSync(join(tmpdir(), "tmax-bench-runner-"));

@@ -4,7 +4,7 @@ import pc from "picocolors";
  * Ctrl-C / SIGTERM for long commands: the first signal aborts `signal` (work stops cleanly, containers are removed,
  * state stays resumable); a second one runs `force` (e.g. remove containers now) and exits with 130.
  */
-export function handleInterrupts(message: string, force: () => Promise<void> = async () => undefined): { signal: AbortSignal; dispose(): void } {
+export function handleInterrupts(message: string, force: () => Promise<void> = () => Promise.resolve()): { signal: AbortSignal; dispose(): void } {
   const controller = new AbortController();
   const onSignal = (sig: NodeJS.Signals): void => {
     if (!controller.signal.aborted) {

@@ -6,7 +6,7 @@ export function parseKwarg(text: string, previous: Record<string, unknown> = {})
   if (i <= 0) throw new InvalidArgumentError(`expected key=value, got "${text}"`);
   const key = text.slice(0, i);
   const raw = text.slice(i + 1);
-  let value: unknown = raw;
+  let value: unknown;
   try {
     value = JSON.parse(raw);
   } catch {
@@ -41,5 +41,11 @@ export function nonNegativeInt(text: string): number {
 export function positiveNumber(text: string): number {
   const n = Number(text);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a positive number, got "${text}"`);
+  return n;
+}
+
+export function nonNegativeNumber(text: string): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`expected a number >= 0, got "${text}"`);
   return n;
 }

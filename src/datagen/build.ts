@@ -7,7 +7,7 @@ import type { ChatMessage, ModelClient, ModelReply } from "../model/types.js";
 import { GEN_DIR, readCorpus, readSpecs } from "../store/corpus.js";
 import type { ManifestEntry, TaskSpec, ValidationRecord } from "../store/corpus-schema.js";
 import { writeJsonAtomic } from "../util/atomic-write.js";
-import { errorMessage } from "../util/errors.js";
+import { errorMessage, errorStack } from "../util/errors.js";
 import { utcIso } from "../util/time.js";
 import { WorkPool, WorkSkippedError } from "../util/work-pool.js";
 import { taskDirName, writeTaskDir, type GeneratedParts } from "./compose.js";
@@ -376,7 +376,7 @@ export async function buildCorpus(o: BuildOptions): Promise<BuildSummary> {
           summary.fatal = err.message;
           pool.close(err.message);
         } else if (!o.signal.aborted) {
-          o.events?.onLog?.(`${spec.id}: internal error: ${(err as Error).stack ?? err}`);
+          o.events?.onLog?.(`${spec.id}: internal error: ${errorStack(err)}`);
         }
       }),
     ),

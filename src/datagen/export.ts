@@ -253,7 +253,7 @@ async function prepareOutDir(outDir: string): Promise<void> {
   try {
     marker = JSON.parse(readFileSync(markerPath, "utf8"));
   } catch (err) {
-    throw new Error(`${markerPath}: unreadable export marker (${(err as Error).message}); remove the directory or choose another`);
+    throw new Error(`${markerPath}: unreadable export marker (${(err as Error).message}); remove the directory or choose another`, { cause: err });
   }
   if (!isRecord(marker) || marker.tool !== "tmax" || !Array.isArray(marker.entries)) {
     throw new Error(`${markerPath}: not a tmax export marker; remove the directory or choose another`);

@@ -39,9 +39,10 @@ function sampleDistinct<T>(rng: Rng, xs: readonly T[], k: number): T[] {
  * legacy value 1 (P(new) = M/(M+1)); "inf" = only new values; null = only the legacy value.
  */
 function bucketWeights(count: number, m: number | "inf" | null): number[] {
-  if (m === null) return [1, ...Array(count - 1).fill(0)];
-  if (m === "inf") return [0, ...Array(count - 1).fill(1)];
-  return [1, ...Array(count - 1).fill(m / (count - 1))];
+  const rest = (w: number): number[] => new Array<number>(count - 1).fill(w);
+  if (m === null) return [1, ...rest(0)];
+  if (m === "inf") return [0, ...rest(1)];
+  return [1, ...rest(m / (count - 1))];
 }
 
 /**
@@ -50,9 +51,10 @@ function bucketWeights(count: number, m: number | "inf" | null): number[] {
  */
 function complexityWeights(count: number, m: number | "inf" | null): number[] {
   const others = count - 1;
-  if (m === null) return [...Array(others).fill(1 / others), 0];
-  if (m === "inf") return [...Array(others).fill(0), 1];
-  return [...Array(others).fill(1 / others), m];
+  const first = (w: number): number[] => new Array<number>(others).fill(w);
+  if (m === null) return [...first(1 / others), 0];
+  if (m === "inf") return [...first(0), 1];
+  return [...first(1 / others), m];
 }
 
 /** The spec's own seed: the first 4 bytes of sha256("<seed>:<index>"). */

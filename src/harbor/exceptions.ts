@@ -23,7 +23,6 @@ const make = (type: string) =>
 export const EnvironmentStartTimeoutError = make("EnvironmentStartTimeoutError");
 export const AgentSetupTimeoutError = make("AgentSetupTimeoutError");
 export const AgentTimeoutError = make("AgentTimeoutError");
-export const NonZeroAgentExitCodeError = make("NonZeroAgentExitCodeError");
 export const VerifierTimeoutError = make("VerifierTimeoutError");
 export const RewardFileNotFoundError = make("RewardFileNotFoundError");
 export const RewardFileEmptyError = make("RewardFileEmptyError");
@@ -31,7 +30,10 @@ export const VerifierOutputParseError = make("VerifierOutputParseError");
 export const HealthcheckError = make("HealthcheckError");
 export const CancelledError = make("CancelledError");
 
-/** Errors recorded in exception_info after which the trial still goes on to verification. */
+/**
+ * Errors recorded in exception_info after which the trial still goes on to verification (as in Harbor; tmax's own
+ * agents raise only the timeout, the other name is Harbor's for agents that report a failing exit code).
+ */
 export const RECORDED_AND_VERIFIED = new Set(["AgentTimeoutError", "NonZeroAgentExitCodeError"]);
 
 /** Harbor's default: never retried at job level (the task itself, not the infrastructure, produced them). */

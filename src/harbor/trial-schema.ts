@@ -139,16 +139,11 @@ export const trialResultSchema = z.object({
 });
 
 export type TaskRef = z.infer<typeof taskRefSchema>;
-export type AgentConfig = z.infer<typeof agentConfigSchema>;
-export type EnvironmentConfig = z.infer<typeof environmentConfigSchema>;
-export type VerifierConfig = z.infer<typeof verifierConfigSchema>;
 export type TrialConfig = z.infer<typeof trialConfigSchema>;
 export type Timing = z.infer<typeof timingSchema>;
-export type ExceptionInfo = z.infer<typeof exceptionInfoSchema>;
 export type AgentContext = z.infer<typeof agentContextSchema>;
 export type RolloutDetail = z.infer<typeof rolloutDetailSchema>;
 export type TrialResult = z.infer<typeof trialResultSchema>;
-export type TaskId = z.infer<typeof taskIdSchema>;
 export type ArtifactSpec = z.infer<typeof artifactSchema>;
 
 export function emptyAgentContext(): AgentContext {

@@ -109,7 +109,6 @@ export const lockSchema = z.object({
 });
 
 export type RetryConfig = z.infer<typeof retryConfigSchema>;
-export type DatasetRef = z.infer<typeof datasetRefSchema>;
 export type JobConfig = z.infer<typeof jobConfigSchema>;
 export type JobResult = z.infer<typeof jobResultSchema>;
 export type Lock = z.infer<typeof lockSchema>;

@@ -84,8 +84,8 @@ export function classifyError(err: unknown, ctx: { baseUrl: string; model: strin
     return new ModelError("transient", `cannot reach ${ctx.baseUrl}: ${cause?.code ?? cause?.message ?? err.message}`, null, { cause: err });
   }
   if (err instanceof APIError) {
-    const status = err.status ?? null;
-    const text = `${err.message}`;
+    const status: number | null = typeof err.status === "number" ? err.status : null;
+    const text = err.message;
     let kind: ModelErrorKind;
     if (err instanceof AuthenticationError) kind = "authentication";
     else if (err instanceof PermissionDeniedError) kind = "permission";

@@ -1,4 +1,5 @@
-import { ModelError, ModelUnavailableError } from "./errors.js";
+import { sleep } from "../util/sleep.js";
+import { type ModelError, ModelUnavailableError } from "./errors.js";
 
 export interface RetryPolicy {
   /** Total attempts (the Tmax harness: 5). */
@@ -8,22 +9,6 @@ export interface RetryPolicy {
 }
 
 export const DEFAULT_RETRY: RetryPolicy = { attempts: 5, baseDelaySec: 2 };
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const t = setTimeout(done, ms);
-    function done(): void {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }
-    function onAbort(): void {
-      clearTimeout(t);
-      reject(signal!.reason);
-    }
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}
 
 /**
  * Runs `fn` until it succeeds, retrying transient model errors with exponential back-off. Non-transient errors

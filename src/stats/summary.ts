@@ -115,14 +115,6 @@ export function passAtKFor(records: TrialRecord[]): Record<string, number> {
   return singleKeyBinary ? passAtKWhere(records, (r) => isSolved(r.rewards)) : {};
 }
 
-/**
- * pass@k on the primary reward key whenever its values are all 0 or 1, even if trials report other keys too
- * (Harbor's result.json leaves pass@k empty then; tmax's summary still shows it). Missing values are failures.
- */
-export function passAtKOnKey(records: TrialRecord[], key: string): Record<string, number> {
-  return binaryOn(records, key) ? passAtKWhere(records, (r) => isSolved(r.rewards, key)) : {};
-}
-
 function countErrors(records: TrialRecord[]): Record<string, number> {
   const out: Record<string, number> = {};
   for (const r of records) if (r.exceptionType) out[r.exceptionType] = (out[r.exceptionType] ?? 0) + 1;

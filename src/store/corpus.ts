@@ -169,7 +169,7 @@ class LazyCorpusTask implements CorpusTask {
     const path = this.path("task.toml");
     let toml: Record<string, unknown>;
     try {
-      toml = parseToml(readFileSync(path, "utf8")) as Record<string, unknown>;
+      toml = parseToml(readFileSync(path, "utf8"));
     } catch (err) {
       throw new CorpusReadError(`${path}: ${(err as Error).message.split("\n")[0]}`);
     }

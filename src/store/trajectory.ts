@@ -73,7 +73,6 @@ export const atifDocumentSchema = z.looseObject({
 });
 
 export type ChatMessageDoc = z.infer<typeof chatMessageSchema>;
-export type AtifStep = z.infer<typeof atifStepSchema>;
 export type AtifDocument = z.infer<typeof atifDocumentSchema>;
 
 /** tmax's trajectory: the chat messages, in order. */

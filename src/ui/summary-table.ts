@@ -52,7 +52,7 @@ export function perTaskTable(tasks: TaskSummary[]): string {
       String(t.attempts),
       String(t.successes),
       f3(t.mean),
-      ...ks.map((k) => (t.pass_at_k[k] === undefined ? "–" : f3(t.pass_at_k[k]!))),
+      ...ks.map((k) => (t.pass_at_k[k] === undefined ? "–" : f3(t.pass_at_k[k]))),
       Object.entries(t.errors)
         .map(([type, n]) => `${type}×${n}`)
         .join(", "),

@@ -1,6 +1,6 @@
 import { serve, type ServerType } from "@hono/node-server";
 import { Hono } from "hono";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 
 /**
  * A real HTTP server speaking the OpenAI chat-completions protocol that replays scripted turns — the only stand-in
@@ -99,14 +99,14 @@ export async function startScriptedModel(
   const fallback: Turn = opts.fallback ?? { kind: "call", command: "echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT" };
   const modelName = opts.modelName ?? "scripted-model";
   const app = new Hono();
-  const sockets = new Set<import("node:net").Socket>();
+  const sockets = new Set<Socket>();
   /** Pending hangs, released on close so no timer outlives the server. */
   const hangs = new Set<() => void>();
 
   app.get("/v1/models", (c) => c.json({ object: "list", data: [{ id: modelName, object: "model", owned_by: "tmax-tests" }] }));
 
   app.post("/v1/chat/completions", async (c) => {
-    const body = (await c.req.json()) as RecordedRequest["body"];
+    const body = await c.req.json<RecordedRequest["body"]>();
     const req: RecordedRequest = { body, headers: Object.fromEntries(c.req.raw.headers.entries()) };
     requests.push(req);
     let turn: Turn = queue ? (queue.shift() ?? fallback) : (turns as (r: RecordedRequest, i: number) => Turn)(req, requests.length - 1);
@@ -151,7 +151,7 @@ export async function startScriptedModel(
   const server: ServerType = await new Promise((resolve) => {
     const s = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, () => resolve(s));
   });
-  server.on("connection", (sock: import("node:net").Socket) => {
+  server.on("connection", (sock: Socket) => {
     sockets.add(sock);
     sock.on("close", () => sockets.delete(sock));
   });

@@ -122,7 +122,7 @@ describe("tmax agent in a real container", () => {
       { kind: "raw_calls", toolCalls: [{ id: "x", type: "function", function: { name: "python", arguments: '{"code": "1"}' } }] },
       { kind: "raw_calls", toolCalls: [{ id: "y", type: "function", function: { name: "bash", arguments: '{"command": ' } }] },
       { kind: "call", command: "echo valid" },
-      ...Array.from({ length: 64 }, () => ({ kind: "text", content: "still no call" }) as Turn),
+      ...Array.from({ length: 64 }, (): Turn => ({ kind: "text", content: "still no call" })),
     ];
     const run = await runAgent(turns, { max_steps: 100 });
     assert.equal(run.server.requests.length, 68, "stopped after 64 consecutive format errors");
@@ -144,7 +144,7 @@ describe("tmax agent in a real container", () => {
   });
 
   test("64 steps at most", async () => {
-    const busy = await runAgent(Array.from({ length: 70 }, (_, i) => ({ kind: "call", command: `echo ${i}` }) as Turn));
+    const busy = await runAgent(Array.from({ length: 70 }, (_, i): Turn => ({ kind: "call", command: `echo ${i}` })));
     assert.equal(busy.server.requests.length, 64);
     assert.equal((busy.file("usage.json") as { exit_status: string }).exit_status, "max_steps");
     assert.equal(busy.result.agent_result?.metadata?.steps, 64);
@@ -165,7 +165,7 @@ describe("tmax agent in a real container", () => {
     const run = await runAgent([{ kind: "error", status: 401, message: "Incorrect API key provided" }]);
     assert.equal(run.server.requests.length, 1);
     assert.equal(run.result.exception_info?.exception_type, "AuthenticationError");
-    assert.match(run.result.exception_info!.exception_message, /401.*Incorrect API key/);
+    assert.match(run.result.exception_info.exception_message, /401.*Incorrect API key/);
     assert.equal(run.result.verifier_result, null);
     assert.deepEqual((run.file("trajectory.json") as unknown[]).length, 2);
     assert.equal((run.file("usage.json") as { exit_status: string }).exit_status, "error: AuthenticationError");

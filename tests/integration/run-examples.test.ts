@@ -45,7 +45,7 @@ describe("tmax run on the example tasks (oracle, 2 attempts)", () => {
       assert.ok(parsed.success, `${r.trial_name}: ${JSON.stringify(parsed.error?.issues?.slice(0, 3))}`);
       assert.match(r.trial_name, new RegExp(`^${r.task_name}__[A-Za-z0-9]{7}$`));
       assert.ok(r.finished_at && r.started_at);
-      assert.match(r.started_at!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
+      assert.match(r.started_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
       assert.equal(r.source, "tasks");
       byTask.set(r.task_name, (byTask.get(r.task_name) ?? 0) + 1);
     }
@@ -84,10 +84,10 @@ describe("tmax run on the example tasks (oracle, 2 attempts)", () => {
   test("job files: config.json, lock.json, result.json in Harbor's shape", () => {
     const cfg = jobConfigSchema.strict().safeParse(JSON.parse(readFileSync(join(jobDir, "config.json"), "utf8")));
     assert.ok(cfg.success, JSON.stringify(cfg.error?.issues));
-    assert.equal(cfg.data!.n_attempts, 2);
+    assert.equal(cfg.data.n_attempts, 2);
     const lock = lockSchema.safeParse(JSON.parse(readFileSync(join(jobDir, "lock.json"), "utf8")));
     assert.ok(lock.success, JSON.stringify(lock.error?.issues));
-    assert.equal(lock.data!.trials.length, 10);
+    assert.equal(lock.data.trials.length, 10);
     const res = jobResultSchema.strict().parse(JSON.parse(readFileSync(join(jobDir, "result.json"), "utf8")));
     assert.ok(res.finished_at);
     assert.match(res.started_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$/, "job timestamps are naive local time");

@@ -5,7 +5,7 @@ import { before, describe, test } from "node:test";
 import type { JobResult } from "../../src/job/schema.js";
 import type { TrialResult } from "../../src/harbor/trial-schema.js";
 import { runCli, type CliResult } from "../helpers/cli.js";
-import { BASE_DOCKERFILE, tempDir, writeTask } from "../helpers/task-fixture.js";
+import { tempDir, writeTask } from "../helpers/task-fixture.js";
 
 const reward = (cmd: string): string => `#!/bin/bash\n${cmd}\n`;
 
@@ -60,7 +60,7 @@ describe("trial lifecycle and Harbor's exception types", () => {
   const only = (task: string): TrialResult => {
     const rs = byTask.get(task);
     assert.equal(rs?.length, 1, `${task}: ${rs?.length} trial dirs`);
-    return rs![0]!;
+    return rs[0]!;
   };
 
   test("the job completes and exits 0", () => {
@@ -84,7 +84,7 @@ describe("trial lifecycle and Harbor's exception types", () => {
   test("an image build failure is recorded, retried once (-r 1), and the retry's dir replaces the first", () => {
     const r = only("build-fails");
     assert.equal(r.exception_info?.exception_type, "ImageBuildError");
-    assert.match(r.exception_info!.exception_message, /deliberate failure|exit/);
+    assert.match(r.exception_info.exception_message, /deliberate failure|exit/);
     assert.equal(r.agent_execution, null, "the agent never ran");
     assert.equal(r.verifier, null, "no verification after an environment failure");
     assert.equal(job.stats.n_retries, 3, "build-fails, missing-base and slow-build were each retried once");
@@ -99,7 +99,7 @@ describe("trial lifecycle and Harbor's exception types", () => {
   test("a base image that is not available offline is explained", () => {
     const r = only("missing-base");
     assert.equal(r.exception_info?.exception_type, "ImageUnavailableError");
-    assert.match(r.exception_info!.exception_message, /registry\.invalid\/no-such-image:1.*not available locally/);
+    assert.match(r.exception_info.exception_message, /registry\.invalid\/no-such-image:1.*not available locally/);
   });
 
   test("docker_image without a Dockerfile: environment/ files are copied into the workdir", () => {

@@ -109,7 +109,7 @@ describe("readCorpus", () => {
     assert.equal(t!.name, taskDirName(s!));
     assert.throws(() => t!.metadata, (e: Error) => e instanceof CorpusReadError && e.message === `${toml}: [metadata].spec_seed: expected number, received string`);
 
-    await makeNested(toml);
+    makeNested(toml);
     assert.throws(() => readCorpusTask(join(corpus, taskDirName(s!))).metadata, (e: Error) => e.message.includes(`${toml}: [metadata.solve].accuracy: expected number, received string`));
 
     writeFileSync(toml, "[task\nname = ");
@@ -157,7 +157,7 @@ describe("readCorpus", () => {
 });
 
 /** Gives the task a [metadata.solve] table whose accuracy is a string. */
-async function makeNested(toml: string): Promise<void> {
+function makeNested(toml: string): void {
   writeFileSync(toml, readFileSync(toml, "utf8").replace(/^spec_seed = .*$/m, "spec_seed = 7") + '\n[metadata.solve]\nagent = "oracle"\naccuracy = "high"\n');
 }
 

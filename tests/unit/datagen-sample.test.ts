@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { loadTaxonomy, resolveCorpusKind, taxonomyStats, TaxonomyError } from "../../src/datagen/taxonomy.js";
+import { loadTaxonomy, resolveCorpusKind, taxonomyStats, type TaxonomyError } from "../../src/datagen/taxonomy.js";
 import { marginals, sampleSpec, sampleSpecs, type SpecAxis } from "../../src/datagen/sample.js";
 import { tempDir } from "../helpers/task-fixture.js";
 

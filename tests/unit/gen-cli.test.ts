@@ -11,6 +11,9 @@ test("tmax gen sample: the same seed writes the same specs file; marginals are p
   const b = await runCli(["gen", "sample", "-n", "300", "--corpus", "rl_v2", "--seed", "7", "-o", join(dir, "b.jsonl")]);
   const c = await runCli(["gen", "sample", "-n", "300", "--corpus", "rl", "--seed", "8", "-o", join(dir, "c.jsonl"), "-q"]);
   assert.equal(a.code, 0, a.stderr);
+  assert.equal(b.code, 0, b.stderr);
+  assert.equal(c.code, 0, c.stderr);
+  assert.equal(c.stdout, "", "-q prints nothing");
   const fa = readFileSync(join(dir, "a.jsonl"), "utf8");
   assert.equal(fa, readFileSync(join(dir, "b.jsonl"), "utf8"), "the alias rl means rl_v2");
   assert.notEqual(fa, readFileSync(join(dir, "c.jsonl"), "utf8"));
@@ -18,12 +21,12 @@ test("tmax gen sample: the same seed writes the same specs file; marginals are p
   assert.equal(lines.length, 300);
   assert.equal(lines[0].corpus_kind, "rl_v2");
   assert.ok(lines.every((s: { verifier_kind: string }) => s.verifier_kind !== "exact_text"), "rl_v2 always uses a new verifier kind");
-  assert.match(a.stderr, /300 specs \(rl_v2, seed 7/);
-  assert.match(a.stderr, /task_complexity.*intricate 7\d\.\d/);
+  assert.match(a.stdout, /300 specs \(rl_v2, seed 7/, "the summary is a result: stdout");
+  assert.match(a.stdout, /task_complexity.*intricate 7\d\.\d/);
   const more = await runCli(["gen", "sample", "-n", "100", "--corpus", "rl", "--seed", "7", "--start", "300", "-o", join(dir, "d.jsonl"), "-q"]);
   assert.equal(more.code, 0);
   assert.match(readFileSync(join(dir, "d.jsonl"), "utf8"), /^\{"id":"spec_000300_/);
   const bad = await runCli(["gen", "sample", "--corpus", "huge", "-o", join(dir, "x.jsonl")]);
-  assert.equal(bad.code, 1);
+  assert.equal(bad.code, 2, "an invalid option value is a usage error");
   assert.match(bad.stderr, /unknown corpus kind "huge"/);
 });

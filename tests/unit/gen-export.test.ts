@@ -10,6 +10,7 @@ import { CARD_AXES, corpusRows, EXPORT_MARKER, exportHarbor, exportHuggingFace, 
 import { sampleSpec } from "../../src/datagen/sample.js";
 import type { TaskSpec } from "../../src/store/corpus-schema.js";
 import { loadTaxonomy } from "../../src/datagen/taxonomy.js";
+import { runCli } from "../helpers/cli.js";
 import { tempDir as makeTempDir } from "../helpers/task-fixture.js";
 
 const made: string[] = [];
@@ -93,9 +94,9 @@ describe("gen export", () => {
     specs[1] = { ...specs[1]!, anchor: "logrotate misconfiguration", domain: "debugging", language: "C" };
     specs[2] = { ...specs[2]!, anchor: "a | pipe in an anchor", domain: "system_administration", language: "Python" };
     names = specs.map(taskDirName);
-    await writeTaskDir(join(corpus, names[0]!), specs[0]!, parts(0, files0), meta(0.012345, true));
-    await writeTaskDir(join(corpus, names[1]!), specs[1]!, parts(1, {}), meta(null, true));
-    await writeTaskDir(join(corpus, names[2]!), specs[2]!, parts(2, { "fixture.txt": "x\n" }), meta(0.5, false));
+    await writeTaskDir(join(corpus, names[0]!), specs[0], parts(0, files0), meta(0.012345, true));
+    await writeTaskDir(join(corpus, names[1]!), specs[1], parts(1, {}), meta(null, true));
+    await writeTaskDir(join(corpus, names[2]!), specs[2], parts(2, { "fixture.txt": "x\n" }), meta(0.5, false));
     await updateTaskMetadata(join(corpus, names[1]!), { difficulty_tier: "core", solve: SOLVE });
     // Task 2 lacks its truth and its initial test: those become "".
     rmSync(join(corpus, names[2]!, "generation", "truth.md"));
@@ -322,10 +323,10 @@ describe("gen export", () => {
     assert.deepEqual(table("## Difficulty tiers"), [["core", "1", "100.0%"]]);
   });
 
-  test("genExportCommand: exit 0 with a summary, 1 with a message on an empty corpus", async () => {
+  test("genExportCommand: exit 0 with a summary on stdout; an empty corpus is an error (exit 1 with a message)", async () => {
     const lines: string[] = [];
-    const orig = console.error;
-    console.error = (...a: unknown[]) => void lines.push(a.join(" "));
+    const orig = console.log;
+    console.log = (...a: unknown[]) => void lines.push(a.join(" "));
     try {
       const out = join(tempDir("tmax-export-cmd-"), "ds");
       assert.equal(await genExportCommand(corpus, { format: "jsonl", output: out, includeTruth: false }), 0);
@@ -334,12 +335,14 @@ describe("gen export", () => {
       const h = join(tempDir("tmax-export-cmd-"), "harbor");
       assert.equal(await genExportCommand(corpus, { format: "harbor", output: h, includeTruth: false }), 0);
       assert.match(lines.at(-1)!, /3 tasks .*harbor/);
-      const empty = tempDir("tmax-export-empty-");
-      assert.equal(await genExportCommand(empty, { format: "parquet", output: join(empty, "out"), includeTruth: false }), 1);
-      assert.match(lines.at(-1)!, /no tasks to export/);
-      assert.ok(!existsSync(join(empty, "out")));
     } finally {
-      console.error = orig;
+      console.log = orig;
     }
+    const empty = tempDir("tmax-export-empty-");
+    await assert.rejects(genExportCommand(empty, { format: "parquet", output: join(empty, "out"), includeTruth: false }), /no tasks to export/);
+    const cli = await runCli(["gen", "export", empty, "--format", "parquet", "-o", join(empty, "out")]);
+    assert.equal(cli.code, 1);
+    assert.match(cli.stderr, /tmax gen export: .*no tasks to export/);
+    assert.ok(!existsSync(join(empty, "out")));
   });
 });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import { OpenAIChatClient, servedModelName } from "../../src/model/openai-client.js";
-import { ModelError } from "../../src/model/errors.js";
+import { type ModelError } from "../../src/model/errors.js";
 import { BASH_TOOL } from "../../src/agent/tmax/prompts.js";
 import { fakeTokens, startScriptedModel, type ScriptedModel, type Turn } from "../helpers/scripted-model.js";
 
@@ -93,7 +93,7 @@ describe("OpenAI-compatible model client", () => {
   });
 
   test("after 5 failed attempts the last error is reported", async () => {
-    const { c, server } = await client(Array.from({ length: 6 }, () => ({ kind: "error", status: 503, message: "overloaded" }) as Turn));
+    const { c, server } = await client(Array.from({ length: 6 }, () => ({ kind: "error", status: 503, message: "overloaded" })));
     await assert.rejects(c.complete(hello, [BASH_TOOL], {}), (e: ModelError) => e.name === "ModelUnavailableError" && /gave up after 5 attempts/.test(e.message));
     assert.equal(server.requests.length, 5);
   });

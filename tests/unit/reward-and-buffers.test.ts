@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { parseRewardJson, parseRewardTxt, readRewards } from "../../src/verifier/reward.js";
 import { HeadTailBuffer } from "../../src/environment/output-buffer.js";
-import { TrialError } from "../../src/harbor/exceptions.js";
+import { type TrialError } from "../../src/harbor/exceptions.js";
 
 const typeOf = (fn: () => unknown): string => {
   try {

@@ -135,13 +135,13 @@ describe("task.toml errors name the field", () => {
     const [p] = problems('version = "1.0"\n[environment]\nmemory = "2X"\n');
     assert.equal(p?.file, "t/task.toml");
     assert.equal(p?.field, "[environment].memory");
-    assert.match(p!.message, /"2X" is not a size/);
+    assert.match(p.message, /"2X" is not a size/);
   });
 
   test("conflicting memory and memory_mb", () => {
     const [p] = problems('schema_version = "1.1"\n[environment]\nmemory = "2G"\nmemory_mb = 1024\n');
     assert.equal(p?.field, "[environment].memory_mb");
-    assert.match(p!.message, /conflicts/);
+    assert.match(p.message, /conflicts/);
   });
 
   test("wrong types report the value, and every problem is listed", () => {

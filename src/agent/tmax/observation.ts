@@ -3,13 +3,6 @@ import { TRUNCATION_HINT } from "./prompts.js";
 export const OBSERVATION_LIMIT = 10_000;
 export const OBSERVATION_HALF = 5_000;
 
-/** Length in Unicode code points (what the original counted), not UTF-16 units. */
-export function codePointLength(s: string): number {
-  let n = 0;
-  for (const _ of s) n++;
-  return n;
-}
-
 /**
  * Keeps outputs up to 10,000 code points unchanged; longer ones become the hint, the first and the last 5,000 code
  * points, and the number elided. `extraElided` counts characters already dropped before they reached us.

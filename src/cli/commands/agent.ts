@@ -15,6 +15,8 @@ import { writeAdhocTask } from "../../task/adhoc.js";
 import { loadTask, type Task } from "../../task/task.js";
 import { renderAgentEvent } from "../../ui/agent-stream.js";
 import { defaultJobName } from "../../util/time.js";
+import { EXIT, UsageError, type ExitCode } from "../exit-codes.js";
+import { agentSettingsFrom } from "../options.js";
 
 export interface AgentCliOptions {
   image: string;
@@ -35,11 +37,8 @@ export interface AgentCliOptions {
 }
 
 /** `tmax agent`: one run of the tmax agent in a fresh container, streamed step by step; the trajectory is kept. */
-export async function agentCommand(instruction: string | undefined, o: AgentCliOptions): Promise<number> {
-  if (!instruction && !o.path) {
-    console.error('tmax agent: give an instruction ("…"), or -p TASK_DIR to use the task\'s own');
-    return 2;
-  }
+export async function agentCommand(instruction: string | undefined, o: AgentCliOptions): Promise<ExitCode> {
+  if (!instruction && !o.path) throw new UsageError('give an instruction ("…"), or -p TASK_DIR to use the task\'s own');
   const scratch = mkdtempSync(join(tmpdir(), "tmax-agent-"));
   let provider: EngineProvider | null = null;
   const interrupts = handleInterrupts("stopping the agent and removing its container…", async () => provider?.close());
@@ -51,8 +50,7 @@ export async function agentCommand(instruction: string | undefined, o: AgentCliO
     if (o.path && instruction) task.instruction = instruction;
     const verify = !!o.path;
 
-    const kwargs = { ...o.agentKwarg, ...(o.baseUrl ? { base_url: o.baseUrl } : {}) };
-    const env = { ...o.agentEnv, ...(o.apiKey ? { OPENAI_API_KEY: o.apiKey } : {}) };
+    const { kwargs, env } = agentSettingsFrom(o);
     const print = (e: EpisodeEvent): void => {
       console.log(o.json ? JSON.stringify(e) : renderAgentEvent(e));
     };
@@ -62,8 +60,7 @@ export async function agentCommand(instruction: string | undefined, o: AgentCliO
       // Built once up front to fail fast on bad settings; every trial gets a fresh one from the registry.
       agent = (await createAgent("tmax", agentOptions)) as TmaxAgent;
     } catch (err) {
-      console.error(`tmax agent: ${(err as Error).message}`);
-      return 2;
+      throw new UsageError((err as Error).message);
     }
     const config = buildJobConfig(
       runOptionsWithDefaults({
@@ -108,8 +105,8 @@ export async function agentCommand(instruction: string | undefined, o: AgentCliO
       if (verify) console.log(reward != null ? pc.bold(`reward: ${reward}`) : pc.red("no reward (verification did not produce one)"));
       console.log(pc.dim(`trajectory: ${join(trialDir, "agent", "trajectory.json")}`));
     }
-    if (outcome.cancelled) return 130;
-    return trial?.exceptionType && trial.exceptionType !== "AgentTimeoutError" ? 1 : 0;
+    if (outcome.cancelled) return EXIT.interrupted;
+    return trial?.exceptionType && trial.exceptionType !== "AgentTimeoutError" ? EXIT.failure : EXIT.ok;
   } finally {
     interrupts.dispose();
     await provider?.close();

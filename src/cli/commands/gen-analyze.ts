@@ -4,12 +4,13 @@ import pc from "picocolors";
 import { analyzeCorpus } from "../../datagen/analyze.js";
 import { renderReportHtml } from "../../ui/html/corpus-report.js";
 import { writeFileAtomic } from "../../util/atomic-write.js";
+import { EXIT, type ExitCode } from "../exit-codes.js";
 
 const pct = (x: number | null): string => (x === null ? "–" : `${(x * 100).toFixed(1)}%`);
 const usd = (x: number | null): string => (x === null ? "–" : `$${x.toFixed(4)}`);
 
 /** `tmax gen analyze`: axis balance, acceptance and pass rates by axis, cost per accepted task; HTML report. */
-export async function genAnalyzeCommand(corpusArg: string, o: { output?: string; json: boolean }): Promise<number> {
+export async function genAnalyzeCommand(corpusArg: string, o: { output?: string; json: boolean }): Promise<ExitCode> {
   const corpus = resolve(corpusArg);
   const report = analyzeCorpus(corpus);
   const htmlPath = resolve(o.output ?? join(corpus, "report.html"));
@@ -17,7 +18,7 @@ export async function genAnalyzeCommand(corpusArg: string, o: { output?: string;
   await writeFileAtomic(join(corpus, "analysis.json"), JSON.stringify(report, null, 2) + "\n");
   if (o.json) {
     console.log(JSON.stringify(report, null, 2));
-    return 0;
+    return EXIT.ok;
   }
   const t = report.totals;
   const head = new Table({ style: { head: [], border: [] }, chars: { mid: "", "left-mid": "", "mid-mid": "", "right-mid": "" } });
@@ -41,5 +42,5 @@ export async function genAnalyzeCommand(corpusArg: string, o: { output?: string;
   }
   console.log(axes.toString());
   console.log(`report: ${htmlPath}`);
-  return 0;
+  return EXIT.ok;
 }

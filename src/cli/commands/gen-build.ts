@@ -7,6 +7,7 @@ import { loadTaxonomy, DEFAULT_TAXONOMY_PATH } from "../../datagen/taxonomy.js";
 import { openProvider, type EngineProvider, type EnvironmentKind } from "../../environment/providers.js";
 import { OpenAIChatClient } from "../../model/openai-client.js";
 import { GenProgress } from "../../ui/gen-progress.js";
+import { EXIT, UsageError, type ExitCode } from "../exit-codes.js";
 
 export interface GenBuildOptions {
   output: string;
@@ -27,16 +28,10 @@ export interface GenBuildOptions {
 }
 
 /** `tmax gen build`: generate, validate in containers, and keep the tasks that prove solvable and non-trivial. */
-export async function genBuildCommand(specsPath: string, o: GenBuildOptions): Promise<number> {
+export async function genBuildCommand(specsPath: string, o: GenBuildOptions): Promise<ExitCode> {
   const baseUrl = o.baseUrl ?? process.env.OPENAI_BASE_URL;
-  if (!o.model) {
-    console.error("tmax gen build: give the generator model with -m");
-    return 2;
-  }
-  if (!baseUrl) {
-    console.error("tmax gen build: no model server given: pass --base-url http://host:port/v1 or set OPENAI_BASE_URL");
-    return 2;
-  }
+  if (!o.model) throw new UsageError("give the generator model with -m");
+  if (!baseUrl) throw new UsageError("no model server given: pass --base-url http://host:port/v1 or set OPENAI_BASE_URL");
   const taxonomy = loadTaxonomy(o.taxonomy ?? DEFAULT_TAXONOMY_PATH);
   const prices = o.inputCostPerMtok != null || o.outputCostPerMtok != null ? { input: o.inputCostPerMtok ?? 0, output: o.outputCostPerMtok ?? 0 } : null;
   if (o.budgetUsd != null && !prices) {
@@ -95,7 +90,7 @@ export async function genBuildCommand(specsPath: string, o: GenBuildOptions): Pr
     if (summary.stoppedBy === "budget") console.log(pc.yellow(`stopped: the budget of $${o.budgetUsd} is spent; raise --budget-usd and rerun to continue`));
     if (summary.stoppedBy === "fatal") console.log(pc.red(`stopped: ${summary.fatal}`));
     if (summary.stoppedBy === "interrupted") console.log(pc.yellow("interrupted: rerun the same command to continue"));
-    return summary.stoppedBy === "fatal" ? 1 : summary.stoppedBy === "interrupted" ? 130 : 0;
+    return summary.stoppedBy === "fatal" ? EXIT.failure : summary.stoppedBy === "interrupted" ? EXIT.interrupted : EXIT.ok;
   } finally {
     interrupts.dispose();
     await provider?.close();

@@ -3,16 +3,14 @@ import pc from "picocolors";
 import { decontaminateCorpus } from "../../datagen/decontam-corpus.js";
 import { reportMarkdown } from "../../datagen/decontam.js";
 import { REMOVED_DIR } from "../../store/corpus.js";
+import { EXIT, UsageError, type ExitCode } from "../exit-codes.js";
 
 /** `tmax gen decontam`: n-gram overlap of task descriptions with benchmark instructions; optionally removes tasks. */
 export async function genDecontamCommand(
   corpusArg: string,
   o: { against: string[]; n: number[]; remove: boolean; removeN: number; output?: string; json: boolean },
-): Promise<number> {
-  if (o.against.length === 0) {
-    console.error("tmax gen decontam: give at least one --against <benchmark tasks dir>");
-    return 2;
-  }
+): Promise<ExitCode> {
+  if (o.against.length === 0) throw new UsageError("give at least one --against <benchmark tasks dir>");
   const { result, outDir } = await decontaminateCorpus(corpusArg, { against: o.against, ns: o.n, remove: o.remove, removeN: o.removeN, outDir: o.output });
   if (o.json) console.log(JSON.stringify(result, null, 2));
   else {
@@ -23,5 +21,5 @@ export async function genDecontamCommand(
     }
     console.log(pc.dim(`reports: ${outDir}/report.{md,csv,json}`));
   }
-  return 0;
+  return EXIT.ok;
 }

@@ -3,13 +3,14 @@ import { defaultMirror } from "../../images/apt-sources.js";
 import { bootstrapDebian } from "../../images/bootstrap.js";
 import { openProvider, type EngineProvider, type EnvironmentKind } from "../../environment/providers.js";
 import { handleInterrupts } from "../interrupts.js";
+import { EXIT, type ExitCode } from "../exit-codes.js";
 
 /**
  * `tmax images bootstrap`: the offline Debian base image, built once and tagged under the usual names. The mirror
  * defaults to the machine's own apt configuration. Ctrl-C stops debootstrap, removes its work dir and any partial
  * import, stops the podman service and exits 130.
  */
-export async function imagesBootstrapCommand(opts: { suite: string; mirror?: string; force: boolean; env: EnvironmentKind }): Promise<number> {
+export async function imagesBootstrapCommand(opts: { suite: string; mirror?: string; force: boolean; env: EnvironmentKind }): Promise<ExitCode> {
   let provider: EngineProvider | null = null;
   const interrupts = handleInterrupts("stopping debootstrap and removing its work dir…", async () => provider?.close());
   const tty = !!process.stderr.isTTY;
@@ -19,7 +20,7 @@ export async function imagesBootstrapCommand(opts: { suite: string; mirror?: str
     const chosen = opts.mirror ? { mirror: opts.mirror, from: "--mirror" } : defaultMirror(opts.suite);
     process.stderr.write(`mirror ${chosen.mirror}${pc.dim(` (${chosen.from ?? "default; no Debian archive in the apt sources"})`)}\n`);
     provider = await openProvider(opts.env);
-    if (interrupts.signal.aborted) return 130;
+    if (interrupts.signal.aborted) return EXIT.interrupted;
     const result = await bootstrapDebian({
       images: provider.imageStore,
       suite: opts.suite,
@@ -37,12 +38,12 @@ export async function imagesBootstrapCommand(opts: { suite: string; mirror?: str
     if (tty) process.stderr.write("\r\x1b[K");
     if (result.built) console.log(`${pc.green("✓")} built ${result.tags[0]} in ${((Date.now() - started) / 1000).toFixed(0)} s; tagged ${result.tags.join(", ")}`);
     else console.log(`${pc.green("✓")} ${result.tags[0]} is already present (use --force to rebuild); tags: ${result.tags.join(", ")}`);
-    return 0;
+    return EXIT.ok;
   } catch (err) {
     if (!interrupts.signal.aborted) throw err;
     if (tty) process.stderr.write("\r\x1b[K");
     console.error(pc.yellow("interrupted: debootstrap stopped, work dir and partial image removed"));
-    return 130;
+    return EXIT.interrupted;
   } finally {
     await provider?.close();
     interrupts.dispose();

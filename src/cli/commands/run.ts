@@ -1,20 +1,12 @@
-import { existsSync } from "node:fs";
-import { join, resolve } from "node:path";
-import pc from "picocolors";
-import type { AgentOptions } from "../../agent/agent.js";
-import { createAgent } from "../../agent/registry.js";
-import { handleInterrupts } from "../interrupts.js";
-import { openProvider, type EngineProvider, type EnvironmentKind } from "../../environment/providers.js";
-import { buildJobConfig, jobTaskSource, resolveSecrets, type RunOptions } from "../../job/config.js";
-import { runJob } from "../../job/job.js";
+import { resolve } from "node:path";
+import type { EnvironmentKind } from "../../environment/providers.js";
+import { buildJobConfig, jobTaskSource, type RunOptions } from "../../job/config.js";
 import { readJobConfig } from "../../job/resume.js";
-import type { JobConfig } from "../../job/schema.js";
-import { summarize } from "../../stats/summary.js";
-import { discoverTasks, type DiscoveredTasks } from "../../task/dataset.js";
-import { formatProblem } from "../../task/problems.js";
-import { JobProgress } from "../../ui/progress.js";
-import { summaryTable } from "../../ui/summary-table.js";
+import { discoverTasks } from "../../task/dataset.js";
 import { defaultJobName } from "../../util/time.js";
+import { UsageError, type ExitCode } from "../exit-codes.js";
+import { executeJob } from "../job-runner.js";
+import { agentSettingsFrom } from "../options.js";
 
 export interface RunCliOptions {
   path?: string;
@@ -59,21 +51,14 @@ export interface RunCliOptions {
   debug: boolean;
 }
 
-function reportInvalid(found: DiscoveredTasks): void {
-  for (const bad of found.invalid) {
-    console.error(pc.red(`✗ ${bad.name}: skipped, the task is malformed`));
-    for (const p of bad.problems.filter((x) => x.severity === "error")) console.error(`    ${formatProblem(p)}`);
-  }
-  for (const w of found.warnings) console.error(pc.yellow(`! ${formatProblem(w)}`));
-}
-
 function toRunOptions(o: RunCliOptions, singleTask: boolean): RunOptions {
+  const agent = agentSettingsFrom(o);
   return {
     path: o.path!,
     agent: o.agent,
     model: o.model ?? null,
-    agentKwargs: { ...o.agentKwarg, ...(o.baseUrl ? { base_url: o.baseUrl } : {}) },
-    agentEnv: { ...o.agentEnv, ...(o.apiKey ? { OPENAI_API_KEY: o.apiKey } : {}) },
+    agentKwargs: agent.kwargs,
+    agentEnv: agent.env,
     nAttempts: o.nAttempts,
     nConcurrent: o.nConcurrent,
     include: o.includeTaskName,
@@ -109,11 +94,8 @@ function toRunOptions(o: RunCliOptions, singleTask: boolean): RunOptions {
 }
 
 /** `tmax run`: returns the process exit code. */
-export async function runCommand(o: RunCliOptions, argv: string[]): Promise<number> {
-  if (!o.path === !o.resume) {
-    console.error("tmax run: give either -p/--path <tasks> or --resume <job-dir>");
-    return 2;
-  }
+export async function runCommand(o: RunCliOptions, argv: string[]): Promise<ExitCode> {
+  if (!o.path === !o.resume) throw new UsageError("give either -p/--path <tasks> or --resume <job-dir>");
   if (o.resume) {
     const jobDir = resolve(o.resume);
     let config = readJobConfig(jobDir);
@@ -125,113 +107,7 @@ export async function runCommand(o: RunCliOptions, argv: string[]): Promise<numb
   const found = await discoverTasks(o.path!, { include: o.includeTaskName, exclude: o.excludeTaskName, limit: o.nTasks ?? null });
   const config = buildJobConfig(toRunOptions(o, found.kind === "task"));
   // Secrets given on this command line are used as given; config.json only holds ${NAME} references to them.
-  const literalEnv = { ...o.agentEnv, ...(o.apiKey ? { OPENAI_API_KEY: o.apiKey } : {}) };
+  const literalEnv = agentSettingsFrom(o).env;
   return executeJob({ config, jobDir: resolve(config.jobs_dir, config.job_name), found, resume: false, literalEnv }, o, argv);
 }
 
-export interface PreparedJob {
-  config: JobConfig;
-  jobDir: string;
-  found: DiscoveredTasks;
-  resume: boolean;
-  /** Agent environment given literally on this command line (config.json holds only ${NAME} for secrets). */
-  literalEnv: Record<string, string>;
-}
-
-/**
- * Runs a prepared job as `tmax run` does: reports malformed tasks, checks the agent, shows live progress, handles
- * Ctrl-C, and ends with the summary table (or JSON). Returns the exit code.
- */
-export async function executeJob(
-  { config, jobDir, found, resume, literalEnv }: PreparedJob,
-  ui: { quiet: boolean; json: boolean; debug: boolean },
-  argv: string[],
-): Promise<number> {
-  if (!resume && existsSync(join(jobDir, "config.json"))) {
-    console.error(`tmax run: ${jobDir} already holds a job; resume it with --resume ${jobDir} or pick another --job-name`);
-    return 2;
-  }
-  reportInvalid(found);
-  if (found.tasks.length === 0) {
-    console.error("tmax run: no valid tasks to run");
-    return 1;
-  }
-
-  const agentCfg = config.agents[0]!;
-  const agentName = agentCfg.name ?? "oracle";
-  let agentOptions: AgentOptions;
-  try {
-    const fromConfig = resolveSecrets(Object.fromEntries(Object.entries(agentCfg.env).filter(([k]) => !(k in literalEnv))));
-    agentOptions = { modelName: agentCfg.model_name, kwargs: agentCfg.kwargs, env: { ...fromConfig, ...literalEnv } };
-    await createAgent(agentName, agentOptions); // fail fast on an unknown agent or bad settings
-  } catch (err) {
-    console.error(`tmax run: ${(err as Error).message}`);
-    return 2;
-  }
-
-  let provider: EngineProvider | null = null;
-  const interrupts = handleInterrupts("stopping running trials and removing their containers…", async () => provider?.close());
-  try {
-    provider = await openProvider((config.environment.type as EnvironmentKind) ?? "podman");
-    const showProgress = !ui.quiet && !ui.json;
-    let progress: JobProgress | null = null;
-    if (showProgress) {
-      console.error(
-        `${resume ? "Resuming" : "Running"} ${pc.bold(config.job_name)}: ${found.tasks.length} task(s) × ${config.n_attempts} attempt(s), ` +
-          `agent ${agentName}${agentCfg.model_name ? ` (${agentCfg.model_name})` : ""}, ${config.n_concurrent_trials} at once, ${provider.name}`,
-      );
-      console.error(pc.dim(`job dir: ${jobDir}`));
-    }
-    const outcome = await runJob({
-      jobDir,
-      config,
-      tasks: found.tasks,
-      source: found.source,
-      provider,
-      makeAgent: () => createAgent(agentName, agentOptions),
-      signal: interrupts.signal,
-      invocation: ["tmax", ...argv],
-      resume,
-      hooks: {
-        onPlan: ({ total, finished, discarded }) => {
-          if (!showProgress) return;
-          progress = new JobProgress(total, finished);
-          if (discarded > 0) progress.message(`${discarded} interrupted trial(s) discarded; they run again`);
-          if (finished > 0) progress.message(`${finished} trial(s) already finished; ${total - finished} to run`);
-          progress.start();
-        },
-        onTrialStart: ({ trialName }) => progress?.trialStarted(trialName),
-        onTrialEnd: (r, { willRetry }) => progress?.trialEnded(r, willRetry),
-        onLog: (line) => {
-          if (ui.debug) progress?.message(pc.dim(line));
-        },
-      },
-    });
-    (progress as JobProgress | null)?.stop();
-    const summary = summarize(outcome.records);
-    const usage = process.resourceUsage();
-    if (ui.json) {
-      console.log(
-        JSON.stringify(
-          {
-            job: jobDir,
-            cancelled: outcome.cancelled,
-            ...summary,
-            invalid_tasks: found.invalid.map((b) => ({ task: b.name, problems: b.problems })),
-            orchestrator: { cpu_s: (usage.userCPUTime + usage.systemCPUTime) / 1e6, max_rss_mb: usage.maxRSS / 1024 },
-          },
-          null,
-          2,
-        ),
-      );
-    } else {
-      console.log(summaryTable(jobDir, summary));
-      if (found.invalid.length > 0) console.log(pc.yellow(`${found.invalid.length} malformed task(s) skipped: ${found.invalid.map((b) => b.name).join(", ")}`));
-      if (outcome.cancelled) console.log(pc.yellow(`Interrupted. Resume with: npx tmax run --resume ${jobDir}`));
-    }
-    return outcome.cancelled ? 130 : 0;
-  } finally {
-    interrupts.dispose();
-    await provider?.close();
-  }
-}

@@ -1,9 +1,10 @@
 import pc from "picocolors";
 import { summarize, summarizeTasks } from "../../stats/summary.js";
 import { readJob } from "../../store/job.js";
+import { EXIT, type ExitCode } from "../exit-codes.js";
 
 /** `tmax stats`: the same figures for any Harbor job directory, written by tmax or by Harbor. */
-export async function statsCommand(dirs: string[], opts: { perTask: boolean; json: boolean }): Promise<number> {
+export async function statsCommand(dirs: string[], opts: { perTask: boolean; json: boolean }): Promise<ExitCode> {
   const out: object[] = [];
   let failed = false;
   for (const dir of dirs) {
@@ -27,5 +28,5 @@ export async function statsCommand(dirs: string[], opts: { perTask: boolean; jso
     }
   }
   if (opts.json) console.log(JSON.stringify(out, null, 2));
-  return failed ? 1 : 0;
+  return failed ? EXIT.failure : EXIT.ok;
 }

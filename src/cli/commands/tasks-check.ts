@@ -2,9 +2,10 @@ import { resolve } from "node:path";
 import pc from "picocolors";
 import { discoverTasks } from "../../task/dataset.js";
 import { formatProblem, type TaskProblem } from "../../task/problems.js";
+import { EXIT, type ExitCode } from "../exit-codes.js";
 
 /** `tmax tasks check`: validates tasks and lists every problem with its file and field. Exit 1 on any error. */
-export async function tasksCheckCommand(dirs: string[], opts: { json: boolean }): Promise<number> {
+export async function tasksCheckCommand(dirs: string[], opts: { json: boolean }): Promise<ExitCode> {
   const report: { task: string; dir: string; ok: boolean; problems: TaskProblem[] }[] = [];
   let fatal = false;
   for (const dir of dirs) {
@@ -34,5 +35,5 @@ export async function tasksCheckCommand(dirs: string[], opts: { json: boolean })
     }
     console.log(`\n${report.length} task(s) checked: ${report.length - bad.length} valid, ${bad.length} invalid`);
   }
-  return fatal || bad.length > 0 ? 1 : 0;
+  return fatal || bad.length > 0 ? EXIT.failure : EXIT.ok;
 }

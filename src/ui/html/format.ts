@@ -5,9 +5,11 @@
 // ---------------------------------------------------------------------------------------------------------------
 
 /** Escapes text for HTML element content and (double- or single-quoted) attribute values. */
-export function escapeHtml(value: unknown): string {
+export function escapeHtml(value: string | number | boolean | null | undefined): string {
   const text = value === null || value === undefined ? "" : String(value);
   return text
+    // Control characters other than tab, newline and carriage return are not allowed in HTML.
+    // eslint-disable-next-line no-control-regex
     .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, "\ufffd")
     .replace(/[&<>"']/g, (c) => {
       switch (c) {

@@ -1,0 +1,137 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import pc from "picocolors";
+import type { AgentOptions } from "../agent/agent.js";
+import { createAgent } from "../agent/registry.js";
+import { openProvider, type EngineProvider } from "../environment/providers.js";
+import { resolveSecrets } from "../job/config.js";
+import { runJob } from "../job/job.js";
+import type { JobConfig } from "../job/schema.js";
+import { summarize } from "../stats/summary.js";
+import type { DiscoveredTasks } from "../task/dataset.js";
+import { formatProblem } from "../task/problems.js";
+import { JobProgress } from "../ui/progress.js";
+import { summaryTable } from "../ui/summary-table.js";
+import { EXIT, UsageError, type ExitCode } from "./exit-codes.js";
+import { handleInterrupts } from "./interrupts.js";
+
+/**
+ * Running a prepared job the way `tmax run` shows it, shared by the commands that run jobs (`run`, `gen solve`):
+ * malformed tasks reported, the agent checked up front, live progress on stderr, Ctrl-C handled, and the summary
+ * table (or JSON) on stdout.
+ */
+
+function reportInvalid(found: DiscoveredTasks): void {
+  for (const bad of found.invalid) {
+    console.error(pc.red(`✗ ${bad.name}: skipped, the task is malformed`));
+    for (const p of bad.problems.filter((x) => x.severity === "error")) console.error(`    ${formatProblem(p)}`);
+  }
+  for (const w of found.warnings) console.error(pc.yellow(`! ${formatProblem(w)}`));
+}
+
+export interface PreparedJob {
+  config: JobConfig;
+  jobDir: string;
+  found: DiscoveredTasks;
+  resume: boolean;
+  /** Agent environment given literally on this command line (config.json holds only ${NAME} for secrets). */
+  literalEnv: Record<string, string>;
+}
+
+/**
+ * Runs a prepared job as `tmax run` does: reports malformed tasks, checks the agent, shows live progress, handles
+ * Ctrl-C, and ends with the summary table (or JSON). Returns the exit code.
+ */
+export async function executeJob(
+  { config, jobDir, found, resume, literalEnv }: PreparedJob,
+  ui: { quiet: boolean; json: boolean; debug: boolean },
+  argv: string[],
+): Promise<ExitCode> {
+  if (!resume && existsSync(join(jobDir, "config.json"))) {
+    throw new UsageError(`${jobDir} already holds a job; resume it with --resume ${jobDir} or pick another --job-name`);
+  }
+  reportInvalid(found);
+  if (found.tasks.length === 0) {
+    console.error("tmax run: no valid tasks to run");
+    return EXIT.failure;
+  }
+  const backend = config.environment.type ?? "podman";
+  if (backend !== "podman" && backend !== "docker") throw new UsageError(`${jobDir}: environment type "${backend}" is not one tmax runs (podman, docker)`);
+
+  const agentCfg = config.agents[0]!;
+  const agentName = agentCfg.name ?? "oracle";
+  let agentOptions: AgentOptions;
+  try {
+    const fromConfig = resolveSecrets(Object.fromEntries(Object.entries(agentCfg.env).filter(([k]) => !(k in literalEnv))));
+    agentOptions = { modelName: agentCfg.model_name, kwargs: agentCfg.kwargs, env: { ...fromConfig, ...literalEnv } };
+    await createAgent(agentName, agentOptions); // fail fast on an unknown agent or bad settings
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+
+  let provider: EngineProvider | null = null;
+  const interrupts = handleInterrupts("stopping running trials and removing their containers…", async () => provider?.close());
+  try {
+    provider = await openProvider(backend);
+    const showProgress = !ui.quiet && !ui.json;
+    let progress: JobProgress | null = null;
+    if (showProgress) {
+      console.error(
+        `${resume ? "Resuming" : "Running"} ${pc.bold(config.job_name)}: ${found.tasks.length} task(s) × ${config.n_attempts} attempt(s), ` +
+          `agent ${agentName}${agentCfg.model_name ? ` (${agentCfg.model_name})` : ""}, ${config.n_concurrent_trials} at once, ${provider.name}`,
+      );
+      console.error(pc.dim(`job dir: ${jobDir}`));
+    }
+    const outcome = await runJob({
+      jobDir,
+      config,
+      tasks: found.tasks,
+      source: found.source,
+      provider,
+      makeAgent: () => createAgent(agentName, agentOptions),
+      signal: interrupts.signal,
+      invocation: ["tmax", ...argv],
+      resume,
+      hooks: {
+        onPlan: ({ total, finished, discarded }) => {
+          if (!showProgress) return;
+          progress = new JobProgress(total, finished);
+          if (discarded > 0) progress.message(`${discarded} interrupted trial(s) discarded; they run again`);
+          if (finished > 0) progress.message(`${finished} trial(s) already finished; ${total - finished} to run`);
+          progress.start();
+        },
+        onTrialStart: ({ trialName }) => progress?.trialStarted(trialName),
+        onTrialEnd: (r, { willRetry }) => progress?.trialEnded(r, willRetry),
+        onLog: (line) => {
+          if (ui.debug) progress?.message(pc.dim(line));
+        },
+      },
+    });
+    (progress as JobProgress | null)?.stop();
+    const summary = summarize(outcome.records);
+    const usage = process.resourceUsage();
+    if (ui.json) {
+      console.log(
+        JSON.stringify(
+          {
+            job: jobDir,
+            cancelled: outcome.cancelled,
+            ...summary,
+            invalid_tasks: found.invalid.map((b) => ({ task: b.name, problems: b.problems })),
+            orchestrator: { cpu_s: (usage.userCPUTime + usage.systemCPUTime) / 1e6, max_rss_mb: usage.maxRSS / 1024 },
+          },
+          null,
+          2,
+        ),
+      );
+    } else {
+      console.log(summaryTable(jobDir, summary));
+      if (found.invalid.length > 0) console.log(pc.yellow(`${found.invalid.length} malformed task(s) skipped: ${found.invalid.map((b) => b.name).join(", ")}`));
+      if (outcome.cancelled) console.log(pc.yellow(`Interrupted. Resume with: npx tmax run --resume ${jobDir}`));
+    }
+    return outcome.cancelled ? EXIT.interrupted : EXIT.ok;
+  } finally {
+    interrupts.dispose();
+    await provider?.close();
+  }
+}

@@ -1,0 +1,48 @@
+import { Option, type Command, type OptionValues } from "@commander-js/extra-typings";
+import { parseEnvPair, parseKwarg } from "./parse.js";
+
+/**
+ * Option groups several commands share, declared once. Each adds its options to a command and keeps commander's
+ * inferred option types, so handlers receive typed options.
+ */
+
+type Cmd<A extends unknown[], O extends OptionValues, G extends OptionValues> = Command<A, O, G>;
+
+/** `-m`, `--base-url`, `--api-key`: an OpenAI-compatible model server (the tmax agent's, or the task generator's). */
+export function withModelServer<A extends unknown[], O extends OptionValues, G extends OptionValues>(cmd: Cmd<A, O, G>, role = "the model") {
+  return cmd
+    .option("-m, --model <name>", `${role}: the server's model name (an openai/ prefix is accepted)`)
+    .option("--base-url <url>", "OpenAI-compatible server (default: $OPENAI_BASE_URL)")
+    .option("--api-key <key>", "API key for that server (default: $OPENAI_API_KEY; never written to job files)");
+}
+
+/** `--ak key=value` and `--ae KEY=VALUE`: agent settings (Harbor's agent kwargs) and environment. */
+export function withAgentSettings<A extends unknown[], O extends OptionValues, G extends OptionValues>(cmd: Cmd<A, O, G>) {
+  return cmd
+    .option("--ak, --agent-kwarg <key=value>", "agent setting, e.g. --ak temperature=0.7 --ak max_steps=64 (repeatable)", parseKwarg, {})
+    .option("--ae, --agent-env <KEY=VALUE>", "environment variable for the agent (repeatable)", parseEnvPair, {});
+}
+
+/** `-e`: the container backend. */
+export function withBackend<A extends unknown[], O extends OptionValues, G extends OptionValues>(cmd: Cmd<A, O, G>, help = "container backend") {
+  return cmd.addOption(new Option("-e, --env <type>", help).choices(["podman", "docker"] as const).default("podman" as const));
+}
+
+/** What the model-server and agent-settings groups mean for an agent: its kwargs and environment. */
+export interface AgentSettingsFlags {
+  baseUrl?: string;
+  apiKey?: string;
+  agentKwarg: Record<string, unknown>;
+  agentEnv: Record<string, string>;
+}
+
+/**
+ * The agent's kwargs and environment from the flags: `--base-url` becomes the `base_url` kwarg and `--api-key` the
+ * OPENAI_API_KEY variable (which job files only ever hold as a `${NAME}` reference).
+ */
+export function agentSettingsFrom(o: AgentSettingsFlags): { kwargs: Record<string, unknown>; env: Record<string, string> } {
+  return {
+    kwargs: { ...o.agentKwarg, ...(o.baseUrl ? { base_url: o.baseUrl } : {}) },
+    env: { ...o.agentEnv, ...(o.apiKey ? { OPENAI_API_KEY: o.apiKey } : {}) },
+  };
+}
