@@ -35,14 +35,18 @@ const schema = z
   })
   .strict();
 
-export type TmaxAgentSettings = z.infer<typeof schema> & { baseUrl: string; apiKey: string | null };
+/** The settings with the server resolved; `baseUrl` is null only when the agent was given a model client. */
+export type TmaxAgentSettings = z.infer<typeof schema> & { baseUrl: string | null; apiKey: string | null };
 
 export class AgentConfigError extends Error {
   override name = "AgentConfigError";
 }
 
-/** Validates kwargs and resolves the server URL and key (kwargs, then the agent env, then the process env). */
-export function resolveSettings(kwargs: Record<string, unknown>, env: Record<string, string>): TmaxAgentSettings {
+/**
+ * Validates kwargs and resolves the server URL and key (kwargs, then the agent env, then the process env). A server
+ * is required unless `needServer` is false (the agent was built with a model client of its own).
+ */
+export function resolveSettings(kwargs: Record<string, unknown>, env: Record<string, string>, needServer = true): TmaxAgentSettings {
   const parsed = schema.safeParse(kwargs);
   if (!parsed.success) {
     const msgs = parsed.error.issues.map((i) =>
@@ -51,8 +55,8 @@ export function resolveSettings(kwargs: Record<string, unknown>, env: Record<str
     throw new AgentConfigError(`tmax agent: ${msgs.join("; ")}`);
   }
   const s = parsed.data;
-  const baseUrl = s.base_url ?? s.api_base ?? env.OPENAI_BASE_URL ?? process.env.OPENAI_BASE_URL;
-  if (!baseUrl) {
+  const baseUrl = s.base_url ?? s.api_base ?? env.OPENAI_BASE_URL ?? process.env.OPENAI_BASE_URL ?? null;
+  if (!baseUrl && needServer) {
     throw new AgentConfigError("tmax agent: no model server given: pass --base-url http://host:port/v1 or set OPENAI_BASE_URL");
   }
   const apiKey = s.api_key ?? env.OPENAI_API_KEY ?? process.env.OPENAI_API_KEY ?? null;

@@ -28,12 +28,12 @@ export class TmaxAgent implements Agent {
     private readonly deps: AgentDeps = {},
   ) {
     if (!opts.modelName) throw new Error("the tmax agent needs a model: -m <served model name>");
-    this.settings = resolveSettings(opts.kwargs, opts.env);
+    this.settings = resolveSettings(opts.kwargs, opts.env, !deps.modelClient);
     this.modelInfo = splitModelName(opts.modelName);
     this.client =
       deps.modelClient ??
       new OpenAIChatClient({
-        baseUrl: this.settings.baseUrl,
+        baseUrl: this.settings.baseUrl!,
         apiKey: this.settings.apiKey,
         model: opts.modelName,
         requestTimeoutSec: this.settings.request_timeout_sec,

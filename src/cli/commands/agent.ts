@@ -82,7 +82,7 @@ export async function agentCommand(instruction: string | undefined, o: AgentCliO
     );
     const jobDir = resolve(config.jobs_dir, config.job_name);
     if (!o.json) {
-      console.error(pc.dim(`${o.path ? `task ${task.name}` : `image ${o.image}`} · model ${o.model} · ${agent.settings.baseUrl}`));
+      console.error(pc.dim(`${o.path ? `task ${task.name}` : `image ${o.image}`} · model ${o.model} · ${agent.settings.baseUrl ?? "(given client)"}`));
     }
     provider = await openProvider(o.env);
     const outcome = await runJob({
