@@ -11,8 +11,9 @@ import { environmentSpecFor, imageSourceFor } from "../trial/environment-spec.js
 import { runTrial } from "../trial/trial.js";
 import type { TrialResult } from "../harbor/trial-schema.js";
 import { errorMessage } from "../util/errors.js";
+import { primaryReward } from "../verifier/reward.js";
 import type { ValidationRecord } from "../store/corpus-schema.js";
-import type { LlmStage as StageName } from "./stages.js";
+import type { LlmStage } from "./stages.js";
 
 /** Why a generated task was turned down; also the manifest's rejection reasons. */
 export type RejectReason =
@@ -25,7 +26,7 @@ export type RejectReason =
 
 export interface ValidationFailure {
   /** The stage whose output must change. */
-  stage: Exclude<StageName, "task">;
+  stage: Exclude<LlmStage, "task">;
   reason: RejectReason;
   /** One sentence for the model and the manifest. */
   problem: string;
@@ -150,7 +151,7 @@ export async function validateTask(
   const nop = await runValidationTrial(task, new NopAgent(), provider, join(opts.workDir, "nop"), opts.signal);
   if (opts.signal?.aborted) throw opts.signal.reason;
   const nopOut = readTail(join(opts.workDir, "nop", "nop", "verifier", "test-stdout.txt"));
-  record.nop_reward = nop.verifier_result?.rewards?.reward ?? null;
+  record.nop_reward = primaryReward(nop.verifier_result?.rewards);
   if (nop.exception_info) {
     return fail({
       stage: "tests",
@@ -171,7 +172,7 @@ export async function validateTask(
   // 4. The reference solution makes them pass.
   const oracle = await runValidationTrial(task, new OracleAgent({ modelName: null, kwargs: {}, env: {} }), provider, join(opts.workDir, "oracle"), opts.signal);
   if (opts.signal?.aborted) throw opts.signal.reason;
-  record.oracle_reward = oracle.verifier_result?.rewards?.reward ?? null;
+  record.oracle_reward = primaryReward(oracle.verifier_result?.rewards);
   const oracleDir = join(opts.workDir, "oracle", "oracle");
   if (oracle.exception_info || record.oracle_reward !== 1) {
     const why = oracle.exception_info

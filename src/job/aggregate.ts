@@ -1,5 +1,5 @@
 import { evalKey, type TrialRecord } from "../stats/records.js";
-import { harborEvalStats } from "../stats/summary.js";
+import { harborEvalStats, sumOrNull } from "../stats/summary.js";
 import type { JobResult } from "./schema.js";
 
 /**
@@ -14,9 +14,6 @@ export interface JobCounters {
   cancelled: number;
   retries: number;
 }
-
-const sumOrNull = (records: readonly TrialRecord[], f: (r: TrialRecord) => number | null): number | null =>
-  records.some((r) => f(r) != null) ? records.reduce((s, r) => s + (f(r) ?? 0), 0) : null;
 
 /**
  * Harbor's JobResult.stats for the finished trials `records` (in the order they were recorded: it is the order of

@@ -15,9 +15,6 @@ export const JOB_FILES = {
   log: "job.log",
 } as const;
 
-/** The file whose presence makes a child directory of a job a trial. */
-export const TRIAL_RESULT_FILE = "result.json";
-
 export function jobFile(jobDir: string, which: keyof typeof JOB_FILES): string {
   return join(jobDir, JOB_FILES[which]);
 }

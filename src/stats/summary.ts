@@ -118,24 +118,21 @@ export function passAtKFor(records: TrialRecord[]): Record<string, number> {
 function countErrors(records: TrialRecord[]): Record<string, number> {
   const out: Record<string, number> = {};
   for (const r of records) if (r.exceptionType) out[r.exceptionType] = (out[r.exceptionType] ?? 0) + 1;
-  return byCountDesc(out);
+  return Object.fromEntries(Object.entries(out).sort(([, a], [, b]) => b - a));
 }
 
-function byCountDesc(counts: Record<string, number>): Record<string, number> {
-  return Object.fromEntries(Object.entries(counts).sort(([, a], [, b]) => b - a));
-}
-
-/** A sum that stays null until some term is known (Harbor's token and cost totals). */
-class NullableSum {
-  private sum = 0;
-  private seen = false;
-  add(x: number | null): void {
-    this.sum += x ?? 0;
-    if (x != null) this.seen = true;
+/** The sum of the known values, or null when none is known (token counts and costs are often unreported). */
+export function sumOrNull<T>(items: readonly T[], value: (item: T) => number | null): number | null {
+  let sum = 0;
+  let seen = false;
+  for (const item of items) {
+    const x = value(item);
+    if (x != null) {
+      sum += x;
+      seen = true;
+    }
   }
-  get value(): number | null {
-    return this.seen ? this.sum : null;
-  }
+  return seen ? sum : null;
 }
 
 export function summarize(all: TrialRecord[]): Summary {
@@ -143,28 +140,8 @@ export function summarize(all: TrialRecord[]): Summary {
   const key = recordsRewardKey(records);
   const byTask = attemptsByTask(records);
   const rs = runStatsOf(byTask, key);
-  // One pass for the counts and sums (in record order, so every sum is the same float as summing a mapped array).
   const keys = new Set<string>();
-  let rewarded = 0;
-  let errored = 0;
-  let rewardSum = 0;
-  const errorCounts: Record<string, number> = {};
-  const [input, cache, output, cost] = [new NullableSum(), new NullableSum(), new NullableSum(), new NullableSum()];
-  for (const r of records) {
-    if (r.rewards) {
-      rewarded++;
-      for (const k in r.rewards) keys.add(k);
-    }
-    if (r.exceptionType) {
-      errored++;
-      errorCounts[r.exceptionType] = (errorCounts[r.exceptionType] ?? 0) + 1;
-    }
-    rewardSum += rewardOf(r, key);
-    input.add(r.nInputTokens);
-    cache.add(r.nCacheTokens);
-    output.add(r.nOutputTokens);
-    cost.add(r.costUsd);
-  }
+  for (const r of records) for (const k of Object.keys(r.rewards ?? {})) keys.add(k);
   const rewardMeans: Record<string, number> = {};
   const rewardReported: Record<string, { n: number; mean: number }> = {};
   if (keys.size > 1) {
@@ -177,21 +154,27 @@ export function summarize(all: TrialRecord[]): Summary {
   return {
     n_trials: records.length,
     n_tasks: byTask.size,
-    n_rewarded: rewarded,
-    n_errored: errored,
+    n_rewarded: records.filter((r) => r.rewards).length,
+    n_errored: records.filter((r) => r.exceptionType).length,
     n_unfinished: all.length - records.length,
     reward_key: key,
-    mean: records.length === 0 ? 0 : rewardSum / records.length,
+    mean: avg(records.map((r) => rewardOf(r, key))),
     std: rs.std,
     sem: rs.sem,
     runs: rs.runs,
     pass_at_k: binaryOn(records, key) ? passAtKOfTasks(byTask, (r) => isSolved(r.rewards, key)) : {},
-    errors: byCountDesc(errorCounts),
+    errors: countErrors(records),
     reward_means: rewardMeans,
     reward_reported: rewardReported,
-    tokens: { input: input.value, cache: cache.value, output: output.value, cost_usd: cost.value },
+    tokens: {
+      input: sumOrNull(records, (r) => r.nInputTokens),
+      cache: sumOrNull(records, (r) => r.nCacheTokens),
+      output: sumOrNull(records, (r) => r.nOutputTokens),
+      cost_usd: sumOrNull(records, (r) => r.costUsd),
+    },
   };
 }
+
 
 export function summarizeTasks(all: TrialRecord[]): TaskSummary[] {
   const records = all.filter((r) => r.finished);

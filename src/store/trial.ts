@@ -8,12 +8,13 @@ import {
   type LenientTrialConfig,
   type LenientTrialResult,
 } from "../harbor/lenient.js";
+import { ATIF_FILE, TRAJECTORY_FILE } from "../agent/tmax/trajectory-files.js";
 import { trialRecordFromSummary, type TrialRecord } from "../stats/records.js";
 import { TrialPaths } from "../trial/paths.js";
 import { errorMessage } from "../util/errors.js";
-import { FileFormatError, readOptionalJsonDocument, readOptionalText, validateDocument } from "../util/json-file.js";
+import { FileFormatError, parseJsonText, readOptionalJsonDocument, readOptionalText, validateDocument } from "../util/json-file.js";
 import { parseTimestamp } from "../util/time.js";
-import { parseRewardJson, parseRewardTxt, type Rewards } from "../verifier/reward.js";
+import { rewardsFromFiles, type Rewards } from "../verifier/reward.js";
 import { once } from "./lazy.js";
 import { trajectoryFromJson, type AtifTrajectory, type Trajectory } from "./trajectory.js";
 
@@ -108,7 +109,7 @@ function phase(t: LenientTiming | null | undefined): PhaseTiming | null {
   return { startedAt, finishedAt, seconds: Number.isFinite(secs) ? secs : null };
 }
 
-async function listFiles(root: string, rel = ""): Promise<TrialFile[]> {
+async function listTrialFiles(root: string, rel = ""): Promise<TrialFile[]> {
   const entries = await readdir(rel ? join(root, rel) : root, { withFileTypes: true });
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const out: TrialFile[] = [];
@@ -116,7 +117,7 @@ async function listFiles(root: string, rel = ""): Promise<TrialFile[]> {
     const path = rel ? `${rel}/${e.name}` : e.name;
     if (e.isDirectory()) {
       out.push({ path, type: "directory", size: 0 });
-      out.push(...(await listFiles(root, path)));
+      out.push(...(await listTrialFiles(root, path)));
     } else {
       const s = await lstat(join(root, path));
       out.push({ path, type: e.isFile() ? "file" : e.isSymbolicLink() ? "symlink" : "other", size: s.size });
@@ -134,16 +135,11 @@ export async function readTrial(dir: string): Promise<TrialView> {
     throw new TrialDirError(`${dir}: no such trial directory (${errorMessage(err)})`);
   }
   const paths = new TrialPaths(dir);
-  const trajectoryFile = join(paths.agent, "trajectory.json");
+  const trajectoryFile = join(paths.agent, TRAJECTORY_FILE);
 
   const raw = once(async (): Promise<unknown> => {
     const text = await readOptionalText(paths.result);
-    if (text === null) return undefined;
-    try {
-      return JSON.parse(text) as unknown;
-    } catch (err) {
-      throw new FileFormatError(paths.result, "", `not valid JSON (${errorMessage(err)})`);
-    }
+    return text === null ? undefined : parseJsonText(paths.result, text);
   });
   const result = once(async () => {
     const data = await raw();
@@ -151,14 +147,7 @@ export async function readTrial(dir: string): Promise<TrialView> {
   });
   const readTrajectory = async (file: string): Promise<Trajectory | null> => {
     const text = await readOptionalText(file);
-    if (text === null) return null;
-    let data: unknown;
-    try {
-      data = JSON.parse(text);
-    } catch (err) {
-      throw new FileFormatError(file, "", `not valid JSON (${errorMessage(err)})`);
-    }
-    return trajectoryFromJson(file, data);
+    return text === null ? null : trajectoryFromJson(file, parseJsonText(file, text));
   };
   const trajectory = once(() => readTrajectory(trajectoryFile));
 
@@ -175,7 +164,7 @@ export async function readTrial(dir: string): Promise<TrialView> {
     }),
     trajectory,
     atif: once(async () => {
-      const own = await readTrajectory(join(paths.agent, "trajectory.atif.json"));
+      const own = await readTrajectory(join(paths.agent, ATIF_FILE));
       if (own && own.format !== "atif") throw new FileFormatError(own.file, "", "expected an ATIF document, found chat messages");
       if (own) return own;
       const t = await trajectory();
@@ -187,16 +176,13 @@ export async function readTrial(dir: string): Promise<TrialView> {
         readOptionalText(join(paths.verifier, "reward.txt")),
         readOptionalText(join(paths.verifier, "test-stdout.txt")),
       ]);
-      const rewardFile = json !== null ? "reward.json" : txt !== null ? "reward.txt" : null;
-      let rewards: Rewards | null = null;
-      let rewardError: string | null = null;
+      if (json === null && txt === null) return { rewards: null, rewardFile: null, rewardError: null, stdout };
       try {
-        if (json !== null) rewards = parseRewardJson(json);
-        else if (txt !== null) rewards = parseRewardTxt(txt);
+        const { file, rewards } = rewardsFromFiles({ json, txt });
+        return { rewards, rewardFile: file, rewardError: null, stdout };
       } catch (err) {
-        rewardError = errorMessage(err);
+        return { rewards: null, rewardFile: json !== null ? "reward.json" : "reward.txt", rewardError: errorMessage(err), stdout };
       }
-      return { rewards, rewardFile, rewardError, stdout };
     }),
     log: once(() => readOptionalText(paths.log)),
     exception: once(() => readOptionalText(paths.exception)),
@@ -211,7 +197,7 @@ export async function readTrial(dir: string): Promise<TrialView> {
         verifier: phase(r.verifier),
       };
     }),
-    files: once(() => listFiles(dir)),
+    files: once(() => listTrialFiles(dir)),
     text: async (relativePath: string) => {
       const root = resolve(dir);
       const file = resolve(root, relativePath);

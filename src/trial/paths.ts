@@ -1,5 +1,8 @@
 import { join } from "node:path";
 
+/** The file whose presence makes a directory a trial (its result.json). */
+export const TRIAL_RESULT_FILE = "result.json";
+
 /** Files and folders of one trial directory (Harbor's layout). */
 export class TrialPaths {
   constructor(readonly dir: string) {}
@@ -7,7 +10,7 @@ export class TrialPaths {
     return join(this.dir, "config.json");
   }
   get result(): string {
-    return join(this.dir, "result.json");
+    return join(this.dir, TRIAL_RESULT_FILE);
   }
   get log(): string {
     return join(this.dir, "trial.log");

@@ -28,15 +28,18 @@ export function validateDocument<S extends z.ZodType>(file: string, data: unknow
   throw new FileFormatError(file, fieldPath(issue.path), issue.message);
 }
 
-/** Parses JSON text and validates it (see validateDocument). */
-export function parseJsonDocument<S extends z.ZodType>(file: string, text: string, schema: S): z.output<S> {
-  let data: unknown;
+/** Parses JSON text read from `file`; throws FileFormatError naming the file when it is not JSON. */
+export function parseJsonText(file: string, text: string): unknown {
   try {
-    data = JSON.parse(text);
+    return JSON.parse(text) as unknown;
   } catch (err) {
     throw new FileFormatError(file, "", `not valid JSON (${(err as Error).message})`);
   }
-  return validateDocument(file, data, schema);
+}
+
+/** Parses JSON text and validates it (see validateDocument). */
+export function parseJsonDocument<S extends z.ZodType>(file: string, text: string, schema: S): z.output<S> {
+  return validateDocument(file, parseJsonText(file, text), schema);
 }
 
 /** Reads, parses and validates a JSON file. A missing file throws the fs error (code ENOENT) unchanged. */

@@ -37,11 +37,20 @@ export function parseRewardTxt(text: string): Rewards {
   }
 }
 
-/** The reward contract: reward.json wins over reward.txt; neither is RewardFileNotFoundError. */
-export async function readRewards(rewardJsonPath: string, rewardTxtPath: string): Promise<Rewards> {
-  if (existsSync(rewardJsonPath)) return parseRewardJson(await readFile(rewardJsonPath, "utf8"));
-  if (existsSync(rewardTxtPath)) return parseRewardTxt(await readFile(rewardTxtPath, "utf8"));
+/**
+ * The reward contract on the two files' contents (null = the file does not exist): reward.json wins over
+ * reward.txt; neither is RewardFileNotFoundError. Also says which file decided.
+ */
+export function rewardsFromFiles(files: { json: string | null; txt: string | null }): { file: "reward.json" | "reward.txt"; rewards: Rewards } {
+  if (files.json !== null) return { file: "reward.json", rewards: parseRewardJson(files.json) };
+  if (files.txt !== null) return { file: "reward.txt", rewards: parseRewardTxt(files.txt) };
   throw new RewardFileNotFoundError("the verifier wrote neither /logs/verifier/reward.json nor /logs/verifier/reward.txt");
+}
+
+/** The reward contract on the verifier's files (see rewardsFromFiles). */
+export async function readRewards(rewardJsonPath: string, rewardTxtPath: string): Promise<Rewards> {
+  const read = async (p: string): Promise<string | null> => (existsSync(p) ? readFile(p, "utf8") : null);
+  return rewardsFromFiles({ json: await read(rewardJsonPath), txt: await read(rewardTxtPath) }).rewards;
 }
 
 /** The key every Harbor verifier writes by default (reward.txt becomes {"reward": x}). */

@@ -3,7 +3,6 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import type { Agent, AgentRunContext } from "../../src/agent/agent.js";
-import type { Environment, EnvironmentProvider, EnvironmentSpec, ExecResult, ImageStore } from "../../src/environment/environment.js";
 import { initialJobResult, isFinalRecord, jobStats } from "../../src/job/aggregate.js";
 import { buildJobConfig } from "../../src/job/config.js";
 import { runJob } from "../../src/job/job.js";
@@ -14,6 +13,7 @@ import type { TrialRecord } from "../../src/stats/records.js";
 import { discoverTasks } from "../../src/task/dataset.js";
 import { sleep } from "../../src/util/sleep.js";
 import { FileFormatError } from "../../src/util/json-file.js";
+import { fakeProvider } from "../helpers/fake-provider.js";
 import { runOptions } from "../helpers/run-options.js";
 import { tempDir, writeTask } from "../helpers/task-fixture.js";
 
@@ -194,36 +194,6 @@ describe("resume: reading an existing job directory", () => {
 
 // ---- runJob on a fake container provider: the orchestration without podman ----
 
-const EXEC_OK: ExecResult = { stdout: "", stderr: "", returnCode: 0, timedOut: false, stdoutDropped: 0, stderrDropped: 0, durationSec: 0 };
-
-/** Environments that do nothing; "running the tests" writes reward.txt as `rewardFor(task)` says. */
-function fakeProvider(rewardFor: (task: string) => number): EnvironmentProvider {
-  const env = (spec: EnvironmentSpec): Environment => ({
-    id: spec.trialName,
-    mounted: true,
-    start: () => Promise.resolve(),
-    exec: (command) => {
-      if (command.includes("/tests/test.sh")) writeFileSync(join(spec.logs.verifier, "reward.txt"), `${rewardFor(spec.displayName)}\n`);
-      return Promise.resolve(EXEC_OK);
-    },
-    uploadFile: () => Promise.resolve(),
-    uploadDir: () => Promise.resolve(),
-    downloadFile: () => Promise.resolve(),
-    downloadDir: () => Promise.resolve(),
-    isDir: () => Promise.resolve(false),
-    isFile: () => Promise.resolve(false),
-    stop: () => Promise.resolve(),
-  });
-  return {
-    name: "fake",
-    imageStore: {} as ImageStore,
-    createEnvironment: env,
-    prepareImage: () => Promise.resolve("fake"),
-    removeAll: () => Promise.resolve(),
-    close: () => Promise.resolve(),
-  };
-}
-
 /** An agent whose run is `body`, counting how many run at once. */
 function fakeAgent(body: (task: string, ctx: AgentRunContext) => Promise<void>, meter: { running: number; peak: number }): Agent {
   return {
@@ -263,7 +233,7 @@ describe("runJob on the work pool (fake provider)", () => {
       config,
       tasks: tasks.tasks,
       source: tasks.source,
-      provider: fakeProvider((t) => (t === "p-two" ? 0 : 1)),
+      provider: fakeProvider({ rewardFor: (t) => (t === "p-two" ? 0 : 1) }),
       makeAgent: () =>
         fakeAgent(async (task) => {
           await sleep(20);
@@ -304,7 +274,7 @@ describe("runJob on the work pool (fake provider)", () => {
       config,
       tasks: tasks.tasks,
       source: tasks.source,
-      provider: fakeProvider(() => 1),
+      provider: fakeProvider(),
       makeAgent: () =>
         fakeAgent(async (task, ctx) => {
           if (task === "c-fast") return;
@@ -332,7 +302,7 @@ describe("runJob on the work pool (fake provider)", () => {
       config,
       tasks: tasks.tasks,
       source: tasks.source,
-      provider: fakeProvider(() => 1),
+      provider: fakeProvider(),
       makeAgent: () => fakeAgent(() => Promise.resolve(), meter),
       signal: new AbortController().signal,
       invocation: ["tmax", "test"],

@@ -3,7 +3,6 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import type { Agent } from "../../src/agent/agent.js";
-import type { Environment, EnvironmentProvider, EnvironmentSpec, ImageStore } from "../../src/environment/environment.js";
 import { buildJobConfig } from "../../src/job/config.js";
 import { runJob, type JobOutcome } from "../../src/job/job.js";
 import { JobDirError } from "../../src/job/layout.js";
@@ -11,6 +10,7 @@ import { readJob, readJobTrials } from "../../src/store/job.js";
 import { readTrial, TrialDirError } from "../../src/store/trial.js";
 import { discoverTasks } from "../../src/task/dataset.js";
 import { FileFormatError } from "../../src/util/json-file.js";
+import { fakeProvider } from "../helpers/fake-provider.js";
 import { runOptions } from "../helpers/run-options.js";
 import { tempDir, writeTask } from "../helpers/task-fixture.js";
 
@@ -44,28 +44,6 @@ const ATIF = {
   final_metrics: { total_prompt_tokens: 100, total_completion_tokens: 10, total_cached_tokens: 0, total_steps: 2 },
 };
 
-function doNothingProvider(): EnvironmentProvider {
-  const env = (spec: EnvironmentSpec): Environment => ({
-    id: spec.trialName,
-    mounted: true,
-    start: () => Promise.resolve(),
-    exec: (command) => {
-      if (command.includes("/tests/test.sh")) {
-        writeFileSync(join(spec.logs.verifier, "reward.txt"), "1\n");
-        writeFileSync(join(spec.logs.verifier, "test-stdout.txt"), "1 passed\n");
-      }
-      return Promise.resolve({ stdout: "", stderr: "", returnCode: 0, timedOut: false, stdoutDropped: 0, stderrDropped: 0, durationSec: 0 });
-    },
-    uploadFile: () => Promise.resolve(),
-    uploadDir: () => Promise.resolve(),
-    downloadFile: () => Promise.resolve(),
-    downloadDir: () => Promise.resolve(),
-    isDir: () => Promise.resolve(false),
-    isFile: () => Promise.resolve(false),
-    stop: () => Promise.resolve(),
-  });
-  return { name: "fake", imageStore: {} as ImageStore, createEnvironment: env, prepareImage: () => Promise.resolve("x"), removeAll: () => Promise.resolve(), close: () => Promise.resolve() };
-}
 
 const trajectoryWriter: Agent = {
   name: "tmax",
@@ -153,7 +131,7 @@ describe("readJob / readTrial on a job written by tmax", () => {
       config: buildJobConfig(runOptions({ path: ds, nAttempts: 2, agent: "tmax", model: "openai/tmax-9b" })),
       tasks: found.tasks,
       source: found.source,
-      provider: doNothingProvider(),
+      provider: fakeProvider({ testStdout: "1 passed\n" }),
       makeAgent: () => trajectoryWriter,
       signal: new AbortController().signal,
       invocation: ["tmax", "run"],

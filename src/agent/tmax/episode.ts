@@ -135,9 +135,7 @@ export async function runEpisode(input: EpisodeInput): Promise<Episode> {
     detail: null,
     error: null,
   };
-  const messages: ChatMessage[] = [];
   const add = (message: ChatMessage, turn: EpisodeEntry["turn"] = null): void => {
-    messages.push(message);
     episode.entries.push({ message, at: utcIso(), turn });
   };
   const emit = (e: EpisodeEvent): void => input.onEvent?.(e, episode);
@@ -153,7 +151,7 @@ export async function runEpisode(input: EpisodeInput): Promise<Episode> {
   try {
     turns: while (step < s.maxSteps) {
       signal.throwIfAborted();
-      const reply = await policy.next({ messages, tools: TOOLS }, signal);
+      const reply = await policy.next({ messages: episodeMessages(episode), tools: TOOLS }, signal);
       if (reply.kind === "exhausted") {
         end(reply.reason, reply.detail);
         break;

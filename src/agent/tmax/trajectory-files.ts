@@ -8,6 +8,11 @@ import { episodeMessages, type Episode } from "./episode.js";
  * (Harbor's ATIF-v1.4), timing.json (one entry per step) and usage.json (token totals and how the run ended).
  */
 
+/** Harbor's name for an agent's trajectory (tmax's holds the chat messages; Harbor's agents write ATIF there). */
+export const TRAJECTORY_FILE = "trajectory.json";
+/** tmax's ATIF copy of the trajectory, for Harbor's viewer. */
+export const ATIF_FILE = "trajectory.atif.json";
+
 export type TimingEntry =
   | { step: number; llm_s: number; bash_s: number; return_code: number; cmd: string }
   | { step: number; llm_s: number; format_error: true };
@@ -124,8 +129,8 @@ export async function writeTrajectoryFiles(
 ): Promise<void> {
   const json = (v: unknown): string => JSON.stringify(v, null, 2) + "\n";
   await Promise.all([
-    writeFileAtomic(join(dir, "trajectory.json"), json(episodeMessages(episode))),
-    writeFileAtomic(join(dir, "trajectory.atif.json"), json(atifOf(episode, info.agent))),
+    writeFileAtomic(join(dir, TRAJECTORY_FILE), json(episodeMessages(episode))),
+    writeFileAtomic(join(dir, ATIF_FILE), json(atifOf(episode, info.agent))),
     writeFileAtomic(join(dir, "timing.json"), json(timingOf(episode))),
     writeFileAtomic(join(dir, "usage.json"), json(usageOf(episode, info.maxSteps))),
   ]);

@@ -7,6 +7,7 @@ import type { AgentOptions } from "../../agent/agent.js";
 import { createAgent } from "../../agent/registry.js";
 import type { EpisodeEvent } from "../../agent/tmax/episode.js";
 import type { TmaxAgent } from "../../agent/tmax/tmax-agent.js";
+import { TRAJECTORY_FILE } from "../../agent/tmax/trajectory-files.js";
 import { primaryReward } from "../../verifier/reward.js";
 import { openProvider, type EngineProvider, type EnvironmentKind } from "../../environment/providers.js";
 import { buildJobConfig, runOptionsWithDefaults } from "../../job/config.js";
@@ -103,7 +104,7 @@ export async function agentCommand(instruction: string | undefined, o: AgentCliO
     } else {
       if (trial?.exceptionType) console.log(pc.red(`exception: ${trial.exceptionType} (see ${join(trialDir, "exception.txt")})`));
       if (verify) console.log(reward != null ? pc.bold(`reward: ${reward}`) : pc.red("no reward (verification did not produce one)"));
-      console.log(pc.dim(`trajectory: ${join(trialDir, "agent", "trajectory.json")}`));
+      console.log(pc.dim(`trajectory: ${join(trialDir, "agent", TRAJECTORY_FILE)}`));
     }
     if (outcome.cancelled) return EXIT.interrupted;
     return trial?.exceptionType && trial.exceptionType !== "AgentTimeoutError" ? EXIT.failure : EXIT.ok;
