@@ -314,6 +314,9 @@ describe("what the store refuses or reports", () => {
     await assert.rejects(trial.result(), (err: unknown) => err instanceof FileFormatError && err.field === "started_at");
     assert.equal((await trial.record())?.startedAt, Number.NaN, "statistics stay lenient: an unusable start time is unknown");
     writeFileSync(join(trialDir, "verifier", "reward.json"), "");
-    assert.match((await (await readTrial(trialDir)).verifier()).rewardError ?? "", /reward\.json is empty/);
+    const broken = await (await readTrial(trialDir)).verifier();
+    assert.match(broken.rewardError ?? "", /reward\.json is empty/);
+    assert.equal(broken.rewardFile, "reward.json", "the file that decided, even when it is unusable");
+    assert.equal(broken.rewards, null);
   });
 });
