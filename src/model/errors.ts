@@ -9,6 +9,7 @@ import {
   PermissionDeniedError,
   RateLimitError,
 } from "openai";
+import { retryAfterSec } from "./retry-after.js";
 
 export type ModelErrorKind =
   | "authentication"
@@ -36,16 +37,25 @@ const NAMES: Record<ModelErrorKind, string> = {
   aborted: "AbortError",
 };
 
+interface ModelErrorOptions {
+  cause?: unknown;
+  /** Seconds the server asked to wait before the next request (its Retry-After), when it said. */
+  retryAfterSec?: number | null;
+}
+
 /** A model-server failure with the decision that matters: retry it, stop the run, or end the run gracefully. */
 export class ModelError extends Error {
+  readonly retryAfterSec: number | null;
+
   constructor(
     readonly kind: ModelErrorKind,
     message: string,
     readonly status: number | null = null,
-    options?: { cause?: unknown },
+    options: ModelErrorOptions = {},
   ) {
-    super(message, options);
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = NAMES[kind];
+    this.retryAfterSec = options.retryAfterSec ?? null;
   }
 
   get retryable(): boolean {
@@ -55,7 +65,7 @@ export class ModelError extends Error {
 
 /** Thrown when every retry of a transient fault failed. Carries the last error. */
 export class ModelUnavailableError extends ModelError {
-  constructor(kind: ModelErrorKind, message: string, status: number | null = null, options?: { cause?: unknown }) {
+  constructor(kind: ModelErrorKind, message: string, status: number | null = null, options: ModelErrorOptions = {}) {
     super(kind, message, status, options);
     this.name = "ModelUnavailableError";
   }
@@ -72,7 +82,29 @@ function hint(kind: ModelErrorKind, baseUrl: string, model: string): string {
   }
 }
 
-/** Maps an error from the openai SDK (or the network) to a ModelError. */
+/**
+ * Node's and undici's codes for a connection that failed or dropped. Fetch errors before the response are the SDK's
+ * APIConnectionError; a connection lost while the body is read reaches us as undici's TypeError("terminated") with a
+ * SocketError (UND_ERR_SOCKET) as its cause, or a BodyTimeoutError (UND_ERR_BODY_TIMEOUT).
+ */
+const NETWORK_CODE = /^(ECONNRESET|ECONNREFUSED|ECONNABORTED|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|UND_ERR_)/;
+
+/** The first network error code on `err` or down its chain of causes, with that error's message. */
+function networkFault(err: unknown): { code: string; message: string } | null {
+  let e: unknown = err;
+  for (let depth = 0; depth < 5 && typeof e === "object" && e !== null; depth++) {
+    const { code, message, cause } = e as { code?: unknown; message?: unknown; cause?: unknown };
+    if (typeof code === "string" && NETWORK_CODE.test(code)) return { code, message: typeof message === "string" ? message : "" };
+    e = cause;
+  }
+  return null;
+}
+
+/**
+ * Maps an error from the openai SDK (or the network) to a ModelError. Besides its APIError classes the SDK lets two
+ * failures of a 200 response through unwrapped, both raised while it reads the body: the network's error when the
+ * connection drops mid-body, and the SyntaxError of `response.json()` when the body is not JSON. Both are transient.
+ */
 export function classifyError(err: unknown, ctx: { baseUrl: string; model: string }): ModelError {
   if (err instanceof ModelError) return err;
   if (err instanceof APIUserAbortError) return new ModelError("aborted", "request aborted", null, { cause: err });
@@ -80,8 +112,8 @@ export function classifyError(err: unknown, ctx: { baseUrl: string; model: strin
     return new ModelError("transient", `request to ${ctx.baseUrl} timed out`, null, { cause: err });
   }
   if (err instanceof APIConnectionError) {
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    return new ModelError("transient", `cannot reach ${ctx.baseUrl}: ${cause?.code ?? cause?.message ?? err.message}`, null, { cause: err });
+    const cause = (err as { cause?: { message?: string } }).cause;
+    return new ModelError("transient", `cannot reach ${ctx.baseUrl}: ${networkFault(err)?.code ?? cause?.message ?? err.message}`, null, { cause: err });
   }
   if (err instanceof APIError) {
     const status: number | null = typeof err.status === "number" ? err.status : null;
@@ -96,12 +128,16 @@ export function classifyError(err: unknown, ctx: { baseUrl: string; model: strin
     else if (status !== null && (status >= 500 || status === 408 || status === 409)) kind = "transient";
     else if (status === null) kind = "transient";
     else kind = "bad_request";
-    return new ModelError(kind, `model server answered ${status ?? "?"}: ${text}${hint(kind, ctx.baseUrl, ctx.model)}`, status, { cause: err });
+    const message = `model server answered ${status ?? "?"}: ${text}${hint(kind, ctx.baseUrl, ctx.model)}`;
+    return new ModelError(kind, message, status, { cause: err, retryAfterSec: retryAfterSec(err.headers as Headers | undefined) });
   }
-  const e = err as { name?: string; message?: string; code?: string };
+  const e = err as { name?: string; message?: string };
   if (e?.name === "AbortError") return new ModelError("aborted", "request aborted", null, { cause: err });
-  if (e?.code && /ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|EAI_AGAIN|UND_ERR/.test(e.code)) {
-    return new ModelError("transient", `cannot reach ${ctx.baseUrl}: ${e.code}`, null, { cause: err });
+  if (err instanceof SyntaxError) return new ModelError("transient", `malformed reply from ${ctx.baseUrl} (not JSON): ${err.message}`, null, { cause: err });
+  const fault = networkFault(err);
+  if (fault) {
+    const detail = fault.message ? `${fault.code} (${fault.message})` : fault.code;
+    return new ModelError("transient", `connection to ${ctx.baseUrl} dropped before the reply was complete: ${detail}`, null, { cause: err });
   }
   return new ModelError("bad_request", e?.message ?? String(err), null, { cause: err });
 }

@@ -58,6 +58,9 @@ function tokensOf(completion: { prompt_token_ids?: unknown }, choice: RawChoice)
   return { promptTokenIds: prompt, completionTokenIds: completionIds, logprobs };
 }
 
+/** Seconds for a message: at most two decimals. */
+const seconds = (sec: number): number => Math.round(sec * 100) / 100;
+
 /** Request fields for token details, and the words a server's rejection of each would contain. */
 const TOKEN_DETAIL_PARAMS = [
   { field: "return_token_ids", mention: /return_token_ids/i },
@@ -111,7 +114,10 @@ export class OpenAIChatClient implements ModelClient {
       {
         signal: local.signal,
         classify: (err) => classifyError(err, ctx),
-        onRetry: (err, attempt, delay) => this.opts.onRetry?.(`${err.message}; retry ${attempt} of ${this.retry.attempts - 1} in ${delay} s`),
+        onRetry: (err, attempt, delay) => {
+          const asked = err.retryAfterSec === null ? "" : ` (the server asked for ${seconds(err.retryAfterSec)} s)`;
+          this.opts.onRetry?.(`${err.message}; retry ${attempt} of ${this.retry.attempts - 1} in ${seconds(delay)} s${asked}`);
+        },
       },
     ).finally(() => signal?.removeEventListener("abort", onAbort));
     const raw = value.choice.message as ChatMessage;

@@ -6,13 +6,26 @@ export interface RetryPolicy {
   attempts: number;
   /** Delay before retry n (1-based) is baseDelaySec × 2^(n−1): 2, 4, 8, 16 s by default. */
   baseDelaySec: number;
+  /** The longest wait a server's Retry-After can impose before one retry; a longer request is cut to this. */
+  maxRetryAfterSec: number;
 }
 
-export const DEFAULT_RETRY: RetryPolicy = { attempts: 5, baseDelaySec: 2 };
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 5, baseDelaySec: 2, maxRetryAfterSec: 60 };
 
 /**
- * Runs `fn` until it succeeds, retrying transient model errors with exponential back-off. Non-transient errors
- * (authentication, not found, context window, …) propagate at once.
+ * Seconds to wait before retry `attempt` (1-based) after `err`: the exponential back-off, or the server's Retry-After
+ * when that is longer, capped at `maxRetryAfterSec`. A Retry-After never shortens the back-off: a server that says 0
+ * (or a date in the past) while failing is not hammered.
+ */
+export function retryDelaySec(policy: RetryPolicy, attempt: number, err: Pick<ModelError, "retryAfterSec">): number {
+  const backoff = policy.baseDelaySec * 2 ** (attempt - 1);
+  if (err.retryAfterSec === null) return backoff;
+  return Math.max(backoff, Math.min(err.retryAfterSec, policy.maxRetryAfterSec));
+}
+
+/**
+ * Runs `fn` until it succeeds, retrying transient model errors with exponential back-off (or the server's
+ * Retry-After). Non-transient errors (authentication, not found, context window, …) propagate at once.
  */
 export async function withRetries<T>(
   fn: (attempt: number) => Promise<T>,
@@ -29,7 +42,7 @@ export async function withRetries<T>(
       if (attempt >= policy.attempts) {
         throw new ModelUnavailableError("transient", `${err.message} (gave up after ${attempt} attempts)`, err.status, { cause: err });
       }
-      const delay = policy.baseDelaySec * 2 ** (attempt - 1);
+      const delay = retryDelaySec(policy, attempt, err);
       opts.onRetry?.(err, attempt, delay);
       await sleep(delay * 1000, opts.signal);
     }

@@ -14,12 +14,16 @@ export type Turn =
   | { kind: "raw_calls"; toolCalls: unknown[]; content?: string | null }
   /** Plain content (a server without a tool parser, or a reply with no call at all). */
   | { kind: "text"; content: string }
-  /** An HTTP error response. */
-  | { kind: "error"; status: number; message: string; type?: string; code?: string }
+  /** An HTTP error response, with extra headers (e.g. Retry-After). */
+  | { kind: "error"; status: number; message: string; type?: string; code?: string; headers?: Record<string, string> }
   /** Answer only after `ms` (longer than the client's request timeout = a hung request). */
   | { kind: "hang"; ms: number; then?: Turn }
   /** Close the connection without answering. */
-  | { kind: "reset" };
+  | { kind: "reset" }
+  /** Answer 200 with JSON headers and the first part of a completion, then close the connection mid-body. */
+  | { kind: "truncated" }
+  /** Answer 200 with a JSON content type and a body that is not JSON. */
+  | { kind: "malformed"; body: string };
 
 export interface RecordedRequest {
   body: {
@@ -139,12 +143,27 @@ export async function startScriptedModel(
       case "text":
         return c.json(completion(body.model, { role: "assistant", content: turn.content }, "stop", body));
       case "error":
-        return c.json({ error: { message: turn.message, type: turn.type ?? "error", code: turn.code ?? null, param: null } }, turn.status as 400);
+        return c.json({ error: { message: turn.message, type: turn.type ?? "error", code: turn.code ?? null, param: null } }, turn.status as 400, turn.headers);
       case "reset": {
         const incoming = (c.env as { incoming?: { socket?: { destroy(): void } } }).incoming;
         incoming?.socket?.destroy();
         return new Response(null, { status: 500 });
       }
+      case "truncated": {
+        const socket = (c.env as { incoming?: { socket?: { destroy(): void } } }).incoming?.socket;
+        const whole = JSON.stringify(completion(body.model, { role: "assistant", content: "cut short" }, "stop"));
+        const head = new TextEncoder().encode(whole.slice(0, Math.floor(whole.length / 2)));
+        // The headers and half the body reach the client; then the connection drops.
+        const stream = new ReadableStream<Uint8Array>({
+          start(controller) {
+            controller.enqueue(head);
+            setTimeout(() => socket?.destroy(), 50);
+          },
+        });
+        return new Response(stream, { status: 200, headers: { "content-type": "application/json" } });
+      }
+      case "malformed":
+        return new Response(turn.body, { status: 200, headers: { "content-type": "application/json" } });
     }
   });
 

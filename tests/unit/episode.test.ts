@@ -285,6 +285,19 @@ describe("chat policy", () => {
     await assert.rejects(auth.next({ messages: [], tools: [] }, new AbortController().signal), /401/);
   });
 
+  test("a wait budget: the call is abandoned when it runs out; an abort of the run still rejects with the run's reason", async () => {
+    /** A client that answers only when its signal aborts (what the openai client does with a hung server). */
+    const hung = client((_m, _t, _p, signal) => new Promise((_, reject) => signal!.addEventListener("abort", () => reject(signal!.reason as Error), { once: true })));
+    const budgeted = new ChatPolicy(hung, {}, { waitBudgetSec: 0.05 });
+    await assert.rejects(budgeted.next({ messages: [], tools: [] }, new AbortController().signal), { name: "ModelWaitBudgetExceededError" });
+    await assert.rejects(budgeted.next({ messages: [], tools: [] }, new AbortController().signal), { name: "ModelWaitBudgetExceededError" }, "spent: no new call");
+    const run = new AbortController();
+    const pending = new ChatPolicy(hung, {}, { waitBudgetSec: 60 }).next({ messages: [], tools: [] }, run.signal);
+    const reason = new Error("interrupted by the user");
+    run.abort(reason);
+    await assert.rejects(pending, (e) => e === reason);
+  });
+
   test("prices turn token counts into cost when the server reports none; passes sampling parameters", async () => {
     let seen: unknown;
     const p = new ChatPolicy(
@@ -293,7 +306,7 @@ describe("chat policy", () => {
         return reply;
       }),
       { temperature: 0.7, tokenDetails: true },
-      { inputPerMtok: 2, outputPerMtok: 10 },
+      { prices: { inputPerMtok: 2, outputPerMtok: 10 } },
     );
     const r = await p.next({ messages: [], tools: [] }, new AbortController().signal);
     assert.equal(r.kind === "turn" && r.turn.costUsd, (1000 * 2 + 500 * 10) / 1e6);

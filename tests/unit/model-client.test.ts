@@ -8,7 +8,7 @@ import { fakeTokens, startScriptedModel, type ScriptedModel, type Turn } from ".
 const servers: ScriptedModel[] = [];
 after(async () => Promise.all(servers.map((s) => s.close())));
 
-async function client(turns: Turn[], opts: { timeoutSec?: number } = {}) {
+async function client(turns: Turn[], opts: { timeoutSec?: number; maxRetryAfterSec?: number } = {}) {
   const server = await startScriptedModel(turns);
   servers.push(server);
   const retries: string[] = [];
@@ -16,7 +16,7 @@ async function client(turns: Turn[], opts: { timeoutSec?: number } = {}) {
     baseUrl: server.url,
     model: "openai/scripted-model",
     requestTimeoutSec: opts.timeoutSec ?? 30,
-    retry: { attempts: 5, baseDelaySec: 0.01 },
+    retry: { attempts: 5, baseDelaySec: 0.01, maxRetryAfterSec: opts.maxRetryAfterSec ?? 60 },
     onRetry: (m) => retries.push(m),
   });
   return { c, server, retries };
@@ -53,6 +53,29 @@ describe("OpenAI-compatible model client", () => {
     assert.match(retries[0]!, /500/);
   });
 
+  test("a 429's Retry-After in seconds is waited for instead of the shorter back-off", async () => {
+    const { c, server, retries } = await client([{ kind: "error", status: 429, message: "slow down", headers: { "Retry-After": "1" } }, { kind: "call", command: "ok" }]);
+    const started = performance.now();
+    const reply = await c.complete(hello, [BASH_TOOL], {});
+    const waitedSec = (performance.now() - started) / 1000;
+    assert.equal(reply.attempts, 2);
+    assert.ok(waitedSec >= 0.95, `waited ${waitedSec} s, the server asked for 1 s (the back-off alone is 0.01 s)`);
+    assert.ok(waitedSec < 3, `waited ${waitedSec} s`);
+    assert.match(retries[0]!, /429.*retry 1 of 4 in 1 s \(the server asked for 1 s\)/);
+    assert.equal(server.requests.length, 2);
+  });
+
+  test("a 503's Retry-After is capped at maxRetryAfterSec", async () => {
+    const { c, retries } = await client([{ kind: "error", status: 503, message: "overloaded", headers: { "Retry-After": "3600" } }, { kind: "call", command: "ok" }], {
+      maxRetryAfterSec: 0.3,
+    });
+    const started = performance.now();
+    assert.equal((await c.complete(hello, [BASH_TOOL], {})).attempts, 2);
+    const waitedSec = (performance.now() - started) / 1000;
+    assert.ok(waitedSec >= 0.28 && waitedSec < 3, `waited ${waitedSec} s: the cap, not the hour asked for`);
+    assert.match(retries[0]!, /in 0\.3 s \(the server asked for 3600 s\)/);
+  });
+
   test("a hung request times out and is retried", async () => {
     const { c, server } = await client([{ kind: "hang", ms: 3000, then: { kind: "call", command: "late" } }, { kind: "call", command: "ok" }], { timeoutSec: 0.5 });
     const started = Date.now();
@@ -65,6 +88,34 @@ describe("OpenAI-compatible model client", () => {
   test("a dropped connection is retried", async () => {
     const { c } = await client([{ kind: "reset" }, { kind: "call", command: "ok" }]);
     assert.equal((await c.complete(hello, [BASH_TOOL], {})).attempts, 2);
+  });
+
+  test("a connection dropped in the middle of a 200 body is retried", async () => {
+    const { c, server, retries } = await client([{ kind: "truncated" }, { kind: "call", command: "ok" }]);
+    const reply = await c.complete(hello, [BASH_TOOL], {});
+    assert.equal(reply.attempts, 2);
+    assert.equal(server.requests.length, 2);
+    assert.match(retries[0]!, /connection to http:\/\/127\.0\.0\.1:\d+\/v1 dropped.*UND_ERR_SOCKET/);
+  });
+
+  test("a 200 whose body is not JSON is retried", async () => {
+    const { c, server, retries } = await client([{ kind: "malformed", body: "{not json" }, { kind: "call", command: "ok" }]);
+    const reply = await c.complete(hello, [BASH_TOOL], {});
+    assert.equal(reply.attempts, 2);
+    assert.equal(server.requests.length, 2);
+    assert.match(retries[0]!, /malformed reply/);
+  });
+
+  test("bodies cut short or malformed every time: ModelUnavailableError after the last attempt", async () => {
+    const turns: Turn[] = [{ kind: "truncated" }, { kind: "malformed", body: "{not json" }, { kind: "truncated" }, { kind: "malformed", body: "<html>" }, { kind: "truncated" }];
+    const { c, server } = await client(turns);
+    await assert.rejects(c.complete(hello, [BASH_TOOL], {}), (e: ModelError) => {
+      assert.equal(e.name, "ModelUnavailableError");
+      assert.equal(e.kind, "transient");
+      assert.match(e.message, /gave up after 5 attempts/);
+      return true;
+    });
+    assert.equal(server.requests.length, 5);
   });
 
   test("401 stops at once with a clear message (no retry)", async () => {
@@ -99,7 +150,7 @@ describe("OpenAI-compatible model client", () => {
   });
 
   test("nothing listening: connection refused is transient and reported with the URL", async () => {
-    const c = new OpenAIChatClient({ baseUrl: "http://127.0.0.1:9/v1", model: "m", retry: { attempts: 2, baseDelaySec: 0.01 } });
+    const c = new OpenAIChatClient({ baseUrl: "http://127.0.0.1:9/v1", model: "m", retry: { attempts: 2, baseDelaySec: 0.01, maxRetryAfterSec: 60 } });
     await assert.rejects(c.complete(hello, [BASH_TOOL], {}), /cannot reach http:\/\/127\.0\.0\.1:9\/v1/);
   });
 

@@ -11,6 +11,7 @@ import { ModelError } from "../../src/model/errors.js";
 import type { ChatMessage, ModelClient, ModelReply } from "../../src/model/types.js";
 import { loadTask } from "../../src/task/task.js";
 import { localEnvironment } from "../helpers/local-environment.js";
+import { startScriptedModel, type ScriptedModel, type Turn } from "../helpers/scripted-model.js";
 import { tempDir, writeTask } from "../helpers/task-fixture.js";
 
 /**
@@ -25,6 +26,8 @@ after(() => {
   for (const d of shellDirs) rmSync(d, { recursive: true, force: true });
 });
 const shellDirs: string[] = [];
+const servers: ScriptedModel[] = [];
+after(async () => Promise.all(servers.map((s) => s.close())));
 
 function scriptedClient(script: (string | Error)[]): ModelClient & { seen: ChatMessage[][] } {
   const seen: ChatMessage[][] = [];
@@ -46,12 +49,15 @@ function scriptedClient(script: (string | Error)[]): ModelClient & { seen: ChatM
   };
 }
 
-async function setup(script: (string | Error)[]) {
+/** The agent on a local shell, with `script` as an injected client, or (`server`) on a real HTTP model server. */
+async function setup(script: (string | Error)[], server?: { url: string; kwargs: Record<string, unknown> }) {
   const task = await loadTask(writeTask(work, `t${shellDirs.length}-${Math.random().toString(36).slice(2, 8)}`));
   const logsDir = tempDir("tmax-agent-logs-");
   const client = scriptedClient(script);
   const events: EpisodeEvent[] = [];
-  const agent = await createAgent("tmax", { modelName: "injected", kwargs: {}, env: {} }, { modelClient: client, onEvent: (e) => events.push(e) });
+  const agent = server
+    ? await createAgent("tmax", { modelName: "scripted-model", kwargs: { base_url: server.url, ...server.kwargs }, env: {} }, { onEvent: (e) => events.push(e) })
+    : await createAgent("tmax", { modelName: "injected", kwargs: {}, env: {} }, { modelClient: client, onEvent: (e) => events.push(e) });
   const env = localEnvironment(work);
   const ctx: AgentRunContext = { task, logsDir, result: emptyAgentContext(), signal: new AbortController().signal, timeoutSec: null, log: () => undefined };
   await agent.setup(env, ctx);
@@ -90,6 +96,50 @@ describe("tmax agent (adapter) with an injected client and a local shell", () =>
     assert.equal((file("usage.json") as { exit_status: string }).exit_status, "error: AuthenticationError");
     assert.equal((file("trajectory.json") as unknown[]).length, 4);
     assert.equal(ctx.result.metadata?.exit_status, "error: AuthenticationError");
+  });
+
+  /** The agent against a real scripted HTTP server with the given kwargs. */
+  async function onServer(turns: Turn[], kwargs: Record<string, unknown>) {
+    const server = await startScriptedModel(turns);
+    servers.push(server);
+    return { server, ...(await setup([], { url: server.url, kwargs: { retry_base_delay_sec: 0.01, ...kwargs } })) };
+  }
+
+  test("a hung model server: the run ends when the model-wait budget is spent, not after request_timeout_sec × attempts", async () => {
+    const { agent, ctx, file, task, server } = await onServer([{ kind: "hang", ms: 60_000 }], { model_wait_budget_sec: 0.3 });
+    assert.equal((agent as unknown as { settings: { request_timeout_sec: number } }).settings.request_timeout_sec, 18000);
+    const started = performance.now();
+    await assert.rejects(agent.run(task.instruction, localEnvironment(work), ctx), (e: Error) => {
+      assert.equal(e.name, "ModelWaitBudgetExceededError");
+      assert.match(e.message, /model-wait budget spent: waited 0\.3 s in all for the model server.*model_wait_budget_sec/);
+      return true;
+    });
+    const sec = (performance.now() - started) / 1000;
+    assert.ok(sec >= 0.28 && sec < 5, `the run took ${sec} s`);
+    assert.equal(server.requests.length, 1, "no retry once the budget is spent");
+    assert.equal((file("usage.json") as { exit_status: string }).exit_status, "error: ModelWaitBudgetExceededError");
+    assert.equal(ctx.result.metadata?.exit_status, "error: ModelWaitBudgetExceededError");
+  });
+
+  test("the model-wait budget is one for the whole run: slow turns add up", async () => {
+    // Each reply takes 0.4 s, well inside the request timeout; the second would end the budget of 0.7 s.
+    const slow = (then: Turn): Turn => ({ kind: "hang", ms: 400, then });
+    const { agent, ctx, file, task, server } = await onServer([slow({ kind: "call", command: "true" }), slow({ kind: "call", command: `echo ${SUBMIT_MARKER}` })], {
+      model_wait_budget_sec: 0.7,
+    });
+    await assert.rejects(agent.run(task.instruction, localEnvironment(work), ctx), { name: "ModelWaitBudgetExceededError" });
+    assert.equal(server.requests.length, 2);
+    assert.deepEqual(
+      (file("trajectory.json") as ChatMessage[]).map((m) => m.role),
+      ["system", "user", "assistant", "tool"],
+      "the first turn ran; the second was cut",
+    );
+  });
+
+  test("model_wait_budget_sec 0: no budget (a slow reply is waited for)", async () => {
+    const { agent, ctx, task } = await onServer([{ kind: "hang", ms: 300, then: { kind: "call", command: `echo ${SUBMIT_MARKER}` } }], { model_wait_budget_sec: 0 });
+    await agent.run(task.instruction, localEnvironment(work), ctx);
+    assert.equal(ctx.result.metadata?.exit_status, "submitted");
   });
 
   test("without an injected client a server is required", async () => {

@@ -21,10 +21,17 @@ const schema = z
     top_k: z.number().int().positive().optional(),
     extra_body: z.record(z.string(), z.unknown()).default({}),
     request_timeout_sec: z.number().positive().default(18000),
+    /**
+     * Seconds the agent may wait for the model server in all during one run — every request, retry and back-off — after
+     * which the run ends with ModelWaitBudgetExceededError (0 = no budget). The default is one request timeout's worth.
+     */
+    model_wait_budget_sec: z.number().nonnegative().default(18000),
     /** Total attempts per model call for transient faults (5xx, 429, connection errors, timeouts). */
     max_attempts: z.number().int().positive().default(5),
     /** Back-off before retry n is retry_base_delay_sec × 2^(n−1). */
     retry_base_delay_sec: z.number().nonnegative().default(2),
+    /** A server's Retry-After (429, 503, …) is waited for when longer than the back-off, up to this many seconds. */
+    retry_after_cap_sec: z.number().nonnegative().default(60),
     /** Stop the run once the known cost reaches this many dollars (0 = no limit). */
     cost_limit_usd: z.number().nonnegative().default(0),
     /** Prices to compute cost_usd when the server does not report cost. */

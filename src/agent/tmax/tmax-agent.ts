@@ -37,7 +37,7 @@ export class TmaxAgent implements Agent {
         apiKey: this.settings.apiKey,
         model: opts.modelName,
         requestTimeoutSec: this.settings.request_timeout_sec,
-        retry: { attempts: this.settings.max_attempts, baseDelaySec: this.settings.retry_base_delay_sec },
+        retry: { attempts: this.settings.max_attempts, baseDelaySec: this.settings.retry_base_delay_sec, maxRetryAfterSec: this.settings.retry_after_cap_sec },
         onRetry: (message) => this.deps.onEvent?.({ type: "retry", message }),
       });
   }
@@ -60,7 +60,7 @@ export class TmaxAgent implements Agent {
         extraBody: { ...(s.top_k !== undefined ? { top_k: s.top_k } : {}), ...s.extra_body },
         tokenDetails: s.collect_rollout_details,
       },
-      { inputPerMtok: s.input_cost_per_mtok, outputPerMtok: s.output_cost_per_mtok },
+      { prices: { inputPerMtok: s.input_cost_per_mtok, outputPerMtok: s.output_cost_per_mtok }, waitBudgetSec: s.model_wait_budget_sec },
     );
   }
 
