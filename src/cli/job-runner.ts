@@ -3,7 +3,8 @@ import { join } from "node:path";
 import pc from "picocolors";
 import type { AgentOptions } from "../agent/agent.js";
 import { createAgent } from "../agent/registry.js";
-import { openProvider, type EngineProvider } from "../environment/providers.js";
+import type { EngineProvider } from "../environment/providers.js";
+import { openEngine } from "./engine.js";
 import { resolveSecrets } from "../job/config.js";
 import { runJob } from "../job/job.js";
 import type { JobConfig } from "../job/schema.js";
@@ -14,6 +15,7 @@ import { JobProgress } from "../ui/progress.js";
 import { summaryTable } from "../ui/summary-table.js";
 import { EXIT, UsageError, type ExitCode } from "./exit-codes.js";
 import { handleInterrupts } from "./interrupts.js";
+import type { AgentProcessPolicy } from "../verifier/agent-processes.js";
 
 /**
  * Running a prepared job the way `tmax run` shows it, shared by the commands that run jobs (`run`, `gen solve`):
@@ -36,6 +38,8 @@ export interface PreparedJob {
   resume: boolean;
   /** Agent environment given literally on this command line (config.json holds only ${NAME} for secrets). */
   literalEnv: Record<string, string>;
+  /** Which processes the agent left end before the tests (default: all but servers). */
+  agentProcesses?: AgentProcessPolicy;
 }
 
 /**
@@ -43,7 +47,7 @@ export interface PreparedJob {
  * Ctrl-C, and ends with the summary table (or JSON). Returns the exit code.
  */
 export async function executeJob(
-  { config, jobDir, found, resume, literalEnv }: PreparedJob,
+  { config, jobDir, found, resume, literalEnv, agentProcesses }: PreparedJob,
   ui: { quiet: boolean; json: boolean; debug: boolean },
   argv: string[],
 ): Promise<ExitCode> {
@@ -72,7 +76,7 @@ export async function executeJob(
   let provider: EngineProvider | null = null;
   const interrupts = handleInterrupts("stopping running trials and removing their containers…", async () => provider?.close());
   try {
-    provider = await openProvider(backend);
+    provider = await openEngine(backend, interrupts.signal);
     const showProgress = !ui.quiet && !ui.json;
     let progress: JobProgress | null = null;
     if (showProgress) {
@@ -92,6 +96,7 @@ export async function executeJob(
       signal: interrupts.signal,
       invocation: ["tmax", ...argv],
       resume,
+      agentProcesses,
       hooks: {
         onPlan: ({ total, finished, discarded }) => {
           if (!showProgress) return;

@@ -70,6 +70,11 @@ withBackend(
   .option("--override-storage-mb <mb>", "storage limit for every container (recorded; not enforced on overlay)", positiveInt)
   .option("--ve, --verifier-env <KEY=VALUE>", "environment variable for the verifier (repeatable)", parseEnvPair, {})
   .option("--disable-verification", "skip the verifier", false)
+  .addOption(
+    new Option("--agent-processes <policy>", "before the tests, end all processes the agent left, or all but servers (listening sockets)")
+      .choices(["all", "servers"] as const)
+      .default("servers" as const),
+  )
   .option("--artifact <path>", "container path to copy into the trial's artifacts/ (repeatable)", collect, [])
   .option("--json", "print the summary as JSON on stdout", false)
   .option("-q, --quiet", "no live progress", false)
@@ -263,6 +268,20 @@ withBackend(
   handle("images bootstrap", async (opts) => {
     const { imagesBootstrapCommand } = await import("./commands/images-bootstrap.js");
     return imagesBootstrapCommand(opts);
+  }),
+);
+
+withBackend(
+  program
+    .command("sandboxes")
+    .description("the containers tmax runs trials in")
+    .command("prune")
+    .description("remove containers and podman services left by tmax processes that were killed (never those of running ones)")
+    .option("--json", "print what was removed as JSON", false),
+).action(
+  handle("sandboxes prune", async (opts) => {
+    const { sandboxesPruneCommand } = await import("./commands/sandboxes-prune.js");
+    return sandboxesPruneCommand(opts);
   }),
 );
 

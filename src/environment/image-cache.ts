@@ -3,6 +3,7 @@ import { join } from "node:path";
 import type Docker from "dockerode";
 import { directoryChecksum } from "../util/file-tree.js";
 import type { ImageSource, ImageStore, PrepareImageOptions } from "./environment.js";
+import { builderContainers, removeBuilderLeftovers } from "./build-leftovers.js";
 import { followProgress } from "./image-store.js";
 import { tarDirectory } from "./tar.js";
 
@@ -48,9 +49,14 @@ function baseImageOfContext(context: string): string | null {
 export class ImageCache {
   private readonly pending = new Map<string, Promise<string>>();
 
+  /**
+   * `signal` stops every build and pull in flight (the command was interrupted). A single trial's own abort does not:
+   * builds are shared by every trial of the same context, so a trial that gives up just stops waiting.
+   */
   constructor(
     private readonly docker: Docker,
     private readonly store: ImageStore,
+    private readonly signal?: AbortSignal,
   ) {}
 
   exists(name: string): Promise<boolean> {
@@ -92,7 +98,7 @@ export class ImageCache {
     if (await this.exists(image)) return image;
     log?.(`pulling ${image}`);
     try {
-      await this.follow(await this.docker.pull(image), log);
+      await this.follow(await this.docker.pull(image, { abortSignal: this.signal }), log);
       return image;
     } catch (err) {
       if (fallback) {
@@ -111,6 +117,8 @@ export class ImageCache {
     }
     log?.(`building ${tag} from ${context}`);
     const archive = await tarDirectory(context);
+    // What the builder held before, so that a cancelled build's leftovers (and only those) can be removed.
+    const builderBefore = this.signal ? await builderContainers(this.docker) : new Set<string>();
     let stream: NodeJS.ReadableStream;
     try {
       stream = await (this.docker.buildImage as unknown as (c: Buffer, o: object) => Promise<NodeJS.ReadableStream>).call(this.docker, archive, {
@@ -118,9 +126,15 @@ export class ImageCache {
         rm: true,
         forcerm: true,
         labels: { "tmax.env-hash": tag.split(":")[1] ?? "" },
+        abortSignal: this.signal,
       });
       await this.follow(stream, log);
     } catch (err) {
+      if (this.signal?.aborted) {
+        const removed = await removeBuilderLeftovers(this.docker, builderBefore);
+        log?.(`build of ${tag} cancelled; removed ${removed} builder container(s) it left`);
+        throw this.signal.reason;
+      }
       const msg = (err as Error).message;
       const base = baseImageOfContext(context);
       if (base && REGISTRY_FAILURE.test(msg) && !(await this.exists(base))) {

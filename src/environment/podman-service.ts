@@ -57,12 +57,18 @@ export async function waitForSocket(socketPath: string, timeoutMs: number, isAli
   }
 }
 
-/** A `podman system service` on a private unix socket, owned by this process. */
+/**
+ * A `podman system service` on a private unix socket, owned by this process. It runs detached, in a session of its
+ * own: a terminal's Ctrl-C goes to the whole foreground process group, and the service must outlive that signal
+ * long enough for tmax to remove its containers through it. tmax stops it when done (and kills it on exit); if
+ * tmax itself is killed, the session record names it so a later run can stop it (see sweep.ts).
+ */
 export class PodmanService {
   private exited = false;
   private constructor(
     readonly socketPath: string,
-    private readonly dir: string,
+    /** Private dir holding the socket and tmax's containers.conf; removed when the service stops. */
+    readonly dir: string,
     private readonly child: ChildProcess,
     readonly containersConf: string,
     private readonly stderrTail: () => string,
@@ -88,6 +94,7 @@ export class PodmanService {
     const child = spawn("podman", ["system", "service", "--time=0", `unix://${socketPath}`], {
       env: { ...process.env, CONTAINERS_CONF: conf },
       stdio: ["ignore", "ignore", "pipe"],
+      detached: true,
     });
     let stderr = "";
     child.stderr?.on("data", (d: Buffer) => {

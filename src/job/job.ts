@@ -1,3 +1,4 @@
+import type { AgentProcessPolicy } from "../verifier/agent-processes.js";
 import { createWriteStream, existsSync } from "node:fs";
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
@@ -43,6 +44,8 @@ export interface JobInput {
   invocation: string[];
   resume?: boolean;
   hooks?: JobHooks;
+  /** Which processes the agent left end before each trial's tests (default: all but servers). */
+  agentProcesses?: AgentProcessPolicy;
 }
 
 export interface JobOutcome {
@@ -152,6 +155,7 @@ export async function runJob(input: JobInput): Promise<JobOutcome> {
           provider: input.provider,
           agent: await input.makeAgent(),
           signal,
+          agentProcesses: input.agentProcesses,
           onPhase: (phase) => hooks.onTrialPhase?.({ trialName, phase }),
         },
       );

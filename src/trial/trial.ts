@@ -5,6 +5,7 @@ import type { Agent, AgentRunContext } from "../agent/agent.js";
 import type { Environment, EnvironmentProvider } from "../environment/environment.js";
 import type { Task } from "../task/task.js";
 import { taskChecksum } from "../task/task.js";
+import type { AgentProcessPolicy } from "../verifier/agent-processes.js";
 import { verify } from "../verifier/verifier.js";
 import { writeJsonAtomic } from "../util/atomic-write.js";
 import { errorMessage, errorStack } from "../util/errors.js";
@@ -13,6 +14,7 @@ import { uuid } from "../util/ids.js";
 import { sleep } from "../util/sleep.js";
 import { collectArtifacts } from "./artifacts.js";
 import { environmentSpecFor } from "./environment-spec.js";
+import { closeWhileRunning, restoreModes } from "./permissions.js";
 import {
   AgentSetupTimeoutError,
   AgentTimeoutError,
@@ -44,6 +46,8 @@ export interface TrialDeps {
   agent: Agent;
   /** Job cancellation (Ctrl-C): the trial stops, removes its container and records CancelledError. */
   signal?: AbortSignal;
+  /** Which processes the agent left end before the tests run (default: all but servers). */
+  agentProcesses?: AgentProcessPolicy;
   onPhase?: (phase: TrialPhase) => void;
 }
 
@@ -98,6 +102,7 @@ export async function runTrial(spec: TrialSpec, deps: TrialDeps): Promise<TrialR
   const { task, config } = spec;
   const paths = new TrialPaths(spec.dir);
   await Promise.all([paths.agent, paths.verifier, paths.artifacts].map((d) => mkdir(d, { recursive: true })));
+  await closeWhileRunning(spec.dir);
   const logStream: WriteStream = createWriteStream(paths.log, { flags: "a" });
   const log = (line: string): void => {
     logStream.write(`${utcIso()} ${line}\n`);
@@ -227,7 +232,7 @@ export async function runTrial(spec: TrialSpec, deps: TrialDeps): Promise<TrialR
     if (!config.verifier.disable) {
       await phase("verifier", async () => {
         const rewards = await withDeadline(null, deps.signal, (signal) =>
-          verify(env, task, paths.verifier, { timeoutSec: timeouts.verifier, env: config.verifier.env, signal }),
+          verify(env, task, paths.verifier, { timeoutSec: timeouts.verifier, env: config.verifier.env, signal, log, agentProcesses: deps.agentProcesses }),
         );
         result.verifier_result = { rewards };
         log(`rewards ${JSON.stringify(rewards)}`);
@@ -248,6 +253,7 @@ export async function runTrial(spec: TrialSpec, deps: TrialDeps): Promise<TrialR
     } catch (err) {
       log(`could not remove the environment: ${errorMessage(err)}`);
     }
+    await restoreModes(spec.dir).catch((err) => log(`could not restore the trial dir's modes: ${errorMessage(err)}`));
     result.finished_at = utcIso();
     await save();
     log("trial finished");

@@ -4,26 +4,38 @@ import type { Task } from "../task/task.js";
 import { resolveEnvMap } from "../task/templating.js";
 import { VerifierTimeoutError } from "../harbor/exceptions.js";
 import { readRewards, type Rewards } from "./reward.js";
+import type { AgentProcessPolicy } from "./agent-processes.js";
+import { lockTestsCommand, resetForVerifier } from "./sandbox-reset.js";
 
 export interface VerifyOptions {
   timeoutSec: number | null;
   /** CLI overrides (--ve) on top of [verifier].env. */
   env?: Record<string, string>;
   signal?: AbortSignal;
+  log?: (line: string) => void;
+  /** Which processes the agent left end before the tests (agent-processes.ts); default "servers". */
+  agentProcesses?: AgentProcessPolicy;
 }
 
 /**
- * Runs the task's tests after the agent is done: tests/ is uploaded to /tests only now, test.sh runs with its
- * output in /logs/verifier/test-stdout.txt (its exit code is ignored), and the reward file decides.
+ * Runs the task's tests after the agent is done. First the sandbox is reset (sandbox-reset.ts): the agent's
+ * processes are ended and /logs/verifier and /tests emptied. Then tests/ is uploaded to /tests (owned by the
+ * verifier's user, writable by nobody else), test.sh runs with its output in /logs/verifier/test-stdout.txt (its
+ * exit code is ignored), and the reward file decides. `verifierDir` is the host folder that holds /logs/verifier
+ * (mounted, or downloaded into after the run).
  */
-/** `verifierDir` is the host folder that holds /logs/verifier (mounted, or downloaded into after the run). */
 export async function verify(env: Environment, task: Task, verifierDir: string, opts: VerifyOptions): Promise<Rewards> {
+  const reset = await resetForVerifier(env, opts.agentProcesses ?? "servers");
+  if (reset.processesKilled > 0) opts.log?.(`ended ${reset.processesKilled} process(es) the agent left running`);
   await env.uploadDir(task.testsDir, "/tests");
   const user = task.config.verifier.user;
   const asRoot = user === null || user === "root" || user === 0;
-  // Test files are made executable as root; folded into the test command when the verifier runs as root anyway.
-  if (!asRoot) await env.exec("chmod -R a+rx /tests", { user: "root", timeoutSec: 60 });
-  const command = `${asRoot ? "chmod -R a+rx /tests 2>/dev/null; " : ""}bash /tests/test.sh > /logs/verifier/test-stdout.txt 2>&1`;
+  // Folded into the test command when the verifier runs as root anyway (one exec less).
+  if (!asRoot) {
+    const locked = await env.exec(lockTestsCommand(user), { user: "root", timeoutSec: 60 });
+    if (locked.returnCode !== 0) throw new Error(`could not hand /tests to the verifier user ${String(user)}: ${locked.stderr.trim()}`);
+  }
+  const command = `${asRoot ? `${lockTestsCommand(user)} 2>/dev/null; ` : ""}bash /tests/test.sh > /logs/verifier/test-stdout.txt 2>&1`;
   const result = await env.exec(command, {
     env: { ...resolveEnvMap(task.config.verifier.env), ...(opts.env ?? {}) },
     user,

@@ -16,11 +16,16 @@ export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.Proces
   return finished(child);
 }
 
-export function startCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): ChildProcess & { out: { stdout: string; stderr: string } } {
+/** Starts the CLI; with `group`, as the leader of a new process group (as a shell starts a foreground job). */
+export function startCli(
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; group?: boolean } = {},
+): ChildProcess & { out: { stdout: string; stderr: string } } {
   const child = spawn(process.execPath, [CLI, ...args], {
     cwd: opts.cwd ?? REPO,
     env: { ...process.env, NO_COLOR: "1", ...opts.env },
     stdio: ["ignore", "pipe", "pipe"],
+    detached: opts.group ?? false,
   }) as ChildProcess & { out: { stdout: string; stderr: string } };
   child.out = { stdout: "", stderr: "" };
   child.stdout!.on("data", (d: Buffer) => (child.out.stdout += d.toString()));

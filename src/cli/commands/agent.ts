@@ -9,7 +9,8 @@ import type { EpisodeEvent } from "../../agent/tmax/episode.js";
 import type { TmaxAgent } from "../../agent/tmax/tmax-agent.js";
 import { TRAJECTORY_FILE } from "../../agent/tmax/trajectory-files.js";
 import { primaryReward } from "../../verifier/reward.js";
-import { openProvider, type EngineProvider, type EnvironmentKind } from "../../environment/providers.js";
+import type { EngineProvider, EnvironmentKind } from "../../environment/providers.js";
+import { openEngine } from "../engine.js";
 import { buildJobConfig, runOptionsWithDefaults } from "../../job/config.js";
 import { runJob } from "../../job/job.js";
 import { writeAdhocTask } from "../../task/adhoc.js";
@@ -85,7 +86,7 @@ export async function agentCommand(instruction: string | undefined, o: AgentCliO
     if (!o.json) {
       console.error(pc.dim(`${o.path ? `task ${task.name}` : `image ${o.image}`} · model ${o.model} · ${agent.settings.baseUrl ?? "(given client)"}`));
     }
-    provider = await openProvider(o.env);
+    provider = await openEngine(o.env, interrupts.signal);
     const outcome = await runJob({
       jobDir,
       config,

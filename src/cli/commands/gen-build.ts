@@ -4,7 +4,8 @@ import pc from "picocolors";
 import { handleInterrupts } from "../interrupts.js";
 import { buildCorpus } from "../../datagen/build.js";
 import { loadTaxonomy, DEFAULT_TAXONOMY_PATH } from "../../datagen/taxonomy.js";
-import { openProvider, type EngineProvider, type EnvironmentKind } from "../../environment/providers.js";
+import type { EngineProvider, EnvironmentKind } from "../../environment/providers.js";
+import { openEngine } from "../engine.js";
 import { OpenAIChatClient } from "../../model/openai-client.js";
 import { GenProgress } from "../../ui/gen-progress.js";
 import { EXIT, UsageError, type ExitCode } from "../exit-codes.js";
@@ -50,7 +51,7 @@ export async function genBuildCommand(specsPath: string, o: GenBuildOptions): Pr
   const interrupts = handleInterrupts("stopping; work so far is kept — rerun the same command to continue", async () => provider?.close());
   let progress: GenProgress | null = null;
   try {
-    provider = await openProvider(o.env);
+    provider = await openEngine(o.env, interrupts.signal);
     const summary = await buildCorpus({
       specsPath: resolve(specsPath),
       corpusDir,

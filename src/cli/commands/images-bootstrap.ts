@@ -1,7 +1,8 @@
 import pc from "picocolors";
 import { defaultMirror } from "../../images/apt-sources.js";
 import { bootstrapDebian } from "../../images/bootstrap.js";
-import { openProvider, type EngineProvider, type EnvironmentKind } from "../../environment/providers.js";
+import type { EngineProvider, EnvironmentKind } from "../../environment/providers.js";
+import { openEngine } from "../engine.js";
 import { handleInterrupts } from "../interrupts.js";
 import { EXIT, type ExitCode } from "../exit-codes.js";
 
@@ -19,7 +20,7 @@ export async function imagesBootstrapCommand(opts: { suite: string; mirror?: str
   try {
     const chosen = opts.mirror ? { mirror: opts.mirror, from: "--mirror" } : defaultMirror(opts.suite);
     process.stderr.write(`mirror ${chosen.mirror}${pc.dim(` (${chosen.from ?? "default; no Debian archive in the apt sources"})`)}\n`);
-    provider = await openProvider(opts.env);
+    provider = await openEngine(opts.env, interrupts.signal);
     if (interrupts.signal.aborted) return EXIT.interrupted;
     const result = await bootstrapDebian({
       images: provider.imageStore,

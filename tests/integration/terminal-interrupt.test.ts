@@ -1,0 +1,143 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { readSessionRecords, type SessionRecord } from "../../src/environment/engine-sessions.js";
+import { finished, podmanContainers, runCli, startCli } from "../helpers/cli.js";
+import { tempDir, writeTask } from "../helpers/task-fixture.js";
+
+/**
+ * A terminal's Ctrl-C signals the whole foreground process group, not just tmax: the podman service tmax started
+ * gets the signal too unless it runs in a session of its own. These tests start tmax as a process-group leader and
+ * signal the group, as a terminal does.
+ */
+
+const until = async (what: string, ok: () => boolean, ms = 90_000): Promise<void> => {
+  const deadline = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+};
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function recordOf(pid: number): SessionRecord | undefined {
+  return readSessionRecords().find((r) => r.owner.pid === pid);
+}
+
+/** podman's builder containers (storage-only; `podman ps -a` does not list them, `--external` does). */
+function builderContainers(): Set<string> {
+  const r = spawnSync("podman", ["ps", "-a", "--external", "--format", "json"], { encoding: "utf8" });
+  const list = JSON.parse(r.stdout || "[]") as { Id: string; State: string; Command: string[] | null }[];
+  return new Set(list.filter((c) => c.State === "storage" && c.Command?.[0] === "buildah").map((c) => c.Id));
+}
+
+function jobIdOf(jobDir: string): string | null {
+  const file = join(jobDir, "result.json");
+  if (!existsSync(file)) return null;
+  return (JSON.parse(readFileSync(file, "utf8")) as { id: string }).id;
+}
+
+function trialResults(jobDir: string): { exception_info: { exception_type: string } | null; agent_execution: unknown; environment_setup: unknown }[] {
+  if (!existsSync(jobDir)) return [];
+  return readdirSync(jobDir, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && existsSync(join(jobDir, e.name, "result.json")))
+    .map((e) => JSON.parse(readFileSync(join(jobDir, e.name, "result.json"), "utf8")));
+}
+
+async function ctrlCAt(name: string, opts: { dockerfile?: string; ready: (jobDir: string) => boolean }): Promise<void> {
+  const buildersBefore = builderContainers();
+  const ds = tempDir("tmax-ds-");
+  writeTask(ds, `${name}-task`, { solveSh: "#!/bin/bash\nsleep 8\ntouch /app/done\n", dockerfile: opts.dockerfile });
+  const jobs = tempDir("tmax-jobs-");
+  const jobDir = join(jobs, name);
+  const child = startCli(["run", "-p", ds, "-o", jobs, "--job-name", name], { group: true });
+  const done = finished(child);
+  await until(`${name}: the moment to interrupt`, () => opts.ready(jobDir));
+  const record = recordOf(child.pid!);
+  assert.ok(record?.service, "tmax recorded the podman service it started");
+  const jobId = jobIdOf(jobDir)!;
+
+  const sentAt = Date.now();
+  process.kill(-child.pid!, "SIGINT"); // the whole group, as a terminal's Ctrl-C
+  const r = await done;
+  const stopSecs = (Date.now() - sentAt) / 1000;
+  assert.equal(r.code, 130, r.stderr);
+  assert.ok(stopSecs < 10, `stopped after ${stopSecs} s`);
+  assert.doesNotMatch(r.stderr, /ENOENT|podman\.sock/, "tmax could still reach its podman service");
+  assert.deepEqual(podmanContainers(`label=tmax.job=${jobId}`), [], "no trial container left");
+  // Other tests may be building at the same time; their builder containers go when their builds end, a cancelled
+  // build's would stay forever.
+  const leftovers = (): string[] => [...builderContainers()].filter((id) => !buildersBefore.has(id));
+  await until("builder containers of the cancelled build to go", () => leftovers().length === 0, 30_000).catch(() => undefined);
+  assert.deepEqual(leftovers(), [], "no builder container left");
+  assert.equal(alive(record.service.process.pid), false, "the podman service was stopped");
+  assert.equal(existsSync(record.service.dir), false, "its socket dir was removed");
+  assert.equal(recordOf(child.pid!), undefined, "a clean exit leaves no session record");
+
+  const resumed = await runCli(["run", "--resume", jobDir, "--json"]);
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.equal(JSON.parse(resumed.stdout).n_trials, 1);
+  assert.deepEqual(podmanContainers(`label=tmax.job=${jobId}`), []);
+}
+
+test("terminal Ctrl-C mid-trial: the service survives the group's SIGINT, no container is left, the job resumes", async () => {
+  await ctrlCAt("ctrlc-mid-trial", { ready: (dir) => trialResults(dir).some((t) => t.agent_execution !== null) && jobIdOf(dir) !== null });
+});
+
+test("terminal Ctrl-C during container start: no container is left, the job resumes", async () => {
+  await ctrlCAt("ctrlc-start", { ready: (dir) => trialResults(dir).some((t) => t.environment_setup !== null) && jobIdOf(dir) !== null });
+});
+
+test("terminal Ctrl-C during the image build: the build stops, no build container is left, the job resumes", async () => {
+  // A unique context per run, so the image is never cached; the build sleeps long enough to be interrupted.
+  const nonce = `${process.pid}-${Date.now()}`;
+  await ctrlCAt("ctrlc-build", {
+    dockerfile: `FROM debian:bookworm-slim\nWORKDIR /app\nRUN echo ${nonce} > /nonce && sleep 20\n`,
+    ready: (dir) => {
+      if (!(trialResults(dir).some((t) => t.environment_setup !== null) && jobIdOf(dir) !== null)) return false;
+      // the build has reached its RUN step once podman's builder holds a container
+      return builderContainers().size > 0;
+    },
+  });
+});
+
+test("SIGKILL of tmax: its container and podman service outlive it, and the next run removes both", async () => {
+  const ds = tempDir("tmax-ds-");
+  writeTask(ds, "killed-task", { solveSh: "#!/bin/bash\nsleep 8\ntouch /app/done\n" });
+  const jobs = tempDir("tmax-jobs-");
+  const jobDir = join(jobs, "killed");
+  const child = startCli(["run", "-p", ds, "-o", jobs, "--job-name", "killed"], { group: true });
+  const done = finished(child);
+  await until("the trial to run", () => trialResults(jobDir).some((t) => t.agent_execution !== null) && jobIdOf(jobDir) !== null);
+  const record = recordOf(child.pid!)!;
+  assert.ok(record.service);
+  const jobId = jobIdOf(jobDir)!;
+  child.kill("SIGKILL");
+  await done;
+  assert.equal(podmanContainers(`label=tmax.job=${jobId}`).length, 1, "the killed run's container is still there");
+  assert.equal(alive(record.service.process.pid), true, "and so is its podman service");
+
+  const other = tempDir("tmax-ds-");
+  writeTask(other, "next-task");
+  const next = await runCli(["run", "-p", other, "-o", tempDir("tmax-jobs-"), "--json"]);
+  assert.equal(next.code, 0, next.stderr);
+  assert.match(next.stderr, new RegExp(`removed 1 container\\(s\\) and a podman service left by tmax process ${child.pid}`));
+  assert.deepEqual(podmanContainers(`label=tmax.job=${jobId}`), []);
+  await until("the orphaned service to exit", () => !alive(record.service!.process.pid), 10_000);
+  assert.equal(existsSync(record.service.dir), false);
+  assert.equal(recordOf(child.pid!), undefined, "the dead run's record is gone");
+
+  // The interrupted job itself still resumes.
+  const resumed = await runCli(["run", "--resume", jobDir, "--json"]);
+  assert.equal(resumed.code, 0, resumed.stderr);
+});
