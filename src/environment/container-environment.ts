@@ -339,27 +339,38 @@ export class ContainerEnvironment implements Environment {
     if (r.returnCode !== 0) throw new Error(`mkdir -p ${dir} failed in the container: ${r.stderr.trim()}`);
   }
 
-  /** putArchive into `dir`; if the engine reports the directory missing (Docker does, podman creates it), mkdir and retry. */
-  private async putInto(dir: string, archive: Buffer): Promise<void> {
-    const container = this.requireContainer();
+  /**
+   * Streams the archive `archive()` makes into `dir`; if the engine reports the directory missing (Docker does, podman
+   * creates it), mkdir and retry with a fresh archive (a stream is read once).
+   */
+  private async putInto(dir: string, archive: () => Readable): Promise<void> {
     try {
-      await container.putArchive(archive, { path: dir });
+      await this.putArchive(dir, archive());
     } catch (err) {
       if ((err as { statusCode?: number }).statusCode !== 404) throw err;
       await this.mkdirp(dir);
-      await container.putArchive(archive, { path: dir });
+      await this.putArchive(dir, archive());
+    }
+  }
+
+  private async putArchive(dir: string, archive: Readable): Promise<void> {
+    try {
+      await this.requireContainer().putArchive(archive, { path: dir });
+    } finally {
+      // The engine may answer before reading it all (an error): stop reading files for it.
+      archive.destroy();
     }
   }
 
   async uploadFile(src: string, dst: string): Promise<void> {
-    await this.putInto(posix.dirname(dst), await tarFile(src, posix.basename(dst)));
+    await this.putInto(posix.dirname(dst), () => tarFile(src, posix.basename(dst)));
   }
 
   async uploadDir(srcDir: string, dstDir: string): Promise<void> {
     const dst = posix.normalize(dstDir).replace(/\/+$/, "") || "/";
-    if (dst === "/") return this.putInto("/", await tarDirectory(srcDir));
+    if (dst === "/") return this.putInto("/", () => tarDirectory(srcDir));
     // Entries are prefixed with the target's name and extracted into its parent: no mkdir round trip needed.
-    await this.putInto(posix.dirname(dst), await tarDirectory(srcDir, posix.basename(dst) + "/"));
+    await this.putInto(posix.dirname(dst), () => tarDirectory(srcDir, posix.basename(dst) + "/"));
   }
 
   async downloadFile(src: string, dst: string): Promise<void> {

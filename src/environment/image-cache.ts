@@ -116,12 +116,11 @@ export class ImageCache {
       return tag;
     }
     log?.(`building ${tag} from ${context}`);
-    const archive = await tarDirectory(context);
     // What the builder held before, so that a cancelled build's leftovers (and only those) can be removed.
     const builderBefore = this.signal ? await builderContainers(this.docker) : new Set<string>();
     let stream: NodeJS.ReadableStream;
     try {
-      stream = await (this.docker.buildImage as unknown as (c: Buffer, o: object) => Promise<NodeJS.ReadableStream>).call(this.docker, archive, {
+      stream = await this.docker.buildImage(tarDirectory(context), {
         t: tag,
         rm: true,
         forcerm: true,

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { readdir, readFile } from "node:fs/promises";
+import { open, readdir } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 
 /** Every regular file under `root`, as sorted POSIX-style relative paths. Symlinks are listed, not followed. */
@@ -19,17 +19,27 @@ export async function listFiles(root: string): Promise<string[]> {
 
 /**
  * tmax's directory digest: SHA-256 over, for each file in sorted relative-path order,
- * `path NUL byte-length NUL bytes`. Stable across machines; not equal to Harbor's own value.
+ * `path NUL byte-length NUL bytes`. Stable across machines; not equal to Harbor's own value. Files are read as
+ * streams (any size); a file that cannot be opened counts as empty.
  */
 export async function directoryChecksum(root: string): Promise<string> {
   const hash = createHash("sha256");
   for (const rel of await listFiles(root)) {
-    const bytes = await readFile(join(root, rel)).catch(() => Buffer.alloc(0));
-    hash.update(rel);
-    hash.update("\0");
-    hash.update(String(bytes.length));
-    hash.update("\0");
-    hash.update(bytes);
+    const handle = await open(join(root, rel)).catch(() => null);
+    try {
+      const st = await handle?.stat();
+      const size = st?.isFile() ? st.size : 0;
+      hash.update(rel);
+      hash.update("\0");
+      hash.update(String(size));
+      hash.update("\0");
+      if (handle && size > 0) {
+        const bytes = handle.createReadStream({ start: 0, end: size - 1, highWaterMark: 1024 * 1024, autoClose: false });
+        for await (const chunk of bytes) hash.update(chunk as Buffer);
+      }
+    } finally {
+      await handle?.close();
+    }
   }
   return hash.digest("hex");
 }

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { createHash, randomBytes } from "node:crypto";
+import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { openProvider, type EngineProvider } from "../../src/environment/providers.js";
@@ -103,6 +104,20 @@ describe("podman environment", () => {
     assert.equal(readFileSync(join(out, "copy", "sub", "b.sh"), "utf8"), "echo B");
     await env.downloadFile("/app/built.txt", join(out, "f", "built.txt"));
     assert.equal(readFileSync(join(out, "f", "built.txt"), "utf8"), "built\n");
+  });
+
+  test("uploads stream: a 50 MB file arrives whole (size and sha256 checked in the container)", async () => {
+    const src = tempDir();
+    const bytes = randomBytes(50 * 1024 * 1024);
+    writeFileSync(join(src, "big.bin"), bytes);
+    const sha = createHash("sha256").update(bytes).digest("hex");
+    await env.uploadDir(src, "/data/big");
+    await env.uploadFile(join(src, "big.bin"), "/data/single/copy.bin");
+    const r = await env.exec("for f in /data/big/big.bin /data/single/copy.bin; do stat -c %s $f; sha256sum < $f; done");
+    assert.equal(r.stdout, `${bytes.length}\n${sha}  -\n`.repeat(2), r.stderr);
+    await assert.rejects(env.uploadFile(join(src, "missing.bin"), "/data/x"), /missing\.bin: could not be added to the archive: ENOENT/);
+    await env.exec("rm -rf /data/big /data/single");
+    rmSync(src, { recursive: true, force: true });
   });
 
   test("/logs dirs are the trial's host folders, writable by any user", async () => {

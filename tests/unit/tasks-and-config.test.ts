@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { rmSync, writeFileSync } from "node:fs";
+import { rmSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { discoverTasks } from "../../src/task/dataset.js";
@@ -71,6 +71,18 @@ describe("task directories", () => {
     assert.notEqual(await taskChecksum(task), a);
     rmSync(root, { recursive: true, force: true });
   });
+
+  test("checksum reads files over 2 GiB (streamed) instead of counting them as empty", async () => {
+    const root = tempDir();
+    const task = await loadTask(writeTask(root, "t"));
+    const big = join(task.dir, "tests", "big.bin");
+    writeFileSync(big, "");
+    const empty = await taskChecksum(task);
+    truncateSync(big, 2 ** 31 + 1); // sparse (costs no disk), one byte more than a whole-file Buffer read allows
+    assert.notEqual(await taskChecksum(task), empty);
+    rmSync(root, { recursive: true, force: true });
+  });
+
 });
 
 describe("job and trial configs", () => {
