@@ -1,5 +1,6 @@
 import { parse as parseToml, TomlError } from "smol-toml";
 import { z } from "zod";
+import { hostLimitProblem, sizeLimitProblem, type HostCapacity } from "./limits.js";
 import { parseSizeToMb } from "./sizes.js";
 import { tomlField, type TaskProblem } from "./problems.js";
 
@@ -153,8 +154,13 @@ export const DEFAULT_TIMEOUT_SEC = 600;
 
 type ParseOutcome = { config: TaskConfig; problems: TaskProblem[] } | { config: null; problems: TaskProblem[] };
 
+export interface ParseOptions {
+  /** When given, resource limits beyond this host are reported as warnings (as `tasks check` does). */
+  host?: HostCapacity;
+}
+
 /** Parses task.toml text. `file` is used in problem reports only. */
-export function parseTaskToml(text: string, file = "task.toml"): ParseOutcome {
+export function parseTaskToml(text: string, file = "task.toml", opts: ParseOptions = {}): ParseOutcome {
   let data: unknown;
   try {
     data = parseToml(text);
@@ -171,17 +177,20 @@ export function parseTaskToml(text: string, file = "task.toml"): ParseOutcome {
       message: describeIssue(issue, data),
       severity: "error" as const,
     }));
-    // Size strings are checked after the schema; check them here too so every problem is reported at once.
+    // Sizes and their limits are checked after the schema; check them here too so every problem is reported at once.
     const env = (data as { environment?: unknown }).environment;
     if (env && typeof env === "object") {
       const e = env as Record<string, unknown>;
-      const sizeOnly = { memory: typeof e.memory === "string" ? e.memory : undefined, storage: typeof e.storage === "string" ? e.storage : undefined };
-      sizeField(sizeOnly, "memory", "memory_mb", file, problems);
-      sizeField(sizeOnly, "storage", "storage_mb", file, problems);
+      const text = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
+      // Megabytes the schema accepted (it reports the others).
+      const mb = (v: unknown): number | undefined => (Number.isSafeInteger(v) && (v as number) > 0 ? (v as number) : undefined);
+      const sizeOnly = { memory: text(e.memory), storage: text(e.storage), memory_mb: mb(e.memory_mb), storage_mb: mb(e.storage_mb) };
+      sizeField(sizeOnly, "memory", "memory_mb", file, problems, opts.host);
+      sizeField(sizeOnly, "storage", "storage_mb", file, problems, opts.host);
     }
     return { config: null, problems };
   }
-  return normalize(parsed.data, file);
+  return normalize(parsed.data, file, opts.host);
 }
 
 const EXPECTED: Record<string, string> = {
@@ -200,10 +209,16 @@ function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
   return v;
 }
 
+/** A value as written in TOML (JSON would show inf and nan as null). */
+function tomlValue(value: unknown): string {
+  if (typeof value === "number" && !Number.isFinite(value)) return Number.isNaN(value) ? "nan" : value > 0 ? "inf" : "-inf";
+  return JSON.stringify(value);
+}
+
 /** A zod issue as a task author would want to read it, including the offending value. */
 function describeIssue(issue: z.core.$ZodIssue, data: unknown): string {
   const value = valueAt(data, issue.path);
-  const got = value === undefined ? "nothing" : JSON.stringify(value);
+  const got = value === undefined ? "nothing" : tomlValue(value);
   if (issue.code === "invalid_type") {
     const custom = issue.message.startsWith("Invalid input") ? null : issue.message;
     return `${custom ?? `expected ${EXPECTED[issue.expected] ?? issue.expected}`} (got ${got})`;
@@ -213,12 +228,17 @@ function describeIssue(issue: z.core.$ZodIssue, data: unknown): string {
   return `${issue.message} (got ${got})`;
 }
 
+/**
+ * The limit `key` or its legacy string form `legacyKey` sets, in MB (undefined = not set, or a problem was reported):
+ * the two must agree, and the value must be one a container can be given.
+ */
 function sizeField(
   env: { memory?: string; storage?: string; memory_mb?: number | null; storage_mb?: number | null },
   legacyKey: "memory" | "storage",
   key: "memory_mb" | "storage_mb",
   file: string,
   problems: TaskProblem[],
+  host?: HostCapacity,
 ): number | null | undefined {
   let legacy: number | undefined;
   const legacyText = env[legacyKey];
@@ -240,17 +260,28 @@ function sizeField(
     });
     return undefined;
   }
-  return legacy ?? modern;
+  const mb = legacy ?? modern;
+  if (mb === undefined || mb === null) return mb;
+  const field = `[environment].${legacy !== undefined ? legacyKey : key}`;
+  const shown = legacy !== undefined ? `"${legacyText}"${Number.isFinite(mb) ? ` (${mb} MB)` : ""}` : `${mb} MB`;
+  const invalid = sizeLimitProblem(legacyKey, mb);
+  if (invalid) {
+    problems.push({ file, field, message: `${shown} is ${invalid}`, severity: "error" });
+    return undefined;
+  }
+  const beyondHost = host && legacyKey === "memory" ? hostLimitProblem("memory", mb, host) : null;
+  if (beyondHost) problems.push({ file, field, message: `${shown} is ${beyondHost}`, severity: "warning" });
+  return mb;
 }
 
-function normalize(raw: RawTaskToml, file: string): ParseOutcome {
+function normalize(raw: RawTaskToml, file: string, host: HostCapacity | undefined): ParseOutcome {
   const problems: TaskProblem[] = [];
   const generation = raw.version !== undefined && raw.schema_version === undefined ? "tb2" : "current";
   const tb2 = generation === "tb2";
   const env = raw.environment ?? {};
-  const memoryMb = sizeField(env, "memory", "memory_mb", file, problems);
-  const storageMb = sizeField(env, "storage", "storage_mb", file, problems);
-  if (problems.length > 0) return { config: null, problems };
+  const memoryMb = sizeField(env, "memory", "memory_mb", file, problems, host);
+  const storageMb = sizeField(env, "storage", "storage_mb", file, problems, host);
+  if (problems.some((p) => p.severity === "error")) return { config: null, problems };
 
   const agentTimeout = raw.agent?.timeout_sec;
   const hc = env.healthcheck;
@@ -304,6 +335,8 @@ function normalize(raw: RawTaskToml, file: string): ParseOutcome {
       mcpServers: env.mcp_servers ?? [],
     },
   };
+  const cpusBeyondHost = host && env.cpus ? hostLimitProblem("cpus", env.cpus, host) : null;
+  if (cpusBeyondHost) problems.push({ file, field: "[environment].cpus", message: `${env.cpus} is ${cpusBeyondHost}`, severity: "warning" });
   if (config.environment.os === "windows") {
     problems.push({ file, field: "[environment].os", message: "windows tasks are not supported by tmax", severity: "warning" });
   }

@@ -2,6 +2,7 @@ import { readdirSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { minimatch } from "minimatch";
 import { inspectTask, looksLikeTaskDir, type Task } from "./task.js";
+import type { ParseOptions } from "./config.js";
 import type { TaskProblem } from "./problems.js";
 
 export interface TaskSelection {
@@ -28,9 +29,9 @@ function matchesAny(name: string, globs: string[] | undefined): boolean {
 
 /**
  * `-p PATH`: a task dir runs as one task; otherwise every child directory of PATH is a task. Filters by glob
- * (include, then exclude), sorts by name, then applies the limit.
+ * (include, then exclude), sorts by name, then applies the limit. `opts` is passed on to inspectTask.
  */
-export async function discoverTasks(path: string, selection: TaskSelection = {}): Promise<DiscoveredTasks> {
+export async function discoverTasks(path: string, selection: TaskSelection = {}, opts: ParseOptions = {}): Promise<DiscoveredTasks> {
   const root = resolve(path);
   const single = looksLikeTaskDir(root);
   let dirs: string[];
@@ -58,7 +59,7 @@ export async function discoverTasks(path: string, selection: TaskSelection = {})
 
   const result: DiscoveredTasks = { kind: single ? "task" : "dataset", root, source: single ? null : basename(root), tasks: [], invalid: [], warnings: [] };
   for (const dir of dirs) {
-    const { task, problems } = await inspectTask(dir);
+    const { task, problems } = await inspectTask(dir, opts);
     if (task) {
       result.tasks.push(task);
       result.warnings.push(...task.warnings);

@@ -3,7 +3,7 @@ import { readFile } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import { stripCanary } from "./canary.js";
 import { directoryChecksum } from "../util/file-tree.js";
-import { parseTaskToml, type TaskConfig } from "./config.js";
+import { parseTaskToml, type ParseOptions, type TaskConfig } from "./config.js";
 import { TaskLoadError, type TaskProblem } from "./problems.js";
 
 /** A Harbor-format task directory, loaded and validated. */
@@ -32,8 +32,11 @@ export function looksLikeTaskDir(dir: string): boolean {
   return isFile(join(dir, "task.toml"));
 }
 
-/** Loads a task; returns every problem found (errors and warnings) instead of stopping at the first. */
-export async function inspectTask(dirIn: string): Promise<{ task: Task | null; problems: TaskProblem[] }> {
+/**
+ * Loads a task; returns every problem found (errors and warnings) instead of stopping at the first. `opts.host`
+ * adds warnings for limits beyond this host.
+ */
+export async function inspectTask(dirIn: string, opts: ParseOptions = {}): Promise<{ task: Task | null; problems: TaskProblem[] }> {
   const dir = resolve(dirIn);
   const name = basename(dir);
   const rel = (p: string): string => join(name, p);
@@ -44,7 +47,7 @@ export async function inspectTask(dirIn: string): Promise<{ task: Task | null; p
   if (!isFile(tomlPath)) {
     problems.push({ file: rel("task.toml"), message: "missing", severity: "error" });
   } else {
-    const parsed = parseTaskToml(await readFile(tomlPath, "utf8"), rel("task.toml"));
+    const parsed = parseTaskToml(await readFile(tomlPath, "utf8"), rel("task.toml"), opts);
     problems.push(...parsed.problems);
     config = parsed.config;
   }

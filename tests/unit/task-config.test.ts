@@ -163,6 +163,55 @@ describe("task.toml errors name the field", () => {
   });
 });
 
+describe("resource limits that cannot work are errors naming the field", () => {
+  const one = (env: string, host?: { memoryMb: number; cpus: number }) => {
+    const r = parseTaskToml(`schema_version = "1.1"\n[environment]\n${env}\n`, "t/task.toml", { host });
+    return { config: r.config, problems: r.problems.map((p) => [p.severity, p.field, p.message]) };
+  };
+
+  test("memory or storage beyond 1 PiB (99999999999G overflows the engine's 64-bit bytes)", () => {
+    assert.deepEqual(one('memory = "99999999999G"'), {
+      config: null,
+      problems: [["error", "[environment].memory", '"99999999999G" (102399999998976 MB) is more than 1 PiB (1073741824 MB): no host can provide it']],
+    });
+    assert.deepEqual(one("memory_mb = 9007199254740991").problems, [
+      ["error", "[environment].memory_mb", "9007199254740991 MB is more than 1 PiB (1073741824 MB): no host can provide it"],
+    ]);
+    assert.match(one(`storage = "${"9".repeat(400)}G"`).problems[0]![2] ?? "", /is more than 1 PiB/, "a size beyond any number");
+    assert.equal(one("storage_mb = 1073741825").problems[0]![1], "[environment].storage_mb");
+    assert.equal(one("memory_mb = 1073741824\nstorage_mb = 1073741824").config?.environment.memoryMb, 1073741824, "1 PiB itself is accepted");
+  });
+
+  test("memory below the 6 MB a container starts with; sizes that round to 0 MB", () => {
+    assert.deepEqual(one("memory_mb = 1").problems, [["error", "[environment].memory_mb", "1 MB is below the 6 MB a container needs to start"]]);
+    assert.deepEqual(one('memory = "512K"').problems, [["error", "[environment].memory", '"512K" (0 MB) is below the 6 MB a container needs to start']]);
+    assert.deepEqual(one('storage = "0.1M"').problems, [["error", "[environment].storage", '"0.1M" (0 MB) is less than 1 MB']]);
+    assert.equal(one("memory_mb = 6").config?.environment.memoryMb, 6);
+  });
+
+  test("non-finite numbers are shown as written (inf, nan), not as null", () => {
+    assert.deepEqual(one("cpus = inf").problems, [["error", "[environment].cpus", "must be an integer number of CPUs (got inf)"]]);
+    assert.deepEqual(one("memory_mb = nan").problems, [["error", "[environment].memory_mb", "must be an integer number of megabytes (got nan)"]]);
+  });
+
+  test("limits are checked even when another field is wrong, so every problem is listed", () => {
+    const fields = one('cpus = "two"\nmemory_mb = 1').problems.map((p) => p[1]);
+    assert.deepEqual(fields, ["[environment].cpus", "[environment].memory_mb"]);
+  });
+
+  test("beyond this host (when given): warnings, and the task still loads", () => {
+    const host = { memoryMb: 1024, cpus: 2 };
+    const r = one('memory = "4G"\ncpus = 4', host);
+    assert.equal(r.config?.environment.memoryMb, 4096);
+    assert.deepEqual(r.problems, [
+      ["warning", "[environment].memory", '"4G" (4096 MB) is more than this host\'s 1024 MB of RAM: the task may run out of memory here'],
+      ["warning", "[environment].cpus", "4 is more than this host's 2 CPUs: runs here are limited to 2"],
+    ]);
+    assert.deepEqual(one("memory_mb = 1024\ncpus = 2", host).problems, [], "what the host has is fine");
+    assert.deepEqual(one('memory = "4G"\ncpus = 4').problems, [], "no host given, no host warnings");
+  });
+});
+
 test("size strings follow Harbor's rounding", () => {
   assert.equal(parseSizeToMb("2G"), 2048);
   assert.equal(parseSizeToMb("2g"), 2048);

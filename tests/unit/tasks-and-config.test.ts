@@ -6,6 +6,7 @@ import { discoverTasks } from "../../src/task/dataset.js";
 import { inspectTask, loadTask, taskChecksum } from "../../src/task/task.js";
 import { TaskLoadError } from "../../src/task/problems.js";
 import { buildJobConfig, buildTrialConfig, redactSecrets } from "../../src/job/config.js";
+import { runCli } from "../helpers/cli.js";
 import { runOptions } from "../helpers/run-options.js";
 import { jobConfigSchema, jobResultSchema } from "../../src/job/schema.js";
 import { trialConfigSchema } from "../../src/harbor/trial-schema.js";
@@ -83,6 +84,26 @@ describe("task directories", () => {
     rmSync(root, { recursive: true, force: true });
   });
 
+});
+
+test("tmax tasks check: limits that cannot work are errors, limits beyond this host warnings, each naming file and field", async () => {
+  const root = tempDir();
+  const env = (lines: string) => `schema_version = "1.1"\n[environment]\n${lines}\n`;
+  writeTask(root, "absurd", { toml: env('memory = "99999999999G"\nstorage_mb = 0') });
+  writeTask(root, "tiny", { toml: env("memory_mb = 1") });
+  writeTask(root, "roomy", { toml: env("memory_mb = 1073741824\ncpus = 100000") }); // 1 PiB of RAM, 100000 CPUs
+  const r = await runCli(["tasks", "check", root, "--json"]);
+  assert.equal(r.code, 1, r.stderr);
+  const report = JSON.parse(r.stdout) as { task: string; ok: boolean; problems: { file: string; field: string; severity: string; message: string }[] }[];
+  const seen = report.map((t) => [t.task, t.ok, t.problems.map((p) => `${p.severity} ${p.file}: ${p.field}`)]);
+  assert.deepEqual(seen, [
+    ["absurd", false, ["error absurd/task.toml: [environment].storage_mb", "error absurd/task.toml: [environment].memory"]],
+    ["roomy", true, ["warning roomy/task.toml: [environment].memory_mb", "warning roomy/task.toml: [environment].cpus"]],
+    ["tiny", false, ["error tiny/task.toml: [environment].memory_mb"]],
+  ]);
+  assert.match(report[0]!.problems[1]!.message, /more than 1 PiB/);
+  assert.match(report[1]!.problems[0]!.message, /more than this host's \d+ MB of RAM/);
+  assert.match(report[2]!.problems[0]!.message, /below the 6 MB a container needs to start/);
 });
 
 describe("job and trial configs", () => {

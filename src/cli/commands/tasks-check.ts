@@ -1,17 +1,22 @@
+import { availableParallelism, totalmem } from "node:os";
 import { resolve } from "node:path";
 import pc from "picocolors";
 import { discoverTasks } from "../../task/dataset.js";
 import { formatProblem, type TaskProblem } from "../../task/problems.js";
 import { EXIT, type ExitCode } from "../exit-codes.js";
 
-/** `tmax tasks check`: validates tasks and lists every problem with its file and field. Exit 1 on any error. */
+/**
+ * `tmax tasks check`: validates tasks and lists every problem with its file and field, with warnings for limits this
+ * host cannot meet. Exit 1 on any error.
+ */
 export async function tasksCheckCommand(dirs: string[], opts: { json: boolean }): Promise<ExitCode> {
   const report: { task: string; dir: string; ok: boolean; problems: TaskProblem[] }[] = [];
+  const host = { memoryMb: Math.floor(totalmem() / 2 ** 20), cpus: availableParallelism() };
   let fatal = false;
   for (const dir of dirs) {
     let found;
     try {
-      found = await discoverTasks(dir);
+      found = await discoverTasks(dir, {}, { host });
     } catch (err) {
       console.error(pc.red(`tmax tasks check: ${(err as Error).message}`));
       fatal = true;
