@@ -5,6 +5,7 @@ import type { Readable } from "node:stream";
 import type Docker from "dockerode";
 import type { Container } from "dockerode";
 import { sleep } from "../util/sleep.js";
+import { containerStartError } from "./engine-errors.js";
 import { LOG_DIRS, type Environment, type EnvironmentSpec, type ExecOptions, type ExecResult, type NetworkPolicy } from "./environment.js";
 import { ExitMarkerScanner } from "./exit-marker.js";
 import { HeadTailBuffer } from "./output-buffer.js";
@@ -130,7 +131,7 @@ export class ContainerEnvironment implements Environment {
         }),
       );
     }
-    const created = await this.deps.docker.createContainer({
+    const createOptions: Docker.ContainerCreateOptions = {
       name: `${this.id}_${randomBytes(4).toString("hex")}`,
       Image: image,
       Entrypoint: ["sh", "-c"],
@@ -144,6 +145,10 @@ export class ContainerEnvironment implements Environment {
         ...(spec.jobId ? { "tmax.job": spec.jobId } : {}),
       },
       HostConfig: hostConfig,
+    };
+    // Engine errors name the spec's limit they are about (a memory limit runc cannot set, a byte count over int64).
+    const created = await this.deps.docker.createContainer(createOptions).catch((err: unknown) => {
+      throw containerStartError(err, spec.displayName, "create", spec.resources);
     });
     this.container = created;
     this.deps.track(created.id, true);
@@ -152,7 +157,9 @@ export class ContainerEnvironment implements Environment {
       await this.removeContainer();
       throw new Error("environment was stopped during start");
     }
-    await created.start();
+    await created.start().catch((err: unknown) => {
+      throw containerStartError(err, spec.displayName, "start", spec.resources);
+    });
     opts.signal?.throwIfAborted();
     if (!this.mounted) {
       const dirs = Object.values(LOG_DIRS).join(" ");

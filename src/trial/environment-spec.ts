@@ -1,4 +1,5 @@
 import { availableParallelism } from "node:os";
+import { ResourceLimitError } from "../environment/engine-errors.js";
 import type { EnvironmentSpec, ImageSource, LogMounts } from "../environment/environment.js";
 import { resolveEnvMap } from "../task/templating.js";
 import type { Task } from "../task/task.js";
@@ -16,13 +17,19 @@ export function imageSourceFor(task: Task): ImageSource {
     : { kind: "image", name: image, files: task.environmentDir };
 }
 
+export interface ResourceOverrides {
+  cpus?: number | null;
+  memoryMb?: number | null;
+  storageMb?: number | null;
+}
+
 /** What a trial (or any caller running a task) adds to the task's own [environment]. */
 export interface TaskEnvironmentOptions {
   trialName: string;
   jobId?: string;
   logs: LogMounts;
   /** --override-cpus / --override-memory-mb / --override-storage-mb; null or absent = the task's value. */
-  overrides?: { cpus?: number | null; memoryMb?: number | null; storageMb?: number | null };
+  overrides?: ResourceOverrides;
   /** Extra environment (the trial config's environment.env), on top of the task's [environment].env. */
   env?: Record<string, string>;
   /** The trial log; also receives the note when the CPU request is capped. */
@@ -65,4 +72,25 @@ export function environmentSpecFor(task: Task, opts: TaskEnvironmentOptions): En
     logs: opts.logs,
     ...(opts.log ? { log: opts.log } : {}),
   };
+}
+
+/** Where each engine limit is set: the run option that overrides it, and the task.toml field. */
+const LIMIT_SOURCES = {
+  cpus: { option: "--override-cpus", field: "cpus" },
+  memoryMb: { option: "--override-memory-mb", field: "memory_mb" },
+} as const;
+
+/**
+ * A limit the container engine refused (ResourceLimitError from the environment), restated as where the value came
+ * from: the --override-* option, or the task's [environment] field in its task.toml (`memory = "…"` is given as
+ * memory_mb). The environment's error is kept as the cause; other errors are returned as they are.
+ */
+export function inTaskTerms(err: unknown, task: Task, overrides: ResourceOverrides = {}): unknown {
+  if (!(err instanceof ResourceLimitError)) return err;
+  const source = LIMIT_SOURCES[err.resource];
+  const subject =
+    overrides[err.resource] != null
+      ? `${source.option} ${err.value}`
+      : `[environment].${source.field} = ${err.value} in ${task.name}/task.toml`;
+  return new ResourceLimitError(subject, err.resource, err.value, err.engineMessage, { cause: err });
 }

@@ -13,7 +13,7 @@ import { utcIso } from "../util/time.js";
 import { uuid } from "../util/ids.js";
 import { sleep } from "../util/sleep.js";
 import { collectArtifacts } from "./artifacts.js";
-import { environmentSpecFor } from "./environment-spec.js";
+import { environmentSpecFor, inTaskTerms } from "./environment-spec.js";
 import { closeWhileRunning, restoreModes } from "./permissions.js";
 import {
   AgentSetupTimeoutError,
@@ -161,17 +161,18 @@ export async function runTrial(spec: TrialSpec, deps: TrialDeps): Promise<TrialR
 
   // Created in environment_setup: building its spec may fail (an unset ${VAR}) and is then that phase's error.
   let created = null as Environment | null;
+  const overrides = {
+    cpus: config.environment.override_cpus,
+    memoryMb: config.environment.override_memory_mb,
+    storageMb: config.environment.override_storage_mb,
+  };
   const createEnvironment = (): Environment =>
     (created = deps.provider.createEnvironment(
       environmentSpecFor(task, {
         trialName: config.trial_name,
         jobId: config.job_id ?? undefined,
         logs: { agent: paths.agent, verifier: paths.verifier, artifacts: paths.artifacts },
-        overrides: {
-          cpus: config.environment.override_cpus,
-          memoryMb: config.environment.override_memory_mb,
-          storageMb: config.environment.override_storage_mb,
-        },
+        overrides,
         env: config.environment.env,
         log,
       }),
@@ -195,7 +196,7 @@ export async function runTrial(spec: TrialSpec, deps: TrialDeps): Promise<TrialR
         if (err instanceof TimedOut) {
           throw new EnvironmentStartTimeoutError(`environment did not start within ${timeouts.environmentBuild} s`);
         }
-        throw err;
+        throw inTaskTerms(err, task, overrides);
       });
       return started;
     });

@@ -3,6 +3,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { ResourceLimitError } from "../../src/environment/engine-errors.js";
 import { openProvider, type EngineProvider } from "../../src/environment/providers.js";
 import type { Environment } from "../../src/environment/environment.js";
 import { loadTask, type Task } from "../../src/task/task.js";
@@ -137,6 +138,28 @@ describe("podman environment", () => {
     const [mem, cpu] = r.stdout.trim().split("\n");
     assert.equal(mem, String(256 * 1024 * 1024));
     assert.equal(cpu, "100000");
+  });
+
+  test("limits the engine refuses are errors naming the spec's limit, with the engine's words; nothing is left behind", async () => {
+    const refused = async (trialName: string, memoryMb: number, engineWords: RegExp): Promise<void> => {
+      const spec = environmentSpecFor(task, { trialName, logs });
+      const e = provider.createEnvironment({ ...spec, resources: { ...spec.resources, memoryMb } });
+      try {
+        await assert.rejects(e.start(), (err: Error) => {
+          assert.ok(err instanceof ResourceLimitError, String(err));
+          assert.equal(err.resource, "memoryMb");
+          assert.ok(err.message.startsWith(`env-probe: resources.memoryMb = ${memoryMb}: the container engine refused it: `), err.message);
+          assert.match(err.engineMessage, engineWords);
+          assert.ok(err.cause instanceof Error && (err.cause as { statusCode?: number }).statusCode !== undefined, "the engine's error is the cause");
+          return true;
+        });
+      } finally {
+        await e.stop();
+      }
+      assert.equal(podmanContainers(`label=tmax.trial=${trialName}`).length, 0);
+    };
+    await refused("env-probe__tiny", 1, /memory limit/); // runc cannot start it
+    await refused("env-probe__huge", 99999999999 * 1024, /Memory/); // more bytes than an int64 holds
   });
 
   test("the image is built once and reused (content-hash tag)", async () => {

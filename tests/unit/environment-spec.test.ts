@@ -1,8 +1,15 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { environmentSpecFor, imageSourceFor } from "../../src/trial/environment-spec.js";
+import { NopAgent } from "../../src/agent/nop.js";
+import { containerStartError, ResourceLimitError } from "../../src/environment/engine-errors.js";
+import type { EnvironmentProvider } from "../../src/environment/environment.js";
+import { buildJobConfig, buildTrialConfig } from "../../src/job/config.js";
+import { environmentSpecFor, imageSourceFor, inTaskTerms } from "../../src/trial/environment-spec.js";
+import { runTrial } from "../../src/trial/trial.js";
 import { loadTask } from "../../src/task/task.js";
+import { fakeProvider } from "../helpers/fake-provider.js";
+import { runOptions } from "../helpers/run-options.js";
 import { tempDir, writeTask } from "../helpers/task-fixture.js";
 
 const logs = { agent: "/t/agent", verifier: "/t/verifier", artifacts: "/t/artifacts" };
@@ -83,5 +90,59 @@ describe("task.toml → EnvironmentSpec", () => {
     const within = environmentSpecFor(task, { trialName: "t", logs, log: (l) => quiet.push(l), hostCpus: 4 });
     assert.equal(within.resources.cpus, 2);
     assert.deepEqual(quiet, []);
+  });
+});
+
+/** What dockerode rejects with when podman's runc cannot set a memory limit (as seen with memory_mb = 1). */
+function runcRefusal(): Error {
+  const message =
+    "runc: runc create failed: unable to start container process: error during container init: error setting cgroup config for procHooks process: unable to set memory limit to 1048576 (current usage: 2609152, peak usage: 3002368): OCI runtime error";
+  return Object.assign(new Error(`(HTTP code 500) server error - ${message} `), { statusCode: 500, json: { cause: "OCI runtime error", message, response: 500 } });
+}
+
+describe("a limit the engine refuses is reported where its value was set", () => {
+  const resources = { cpus: 2, memoryMb: 1, storageMb: null, gpus: null };
+
+  test("the environment names the spec's limit and keeps the engine's words and error", () => {
+    const engine = runcRefusal();
+    const err = containerStartError(engine, "spec-task", "start", resources);
+    assert.ok(err instanceof ResourceLimitError);
+    assert.equal(err.resource, "memoryMb");
+    assert.match(err.message, /^spec-task: resources\.memoryMb = 1: the container engine refused it: runc: runc create failed: .*unable to set memory limit to 1048576/);
+    assert.equal(err.cause, engine);
+    const cpu = containerStartError(new Error("(HTTP code 400) bad parameter - range of CPUs is from 0.01 to 2.00 "), "x", "create", resources);
+    assert.equal((cpu as ResourceLimitError).resource, "cpus");
+    const other = containerStartError(new Error("(HTTP code 404) no such container - image not known "), "x", "create", resources);
+    assert.equal(other.message, "x: the container engine could not create the container: image not known");
+    assert.ok(!(other instanceof ResourceLimitError));
+  });
+
+  test("a trial restates it as the task.toml field or the --override option", async () => {
+    const task = await taskWith('schema_version = "1.1"\n[environment]\nmemory_mb = 512\ncpus = 1\n');
+    const refused = (value: number) => containerStartError(runcRefusal(), task.name, "start", { ...resources, memoryMb: value });
+    const fromToml = inTaskTerms(refused(512), task) as ResourceLimitError;
+    assert.match(fromToml.message, /^\[environment\]\.memory_mb = 512 in spec-task\/task\.toml: the container engine refused it: runc: /);
+    assert.ok(fromToml.cause instanceof ResourceLimitError, "the environment's error is the cause");
+    assert.match((inTaskTerms(refused(1), task, { memoryMb: 1 }) as Error).message, /^--override-memory-mb 1: the container engine refused it: /);
+    const other = new Error("something else");
+    assert.equal(inTaskTerms(other, task), other);
+  });
+
+  test("runTrial records the restated error as the trial's exception", async () => {
+    const task = await taskWith('schema_version = "1.1"\n');
+    const base = fakeProvider();
+    const provider: EnvironmentProvider = {
+      ...base,
+      createEnvironment: (spec) => ({
+        ...base.createEnvironment(spec),
+        start: () => Promise.reject(containerStartError(runcRefusal(), spec.displayName, "start", spec.resources)),
+      }),
+    };
+    const jobDir = tempDir("tmax-jobs-");
+    const job = buildJobConfig(runOptions({ path: task.dir, singleTask: true, overrideMemoryMb: 1, jobsDir: jobDir }));
+    const config = buildTrialConfig(job, task, "spec-task__x", jobDir, "job", null);
+    const result = await runTrial({ task, config, source: null, dir: join(jobDir, config.trial_name) }, { provider, agent: new NopAgent() });
+    assert.equal(result.exception_info?.exception_type, "ResourceLimitError");
+    assert.match(result.exception_info.exception_message, /^--override-memory-mb 1: the container engine refused it: runc: .*unable to set memory limit/);
   });
 });
