@@ -112,7 +112,8 @@ export class ContainerEnvironment implements Environment {
     const { cpus, memoryMb } = spec.resources;
     const hostConfig: Docker.HostConfig = {
       NetworkMode: networkMode(spec.network),
-      NanoCpus: cpus ? Math.round(cpus * 1e9) : undefined,
+      // Never 0 (which would mean "no limit"): a limit too small for the engine is refused and reported.
+      NanoCpus: cpus ? Math.max(1, Math.round(cpus * 1e9)) : undefined,
       Memory: memoryMb ? memoryMb * 1024 * 1024 : undefined,
       Binds: this.mounted
         ? [

@@ -129,6 +129,8 @@ export async function runJob(input: JobInput): Promise<JobOutcome> {
   const shouldRetry = (r: TrialResult, attempt: number): boolean => {
     const type = r.exception_info?.exception_type;
     if (!type || type === "CancelledError" || signal.aborted) return false;
+    // The engine refused one of the task's limits: it would refuse it again, whatever the retry settings say.
+    if (type === "ResourceLimitError") return false;
     if (attempt >= retry.max_retries) return false;
     if (retry.include_exceptions && !retry.include_exceptions.includes(type)) return false;
     return !(retry.exclude_exceptions ?? []).includes(type);

@@ -5,6 +5,7 @@ import { NopAgent } from "../../src/agent/nop.js";
 import { containerStartError, ResourceLimitError } from "../../src/environment/engine-errors.js";
 import type { EnvironmentProvider } from "../../src/environment/environment.js";
 import { buildJobConfig, buildTrialConfig } from "../../src/job/config.js";
+import { runJob } from "../../src/job/job.js";
 import { environmentSpecFor, imageSourceFor, inTaskTerms } from "../../src/trial/environment-spec.js";
 import { runTrial } from "../../src/trial/trial.js";
 import { loadTask } from "../../src/task/task.js";
@@ -144,5 +145,36 @@ describe("a limit the engine refuses is reported where its value was set", () =>
     const result = await runTrial({ task, config, source: null, dir: join(jobDir, config.trial_name) }, { provider, agent: new NopAgent() });
     assert.equal(result.exception_info?.exception_type, "ResourceLimitError");
     assert.match(result.exception_info.exception_message, /^--override-memory-mb 1: the container engine refused it: runc: .*unable to set memory limit/);
+  });
+
+  test("a refused limit is not retried at job level, even with -r", async () => {
+    const task = await taskWith('schema_version = "1.1"\n[environment]\nmemory_mb = 7\n');
+    const base = fakeProvider();
+    let starts = 0;
+    const provider: EnvironmentProvider = {
+      ...base,
+      createEnvironment: (spec) => ({
+        ...base.createEnvironment(spec),
+        start: () => {
+          starts++;
+          return Promise.reject(containerStartError(runcRefusal(), spec.displayName, "start", spec.resources));
+        },
+      }),
+    };
+    const job = buildJobConfig(runOptions({ path: task.dir, singleTask: true, maxRetries: 2, jobsDir: tempDir("tmax-jobs-") }));
+    const config = { ...job, retry: { ...job.retry, min_wait_sec: 0, wait_multiplier: 0, max_wait_sec: 0 } };
+    const outcome = await runJob({
+      jobDir: join(config.jobs_dir, config.job_name),
+      config,
+      tasks: [task],
+      source: null,
+      provider,
+      makeAgent: () => new NopAgent(),
+      signal: new AbortController().signal,
+      invocation: ["tmax", "test"],
+    });
+    assert.equal(starts, 1);
+    assert.equal(outcome.records.length, 1);
+    assert.equal(outcome.result.stats.n_retries, 0);
   });
 });
