@@ -15,7 +15,7 @@ import { JobProgress } from "../ui/progress.js";
 import { summaryTable } from "../ui/summary-table.js";
 import { EXIT, UsageError, type ExitCode } from "./exit-codes.js";
 import { handleInterrupts } from "./interrupts.js";
-import type { AgentProcessPolicy } from "../verifier/agent-processes.js";
+import type { TrialPolicies } from "../trial/trial.js";
 
 /**
  * Running a prepared job the way `tmax run` shows it, shared by the commands that run jobs (`run`, `gen solve`):
@@ -38,8 +38,8 @@ export interface PreparedJob {
   resume: boolean;
   /** Agent environment given literally on this command line (config.json holds only ${NAME} for secrets). */
   literalEnv: Record<string, string>;
-  /** Which processes the agent left end before the tests (default: all but servers). */
-  agentProcesses?: AgentProcessPolicy;
+  /** What each trial guards against (agent processes at verification, log dir caps). */
+  trialPolicies?: TrialPolicies;
 }
 
 /**
@@ -47,7 +47,7 @@ export interface PreparedJob {
  * Ctrl-C, and ends with the summary table (or JSON). Returns the exit code.
  */
 export async function executeJob(
-  { config, jobDir, found, resume, literalEnv, agentProcesses }: PreparedJob,
+  { config, jobDir, found, resume, literalEnv, trialPolicies }: PreparedJob,
   ui: { quiet: boolean; json: boolean; debug: boolean },
   argv: string[],
 ): Promise<ExitCode> {
@@ -96,7 +96,7 @@ export async function executeJob(
       signal: interrupts.signal,
       invocation: ["tmax", ...argv],
       resume,
-      agentProcesses,
+      trialPolicies,
       hooks: {
         onPlan: ({ total, finished, discarded }) => {
           if (!showProgress) return;

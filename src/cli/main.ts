@@ -75,6 +75,7 @@ withBackend(
       .choices(["all", "servers"] as const)
       .default("servers" as const),
   )
+  .option("--max-log-mb <mb>", "cap on what each of a trial's log dirs (agent/, verifier/, artifacts/) may hold; the rest is cut with a marker (default 1024)", positiveNumber)
   .option("--artifact <path>", "container path to copy into the trial's artifacts/ (repeatable)", collect, [])
   .option("--json", "print the summary as JSON on stdout", false)
   .option("-q, --quiet", "no live progress", false)

@@ -1,4 +1,3 @@
-import type { AgentProcessPolicy } from "../verifier/agent-processes.js";
 import { createWriteStream, existsSync } from "node:fs";
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
@@ -6,7 +5,7 @@ import type { Agent } from "../agent/agent.js";
 import type { EnvironmentProvider } from "../environment/environment.js";
 import { trialRecordFromSummary, type TrialRecord } from "../stats/records.js";
 import { taskChecksum, type Task } from "../task/task.js";
-import { runTrial, type TrialPhase } from "../trial/trial.js";
+import { runTrial, type TrialPhase, type TrialPolicies } from "../trial/trial.js";
 import { trialNameFor } from "../trial/paths.js";
 import type { TrialResult } from "../harbor/trial-schema.js";
 import { writeJsonAtomic } from "../util/atomic-write.js";
@@ -44,8 +43,8 @@ export interface JobInput {
   invocation: string[];
   resume?: boolean;
   hooks?: JobHooks;
-  /** Which processes the agent left end before each trial's tests (default: all but servers). */
-  agentProcesses?: AgentProcessPolicy;
+  /** What each trial guards against (agent processes at verification, log dir caps). */
+  trialPolicies?: TrialPolicies;
 }
 
 export interface JobOutcome {
@@ -157,7 +156,7 @@ export async function runJob(input: JobInput): Promise<JobOutcome> {
           provider: input.provider,
           agent: await input.makeAgent(),
           signal,
-          agentProcesses: input.agentProcesses,
+          policies: input.trialPolicies,
           onPhase: (phase) => hooks.onTrialPhase?.({ trialName, phase }),
         },
       );

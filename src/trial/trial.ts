@@ -14,6 +14,7 @@ import { uuid } from "../util/ids.js";
 import { sleep } from "../util/sleep.js";
 import { collectArtifacts } from "./artifacts.js";
 import { environmentSpecFor, inTaskTerms } from "./environment-spec.js";
+import { capLogDir, DEFAULT_MAX_LOG_BYTES } from "./output-cap.js";
 import { closeWhileRunning, restoreModes } from "./permissions.js";
 import {
   AgentSetupTimeoutError,
@@ -41,13 +42,20 @@ export interface TrialSpec {
   checksum?: string;
 }
 
+/** How a trial guards the host and the score against what runs in the sandbox (tmax's, beyond Harbor's). */
+export interface TrialPolicies {
+  /** Which processes the agent left end before the tests run (default "servers": all but servers). */
+  agentProcesses?: AgentProcessPolicy;
+  /** Bytes each of the trial's log dirs may hold (default DEFAULT_MAX_LOG_BYTES; see output-cap.ts). */
+  maxLogBytes?: number;
+}
+
 export interface TrialDeps {
   provider: EnvironmentProvider;
   agent: Agent;
   /** Job cancellation (Ctrl-C): the trial stops, removes its container and records CancelledError. */
   signal?: AbortSignal;
-  /** Which processes the agent left end before the tests run (default: all but servers). */
-  agentProcesses?: AgentProcessPolicy;
+  policies?: TrialPolicies;
   onPhase?: (phase: TrialPhase) => void;
 }
 
@@ -108,6 +116,13 @@ export async function runTrial(spec: TrialSpec, deps: TrialDeps): Promise<TrialR
     logStream.write(`${utcIso()} ${line}\n`);
   };
   const timeouts = phaseTimeouts(task, config);
+  const capBytes = deps.policies?.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES;
+  const onCapped = (dir: string): void => log(`${dir} passed its cap of ${capBytes} bytes: its files are cut there`);
+  const caps = {
+    agent: capLogDir(paths.agent, capBytes, onCapped),
+    verifier: capLogDir(paths.verifier, capBytes, onCapped),
+    artifacts: capLogDir(paths.artifacts, capBytes, onCapped),
+  };
 
   const result: TrialResult = {
     id: uuid(),
@@ -232,8 +247,9 @@ export async function runTrial(spec: TrialSpec, deps: TrialDeps): Promise<TrialR
 
     if (!config.verifier.disable) {
       await phase("verifier", async () => {
+        caps.verifier.reset(); // the dir is emptied for the tests
         const rewards = await withDeadline(null, deps.signal, (signal) =>
-          verify(env, task, paths.verifier, { timeoutSec: timeouts.verifier, env: config.verifier.env, signal, log, agentProcesses: deps.agentProcesses }),
+          verify(env, task, paths.verifier, { timeoutSec: timeouts.verifier, env: config.verifier.env, signal, log, agentProcesses: deps.policies?.agentProcesses }),
         );
         result.verifier_result = { rewards };
         log(`rewards ${JSON.stringify(rewards)}`);
@@ -253,6 +269,10 @@ export async function runTrial(spec: TrialSpec, deps: TrialDeps): Promise<TrialR
       await env?.stop({ delete: config.environment.delete });
     } catch (err) {
       log(`could not remove the environment: ${errorMessage(err)}`);
+    }
+    for (const cap of Object.values(caps)) {
+      cap.stop();
+      await cap.check().catch(() => undefined); // what was written since the last look
     }
     await restoreModes(spec.dir).catch((err) => log(`could not restore the trial dir's modes: ${errorMessage(err)}`));
     result.finished_at = utcIso();

@@ -60,8 +60,12 @@ before(async () => {
     solveSh: "#!/bin/bash\nmkdir -p /logs/agent/sub && echo x > /logs/agent/sub/f && chmod -R 777 /logs/agent/sub && echo y > /logs/artifacts/a && chmod 666 /logs/artifacts/a\ntouch /app/done\n",
   });
   writeTask(ds, "server-left-running", SERVER_TASK);
+  // A flood through the bind mounts: held at --max-log-mb.
+  writeTask(ds, "log-flood", {
+    solveSh: "#!/bin/bash\nhead -c 64M /dev/zero > /logs/agent/flood.bin\nyes | head -c 32M > /logs/artifacts/more.txt\ntouch /app/done\n",
+  });
   const jobs = tempDir("tmax-jobs-");
-  const r = await runCli(["run", "-p", ds, "-o", jobs, "--job-name", "cheats", "-n", "3", "--json"]);
+  const r = await runCli(["run", "-p", ds, "-o", jobs, "--job-name", "cheats", "-n", "3", "--max-log-mb", "5", "--json"]);
   assert.equal(r.code, 0, r.stderr);
   jobDir = join(jobs, "cheats");
   trials = new Map();
@@ -113,4 +117,16 @@ test("by default a server the agent left running keeps serving the tests; --agen
   const r = await runCli(["run", "-p", ds, "-o", tempDir("tmax-jobs-"), "--agent-processes", "all", "--json"]);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(JSON.parse(r.stdout).mean, 0);
+});
+
+test("output written through the /logs bind mounts is held at the cap, cut with a marker; the trial still scores", () => {
+  const t = trials.get("log-flood")!;
+  assert.deepEqual(t.result.verifier_result?.rewards, { reward: 1 });
+  for (const [sub, file] of [["agent", "flood.bin"], ["artifacts", "more.txt"]] as const) {
+    const path = join(t.dir, sub, file);
+    const st = statSync(path);
+    assert.ok(st.blocks * 512 <= 5.5 * 1024 * 1024, `${sub}/${file} holds ${st.blocks * 512} bytes`);
+    assert.match(readFileSync(path).subarray(-200).toString("utf8"), /\[tmax: output truncated here — .* passed its cap of 5242880 bytes\]\n$/);
+  }
+  assert.match(readFileSync(join(t.dir, "trial.log"), "utf8"), /passed its cap of 5242880 bytes/);
 });

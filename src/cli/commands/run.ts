@@ -5,9 +5,15 @@ import { readJobConfig } from "../../job/resume.js";
 import { discoverTasks } from "../../task/dataset.js";
 import { defaultJobName } from "../../util/time.js";
 import { UsageError, type ExitCode } from "../exit-codes.js";
+import type { TrialPolicies } from "../../trial/trial.js";
 import type { AgentProcessPolicy } from "../../verifier/agent-processes.js";
 import { executeJob } from "../job-runner.js";
 import { agentSettingsFrom } from "../options.js";
+
+/** The trial policies from the flags (given again on --resume: they are not part of Harbor's job config). */
+function trialPoliciesFrom(o: RunCliOptions): TrialPolicies {
+  return { agentProcesses: o.agentProcesses, maxLogBytes: o.maxLogMb === undefined ? undefined : o.maxLogMb * 1024 * 1024 };
+}
 
 export interface RunCliOptions {
   path?: string;
@@ -29,6 +35,7 @@ export interface RunCliOptions {
   jobName?: string;
   env: EnvironmentKind;
   agentProcesses?: AgentProcessPolicy;
+  maxLogMb?: number;
   timeoutMultiplier: number;
   agentTimeoutMultiplier?: number;
   verifierTimeoutMultiplier?: number;
@@ -104,14 +111,14 @@ export async function runCommand(o: RunCliOptions, argv: string[]): Promise<Exit
     if (o.nConcurrentGiven) config = { ...config, n_concurrent_trials: o.nConcurrent };
     const src = jobTaskSource(config);
     const found = await discoverTasks(src.path, { include: src.include, exclude: src.exclude, limit: src.limit });
-    return executeJob({ config, jobDir, found, resume: true, literalEnv: {}, agentProcesses: o.agentProcesses }, o, argv);
+    return executeJob({ config, jobDir, found, resume: true, literalEnv: {}, trialPolicies: trialPoliciesFrom(o) }, o, argv);
   }
   const found = await discoverTasks(o.path!, { include: o.includeTaskName, exclude: o.excludeTaskName, limit: o.nTasks ?? null });
   const config = buildJobConfig(toRunOptions(o, found.kind === "task"));
   // Secrets given on this command line are used as given; config.json only holds ${NAME} references to them.
   const literalEnv = agentSettingsFrom(o).env;
   return executeJob(
-    { config, jobDir: resolve(config.jobs_dir, config.job_name), found, resume: false, literalEnv, agentProcesses: o.agentProcesses },
+    { config, jobDir: resolve(config.jobs_dir, config.job_name), found, resume: false, literalEnv, trialPolicies: trialPoliciesFrom(o) },
     o,
     argv,
   );
