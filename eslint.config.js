@@ -29,6 +29,18 @@ export default tseslint.config(
     },
   },
   {
+    // Node fires a timer set beyond 2^31 − 1 ms (24.8 days) after 1 ms: src/ uses util/timers.ts instead.
+    files: ["src/**/*.ts"],
+    ignores: ["src/util/timers.ts"],
+    rules: {
+      "no-restricted-globals": ["error", { name: "setTimeout", message: "use setLongTimeout (src/util/timers.ts): setTimeout fires at once beyond 24.8 days" }],
+      "no-restricted-properties": [
+        "error",
+        { object: "AbortSignal", property: "timeout", message: "build the signal on setLongTimeout (src/util/timers.ts): AbortSignal.timeout fires at once beyond 24.8 days" },
+      ],
+    },
+  },
+  {
     // Tests and benchmarks read JSON they wrote themselves (`any` from JSON.parse is fine there), and their stand-ins
     // implement async interfaces without awaiting anything.
     files: ["tests/**/*.ts", "bench/**/*.ts"],

@@ -6,6 +6,7 @@ import type Docker from "dockerode";
 import type { Container } from "dockerode";
 import { sleep } from "../util/sleep.js";
 import { containerStartError } from "./engine-errors.js";
+import { setLongTimeout, type LongTimeout } from "../util/timers.js";
 import { LOG_DIRS, type Environment, type EnvironmentSpec, type ExecOptions, type ExecResult, type NetworkPolicy } from "./environment.js";
 import { ExitMarkerScanner } from "./exit-marker.js";
 import { HeadTailBuffer } from "./output-buffer.js";
@@ -56,11 +57,11 @@ function networkMode(policy: NetworkPolicy): string | undefined {
 
 /** Resolves with the promise's value, or with undefined after `ms` (the timer never outlives the race). */
 async function raceTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
+  let timer: LongTimeout | undefined;
   try {
-    return await Promise.race([p, new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), ms)))]);
+    return await Promise.race([p, new Promise<undefined>((r) => (timer = setLongTimeout(() => r(undefined), ms)))]);
   } finally {
-    clearTimeout(timer);
+    timer?.clear();
   }
 }
 
@@ -270,10 +271,10 @@ export class ContainerEnvironment implements Environment {
     };
     const timer =
       opts.timeoutSec != null && Number.isFinite(opts.timeoutSec)
-        ? setTimeout(() => {
+        ? setLongTimeout(() => {
             timedOut = true;
             void kill();
-          }, Math.max(0, opts.timeoutSec * 1000))
+          }, opts.timeoutSec * 1000)
         : null;
     const onAbort = (): void => {
       aborted = true;
@@ -293,7 +294,7 @@ export class ContainerEnvironment implements Environment {
       }
     } finally {
       settled = true;
-      if (timer) clearTimeout(timer);
+      timer?.clear();
       opts.signal?.removeEventListener("abort", onAbort);
     }
     if (aborted) throw opts.signal?.reason ?? new Error("exec aborted");

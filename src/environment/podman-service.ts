@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { request } from "node:http";
 import { sleep } from "../util/sleep.js";
+import { setLongTimeout } from "../util/timers.js";
 
 /**
  * tmax's own containers.conf: podman's default nofile ulimit exceeds some hosts' hard limit, crun cannot run on
@@ -122,9 +123,9 @@ export class PodmanService {
     if (!this.exited) {
       const exited = new Promise<void>((r) => this.child.once("exit", () => r()));
       this.child.kill("SIGTERM");
-      const timer = setTimeout(() => this.child.kill("SIGKILL"), 5000);
+      const timer = setLongTimeout(() => this.child.kill("SIGKILL"), 5000);
       await exited;
-      clearTimeout(timer);
+      timer.clear();
     }
     rmSync(this.dir, { recursive: true, force: true });
   }

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import type { ImageStore } from "../environment/environment.js";
 import { errorMessage } from "../util/errors.js";
+import { setLongTimeout, type LongTimeout } from "../util/timers.js";
 
 const VERSION_OF: Record<string, string> = { bullseye: "11", bookworm: "12", trixie: "13" };
 
@@ -176,17 +177,17 @@ async function runChild(
     child.once("exit", (code, sig) => resolve(code ?? (sig ? 128 : 1)));
   });
   wire(child);
-  let killTimer: NodeJS.Timeout | undefined;
+  let killTimer: LongTimeout | undefined;
   const onAbort = (): void => {
     killGroup(child, "SIGTERM");
-    killTimer = setTimeout(() => killGroup(child, "SIGKILL"), TERM_GRACE_MS);
+    killTimer = setLongTimeout(() => killGroup(child, "SIGKILL"), TERM_GRACE_MS);
   };
   if (signal?.aborted) onAbort();
   else signal?.addEventListener("abort", onAbort, { once: true });
   try {
     return await exited;
   } finally {
-    clearTimeout(killTimer);
+    killTimer?.clear();
     signal?.removeEventListener("abort", onAbort);
     // Anything of the group that outlived its leader goes too (only after an abort: a normal run ends whole).
     if (signal?.aborted) killGroup(child, "SIGKILL");
@@ -241,9 +242,9 @@ async function runDebootstrap(
 
 /** Resolves with `p`'s outcome, or with null when `signal` aborted and `p` has not settled `ms` later. */
 async function settleWithin<T>(p: Promise<T>, signal: AbortSignal | undefined, ms: number): Promise<T | null> {
-  let timer: NodeJS.Timeout | undefined;
+  let timer: LongTimeout | undefined;
   const start = (resolve: (v: null) => void): void => {
-    timer = setTimeout(() => resolve(null), ms);
+    timer = setLongTimeout(() => resolve(null), ms);
   };
   let onAbort: (() => void) | undefined;
   const late = new Promise<null>((resolve) => {
@@ -254,7 +255,7 @@ async function settleWithin<T>(p: Promise<T>, signal: AbortSignal | undefined, m
   try {
     return await Promise.race([p, late]);
   } finally {
-    clearTimeout(timer);
+    timer?.clear();
     if (onAbort) signal?.removeEventListener("abort", onAbort);
   }
 }

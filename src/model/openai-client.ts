@@ -1,4 +1,5 @@
 import OpenAI from "openai";
+import { MAX_TIMER_MS } from "../util/timers.js";
 import { ModelError, classifyError } from "./errors.js";
 import { DEFAULT_RETRY, withRetries, type RetryPolicy } from "./retry.js";
 import type { ChatMessage, FunctionTool, ModelClient, ModelReply, ModelUsage, SamplingParams, TurnTokens } from "./types.js";
@@ -8,7 +9,7 @@ export interface OpenAIClientOptions {
   apiKey?: string | null;
   /** Model name as given (`openai/<served name>` is accepted: the provider prefix is dropped). */
   model: string;
-  /** Seconds before a request is abandoned and retried (the Tmax harness: 18000). */
+  /** Seconds before a request is abandoned and retried (the Tmax harness: 18000; at most about 24.8 days). */
   requestTimeoutSec?: number;
   retry?: RetryPolicy;
   onRetry?: (message: string) => void;
@@ -82,7 +83,9 @@ export class OpenAIChatClient implements ModelClient {
       baseURL: opts.baseUrl,
       // Local servers (vLLM, llama.cpp, Ollama) accept any key; the SDK insists on one.
       apiKey: opts.apiKey || "EMPTY",
-      timeout: (opts.requestTimeoutSec ?? 18000) * 1000,
+      // The SDK times a request with one setTimeout, which fires at once beyond Node's limit (util/timers.ts): a
+      // longer timeout is held to that limit, about 24.8 days per request.
+      timeout: Math.min((opts.requestTimeoutSec ?? 18000) * 1000, MAX_TIMER_MS),
       maxRetries: 0,
     });
   }

@@ -12,6 +12,7 @@ import { errorMessage, errorStack } from "../util/errors.js";
 import { utcIso } from "../util/time.js";
 import { uuid } from "../util/ids.js";
 import { sleep } from "../util/sleep.js";
+import { setLongTimeout, type LongTimeout } from "../util/timers.js";
 import { collectArtifacts } from "./artifacts.js";
 import { environmentSpecFor, inTaskTerms } from "./environment-spec.js";
 import { capLogDir, DEFAULT_MAX_LOG_BYTES } from "./output-cap.js";
@@ -77,17 +78,17 @@ async function withDeadline<T>(
   const onParent = (): void => ctl.abort(new CancelledError("the job was cancelled"));
   if (parent?.aborted) throw new CancelledError("the job was cancelled");
   parent?.addEventListener("abort", onParent, { once: true });
-  let timer: NodeJS.Timeout | undefined;
-  let graceTimer: NodeJS.Timeout | undefined;
+  let timer: LongTimeout | undefined;
+  let graceTimer: LongTimeout | undefined;
   const abandoned = new Promise<never>((_, reject) => {
     const abandon = (): void => {
-      graceTimer = setTimeout(() => reject(ctl.signal.reason), ABANDON_GRACE_MS);
+      graceTimer = setLongTimeout(() => reject(ctl.signal.reason), ABANDON_GRACE_MS);
     };
     ctl.signal.addEventListener("abort", abandon, { once: true });
   });
   abandoned.catch(() => undefined);
   if (seconds != null && Number.isFinite(seconds)) {
-    timer = setTimeout(() => ctl.abort(new TimedOut(`deadline of ${seconds} s reached`)), Math.max(0, seconds * 1000));
+    timer = setLongTimeout(() => ctl.abort(new TimedOut(`deadline of ${seconds} s reached`)), seconds * 1000);
   }
   try {
     return await Promise.race([fn(ctl.signal), abandoned]);
@@ -95,8 +96,8 @@ async function withDeadline<T>(
     if (ctl.signal.aborted) throw ctl.signal.reason;
     throw err;
   } finally {
-    clearTimeout(timer);
-    clearTimeout(graceTimer);
+    timer?.clear();
+    graceTimer?.clear();
     parent?.removeEventListener("abort", onParent);
   }
 }

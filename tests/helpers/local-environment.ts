@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import type { Environment, ExecOptions, ExecResult } from "../../src/environment/environment.js";
+import { setLongTimeout } from "../../src/util/timers.js";
 
 /**
  * An Environment whose commands run as local `bash -c` processes in `cwd` — for testing adapters (the tmax agent)
@@ -33,11 +34,11 @@ export function localEnvironment(cwd: string): Environment & { commands: string[
         const kill = (): void => {
           if (child.pid) process.kill(-child.pid, "SIGKILL");
         };
-        const timer = opts.timeoutSec != null ? setTimeout(() => ((timedOut = true), kill()), opts.timeoutSec * 1000) : null;
+        const timer = opts.timeoutSec != null ? setLongTimeout(() => ((timedOut = true), kill()), opts.timeoutSec * 1000) : null;
         const onAbort = (): void => kill();
         opts.signal?.addEventListener("abort", onAbort, { once: true });
         child.once("close", (code) => {
-          if (timer) clearTimeout(timer);
+          timer?.clear();
           opts.signal?.removeEventListener("abort", onAbort);
           if (opts.signal?.aborted) return reject(opts.signal.reason);
           resolve({ stdout, stderr, returnCode: timedOut ? 124 : (code ?? 1), timedOut, stdoutDropped: 0, stderrDropped: 0, durationSec: (performance.now() - started) / 1000 });
