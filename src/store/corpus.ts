@@ -1,8 +1,8 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
-import { parse as parseToml } from "smol-toml";
 import type { z } from "zod";
 import { tomlField } from "../task/problems.js";
+import { parseTomlDocument } from "../util/toml.js";
 import {
   corpusTaskTomlSchema,
   manifestEntrySchema,
@@ -169,7 +169,7 @@ class LazyCorpusTask implements CorpusTask {
     const path = this.path("task.toml");
     let toml: Record<string, unknown>;
     try {
-      toml = parseToml(readFileSync(path, "utf8"));
+      toml = parseTomlDocument(readFileSync(path, "utf8"));
     } catch (err) {
       throw new CorpusReadError(`${path}: ${(err as Error).message.split("\n")[0]}`);
     }

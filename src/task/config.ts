@@ -1,6 +1,7 @@
-import { parse as parseToml, TomlError } from "smol-toml";
+import { TomlError } from "smol-toml";
 import { z } from "zod";
 import { hostLimitProblem, sizeLimitProblem, type HostCapacity } from "./limits.js";
+import { parseTomlDocument } from "../util/toml.js";
 import { parseSizeToMb } from "./sizes.js";
 import { tomlField, type TaskProblem } from "./problems.js";
 
@@ -9,11 +10,19 @@ import { tomlField, type TaskProblem } from "./problems.js";
  * (`schema_version`, `memory_mb`, agent timeout null = none). Unknown keys are ignored, `[metadata]` is kept as is.
  */
 
-const seconds = z.number({ error: "must be a number of seconds" }).nonnegative({ error: "must be >= 0" });
+/**
+ * A numeric field. Integers beyond 2^53 arrive as BigInt (util/toml.ts) and are taken as the nearest number, as
+ * Harbor takes them; BigInts elsewhere (`[metadata]`, keys tmax does not know) are kept as they are.
+ */
+const tomlNumber = <T extends z.ZodNumber>(schema: T) => z.preprocess((v) => (typeof v === "bigint" ? Number(v) : v), schema);
+/** An integer field: any integer, as in Harbor (zod's int() stops at 2^53). */
+const tomlInteger = (schema: z.ZodNumber, error = "must be an integer") => tomlNumber(schema.refine(Number.isInteger, { error }));
+
+const seconds = tomlNumber(z.number({ error: "must be a number of seconds" }).nonnegative({ error: "must be >= 0" }));
 const stringMap = z.record(z.string(), z.string({ error: "values must be strings" }), {
   error: "must be a table of string values",
 });
-const userSpec = z.union([z.string(), z.number().int()], { error: "must be a user name or a numeric uid" }).nullable();
+const userSpec = z.union([z.string(), tomlInteger(z.number())], { error: "must be a user name or a numeric uid" }).nullable();
 const nameRe = /^[a-zA-Z0-9][a-zA-Z0-9._-]*$/;
 
 const healthcheckSchema = z.object({
@@ -22,7 +31,7 @@ const healthcheckSchema = z.object({
   timeout_sec: seconds.default(30),
   start_period_sec: seconds.default(0),
   start_interval_sec: seconds.default(5),
-  retries: z.number().int().nonnegative().default(3),
+  retries: tomlInteger(z.number().nonnegative()).default(3),
 });
 
 const mcpServerSchema = z.looseObject({
@@ -37,15 +46,15 @@ const environmentSchema = z.looseObject({
   build_timeout_sec: seconds.optional(),
   docker_image: z.string().nullable().optional(),
   os: z.enum(["linux", "windows"], { error: 'must be "linux" or "windows"' }).optional(),
-  cpus: z.number({ error: "must be an integer number of CPUs" }).int({ error: "must be an integer" }).positive({ error: "must be > 0" }).nullable().optional(),
+  cpus: tomlInteger(z.number({ error: "must be an integer number of CPUs" }).positive({ error: "must be > 0" })).nullable().optional(),
   memory: z.string({ error: 'must be a size string such as "2G"' }).optional(),
   storage: z.string({ error: 'must be a size string such as "10G"' }).optional(),
-  memory_mb: z.number({ error: "must be an integer number of megabytes" }).int({ error: "must be an integer" }).positive({ error: "must be > 0" }).nullable().optional(),
-  storage_mb: z.number({ error: "must be an integer number of megabytes" }).int({ error: "must be an integer" }).positive({ error: "must be > 0" }).nullable().optional(),
+  memory_mb: tomlInteger(z.number({ error: "must be an integer number of megabytes" }).positive({ error: "must be > 0" })).nullable().optional(),
+  storage_mb: tomlInteger(z.number({ error: "must be an integer number of megabytes" }).positive({ error: "must be > 0" })).nullable().optional(),
   allow_internet: z.boolean({ error: "must be true or false" }).optional(),
   env: stringMap.optional(),
   workdir: z.string().nullable().optional(),
-  gpus: z.number().int().nonnegative().nullable().optional(),
+  gpus: tomlInteger(z.number().nonnegative()).nullable().optional(),
   gpu_types: z.array(z.string()).nullable().optional(),
   skills_dir: z.string().nullable().optional(),
   tpu: z.record(z.string(), z.unknown()).nullable().optional(),
@@ -163,7 +172,7 @@ export interface ParseOptions {
 export function parseTaskToml(text: string, file = "task.toml", opts: ParseOptions = {}): ParseOutcome {
   let data: unknown;
   try {
-    data = parseToml(text);
+    data = parseTomlDocument(text);
   } catch (err) {
     const where = err instanceof TomlError ? ` (line ${err.line}, column ${err.column})` : "";
     const first = (err instanceof Error ? err.message : String(err)).split("\n")[0];
@@ -209,10 +218,10 @@ function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
   return v;
 }
 
-/** A value as written in TOML (JSON would show inf and nan as null). */
+/** A value as written in TOML (JSON would show inf and nan as null; BigInts, integers beyond 2^53, as their digits). */
 function tomlValue(value: unknown): string {
   if (typeof value === "number" && !Number.isFinite(value)) return Number.isNaN(value) ? "nan" : value > 0 ? "inf" : "-inf";
-  return JSON.stringify(value);
+  return typeof value === "bigint" ? String(value) : JSON.stringify(value, (_key, v: unknown) => (typeof v === "bigint" ? String(v) : v));
 }
 
 /** A zod issue as a task author would want to read it, including the offending value. */

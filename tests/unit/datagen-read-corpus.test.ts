@@ -145,9 +145,11 @@ describe("readCorpus", () => {
     const corpus = await makeCorpus([s!]);
     const dir = join(corpus, taskDirName(s!));
     const toml = join(dir, "task.toml");
-    writeFileSync(toml, readFileSync(toml, "utf8").replace("[metadata]\n", '[metadata]\nhand_note = "keep me"\n'));
+    writeFileSync(toml, readFileSync(toml, "utf8").replace("[metadata]\n", '[metadata]\nhand_note = "keep me"\nbig_id = 12345678901234567890\n'));
     await updateTaskMetadata(dir, { difficulty_tier: "core" });
-    const raw = parseToml(readFileSync(toml, "utf8")) as { metadata: Record<string, unknown>; verifier: unknown };
+    const text = readFileSync(toml, "utf8");
+    assert.match(text, /^big_id = 12345678901234567890$/m, "an integer beyond 2^53 is written back as it was");
+    const raw = parseToml(text, { integersAsBigInt: "asNeeded" }) as { metadata: Record<string, unknown>; verifier: unknown };
     assert.equal(raw.metadata.hand_note, "keep me");
     assert.equal(raw.metadata.difficulty_tier, "core");
     assert.equal(raw.metadata.spec_id, s!.id);

@@ -122,6 +122,27 @@ whatever = true
     const c = ok('schema_version = "1.1"\n[environment]\nmemory = "2G"\nmemory_mb = 2048\n');
     assert.equal(c.environment.memoryMb, 2048);
   });
+
+  test("integers beyond 2^53 (valid TOML, read by Harbor): numeric fields take the nearest number, [metadata] keeps them exact", () => {
+    const c = ok(`schema_version = "1.1"
+[metadata]
+big = 12345678901234567890
+nested = { ids = [9007199254740993, 1] }
+[agent]
+timeout_sec = 9007199254740993
+[verifier]
+timeout_sec = 12345678901234567890
+user = 9223372036854775807
+[environment]
+cpus = 9007199254740993
+`);
+    assert.equal(c.agent.timeoutSec, 9007199254740992);
+    assert.equal(c.verifier.timeoutSec, Number(12345678901234567890n));
+    assert.equal(c.verifier.user, 2 ** 63);
+    assert.equal(c.environment.cpus, 9007199254740992);
+    assert.equal(c.metadata.big, 12345678901234567890n);
+    assert.deepEqual({ ...(c.metadata.nested as object) }, { ids: [9007199254740993n, 1] });
+  });
 });
 
 describe("task.toml errors name the field", () => {
@@ -149,6 +170,14 @@ describe("task.toml errors name the field", () => {
     const fields = ps.map((p) => p.field).sort();
     assert.deepEqual(fields, ["[agent].timeout_sec", "[environment].cpus", "[environment].memory"]);
     assert.match(ps.find((p) => p.field === "[environment].cpus")!.message, /got "two"/);
+  });
+
+  test("an integer beyond 2^53 where a string belongs is reported with its digits", () => {
+    const [p] = problems('version = 12345678901234567890\n[metadata]\nids = [12345678901234567890]\n[environment]\nos = [12345678901234567891]\n');
+    assert.equal(p?.field, "version");
+    assert.match(p.message, /got 12345678901234567890\)/);
+    const ps = problems('schema_version = "1.1"\n[environment]\nos = [12345678901234567891]\n');
+    assert.match(ps[0]!.message, /got \["12345678901234567891"\]/);
   });
 
   test("invalid TOML names line and column", () => {
