@@ -7,6 +7,7 @@ import type { EngineProvider } from "../environment/providers.js";
 import { openEngine } from "./engine.js";
 import { resolveSecrets } from "../job/config.js";
 import { runJob } from "../job/job.js";
+import { acquireRunLock } from "../job/run-lock.js";
 import type { JobConfig } from "../job/schema.js";
 import { summarize } from "../stats/summary.js";
 import type { DiscoveredTasks } from "../task/dataset.js";
@@ -73,6 +74,8 @@ export async function executeJob(
     throw new UsageError((err as Error).message);
   }
 
+  // The job directory is this run's from here on; another run on it stops here, before any container starts.
+  const runLock = await acquireRunLock(jobDir);
   let provider: EngineProvider | null = null;
   const interrupts = handleInterrupts("stopping running trials and removing their containers…", async () => provider?.close());
   try {
@@ -97,6 +100,7 @@ export async function executeJob(
       invocation: ["tmax", ...argv],
       resume,
       trialPolicies,
+      runLock,
       hooks: {
         onPlan: ({ total, finished, discarded }) => {
           if (!showProgress) return;
@@ -137,6 +141,10 @@ export async function executeJob(
     return outcome.cancelled ? EXIT.interrupted : EXIT.ok;
   } finally {
     interrupts.dispose();
-    await provider?.close();
+    try {
+      await provider?.close();
+    } finally {
+      runLock.release();
+    }
   }
 }

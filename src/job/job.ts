@@ -18,6 +18,7 @@ import { buildTrialConfig } from "./config.js";
 import { jobFile } from "./layout.js";
 import { buildLock } from "./lock.js";
 import { discardInterrupted, readResumeState } from "./resume.js";
+import { acquireRunLock, type RunLock } from "./run-lock.js";
 import type { JobConfig, JobResult } from "./schema.js";
 
 export interface JobHooks {
@@ -45,6 +46,8 @@ export interface JobInput {
   hooks?: JobHooks;
   /** What each trial guards against (agent processes at verification, log dir caps). */
   trialPolicies?: TrialPolicies;
+  /** The job directory's run lock when the caller took it already (and releases it); otherwise the run takes it. */
+  runLock?: RunLock;
 }
 
 export interface JobOutcome {
@@ -60,8 +63,18 @@ export interface JobOutcome {
  * Runs every task × attempt of a job with bounded concurrency (on the shared WorkPool), retries infrastructure
  * failures with backoff, and keeps the Harbor job layout current on disk (config.json, lock.json, result.json
  * rewritten live). With `resume`, finished trials are kept and interrupted ones are discarded and re-run (resume.ts).
+ * The directory's run lock is held throughout: a second run of the same job fails with JobLockedError (run-lock.ts).
  */
 export async function runJob(input: JobInput): Promise<JobOutcome> {
+  const lock = input.runLock ?? (await acquireRunLock(input.jobDir));
+  try {
+    return await runLockedJob(input);
+  } finally {
+    if (lock !== input.runLock) lock.release();
+  }
+}
+
+async function runLockedJob(input: JobInput): Promise<JobOutcome> {
   const { jobDir, config, signal } = input;
   const hooks = input.hooks ?? {};
   await mkdir(jobDir, { recursive: true });

@@ -7,12 +7,15 @@ import { join } from "node:path";
  *
  *   <job>/config.json  lock.json  result.json  job.log
  *   <job>/<trial>/     one trial: a child directory holding result.json (trial/paths.ts has its files)
+ *
+ * and, while a tmax run writes the directory, tmax's own `.tmax-run.lock` (run-lock.ts).
  */
 export const JOB_FILES = {
   config: "config.json",
   lock: "lock.json",
   result: "result.json",
   log: "job.log",
+  runLock: ".tmax-run.lock",
 } as const;
 
 export function jobFile(jobDir: string, which: keyof typeof JOB_FILES): string {
