@@ -113,7 +113,7 @@ describe("huge timeouts end to end", () => {
   test("a model request timeout beyond 24.8 days does not cut a request short", async () => {
     const server = await startScriptedModel([{ kind: "hang", ms: 100, then: { kind: "call", command: "late" } }]);
     try {
-      const client = new OpenAIChatClient({ baseUrl: server.url, model: "scripted-model", requestTimeoutSec: 3_000_000, retry: { attempts: 2, baseDelaySec: 0.01 } });
+      const client = new OpenAIChatClient({ baseUrl: server.url, model: "scripted-model", requestTimeoutSec: 3_000_000, retry: { attempts: 2, baseDelaySec: 0.01, maxRetryAfterSec: 60 } });
       const reply = await client.complete([{ role: "user", content: "hi" }], [BASH_TOOL], {});
       assert.equal(reply.attempts, 1, "answered on the first request");
       assert.match(JSON.stringify(reply.message.tool_calls), /late/);

@@ -1,5 +1,6 @@
 import { ModelError } from "../../model/errors.js";
 import type { ModelClient, ModelReply, SamplingParams } from "../../model/types.js";
+import { setLongTimeout } from "../../util/timers.js";
 import type { Policy, PolicyReply, PolicyRequest } from "./policy.js";
 
 /** Dollars per million prompt and completion tokens, for servers that do not report cost. */
@@ -28,9 +29,6 @@ export function turnCost(reply: Pick<ModelReply, "usage">, prices: TokenPrices):
 export class ModelWaitBudgetExceededError extends Error {
   override name = "ModelWaitBudgetExceededError";
 }
-
-/** The longest delay setTimeout keeps (about 24.8 days); a longer budget is as good as none. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * The policy of a chat-completions server (any ModelClient): each turn sends the whole conversation with the tools.
@@ -65,7 +63,7 @@ export class ChatPolicy implements Policy {
     const call = new AbortController();
     const onAbort = (): void => call.abort(signal.reason);
     signal.addEventListener("abort", onAbort, { once: true });
-    const timer = leftMs <= MAX_TIMER_MS ? setTimeout(() => call.abort(this.budgetSpent()), leftMs) : undefined;
+    const timer = setLongTimeout(() => call.abort(this.budgetSpent()), leftMs);
     const started = performance.now();
     let reply: ModelReply;
     try {
@@ -78,7 +76,7 @@ export class ChatPolicy implements Policy {
       }
       throw err;
     } finally {
-      clearTimeout(timer);
+      timer.clear();
       signal.removeEventListener("abort", onAbort);
       this.waitedMs += performance.now() - started;
     }
