@@ -1,12 +1,19 @@
 import pc from "picocolors";
 
+/** How often a command started by `npx` checks that npx is still there. */
+const PARENT_CHECK_MS = 500;
+
 /**
  * Ctrl-C / SIGTERM for long commands: the first signal aborts `signal` (work stops cleanly, containers are removed,
  * state stays resumable); a second one runs `force` (e.g. remove containers now) and exits with 130.
+ *
+ * Under `npx tmax …` the signal may never arrive: npm does not pass a SIGINT or SIGTERM sent to npx itself on to
+ * tmax, and on SIGTERM npx exits at once and leaves tmax running. A terminal's Ctrl-C reaches tmax anyway (it goes to
+ * the whole process group); for the rest, a command started by npx treats npx going away as a SIGTERM.
  */
 export function handleInterrupts(message: string, force: () => Promise<void> = () => Promise.resolve()): { signal: AbortSignal; dispose(): void } {
   const controller = new AbortController();
-  const onSignal = (sig: NodeJS.Signals): void => {
+  const onSignal = (sig: NodeJS.Signals | "npx exited"): void => {
     if (!controller.signal.aborted) {
       console.error(pc.yellow(`\n${sig}: ${message} (again to force)`));
       controller.abort(new Error(`interrupted by ${sig}`));
@@ -17,11 +24,30 @@ export function handleInterrupts(message: string, force: () => Promise<void> = (
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  const watch = startedByNpx() ? watchParent(() => onSignal("npx exited")) : null;
   return {
     signal: controller.signal,
     dispose: () => {
       process.off("SIGINT", onSignal);
       process.off("SIGTERM", onSignal);
+      if (watch) clearInterval(watch);
     },
   };
+}
+
+/** npm sets npm_command for the commands it runs; `npx` is `npm exec`. */
+function startedByNpx(): boolean {
+  return process.env.npm_command === "exec";
+}
+
+/** Calls `gone` once when this process's parent changes (npx and the shell it ran tmax under have exited). */
+function watchParent(gone: () => void): NodeJS.Timeout {
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(timer);
+    gone();
+  }, PARENT_CHECK_MS);
+  timer.unref();
+  return timer;
 }

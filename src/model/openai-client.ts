@@ -1,4 +1,5 @@
 import OpenAI from "openai";
+import { Agent, fetch as undiciFetch } from "undici";
 import { MAX_TIMER_MS } from "../util/timers.js";
 import { ModelError, classifyError } from "./errors.js";
 import { DEFAULT_RETRY, withRetries, type RetryPolicy } from "./retry.js";
@@ -13,6 +14,18 @@ export interface OpenAIClientOptions {
   requestTimeoutSec?: number;
   retry?: RetryPolicy;
   onRetry?: (message: string) => void;
+}
+
+/**
+ * fetch without the HTTP client's own waits: Node's built-in fetch gives up on a response whose headers take more
+ * than 300 s (undici's default headersTimeout), and on a body that pauses as long, whatever the request timeout
+ * says — so a non-streamed 16k-token reply from a slow server could never arrive. The request timeout (and the
+ * caller's abort signal) bound a request instead.
+ */
+function patientFetch(): typeof globalThis.fetch {
+  const dispatcher = new Agent({ headersTimeout: 0, bodyTimeout: 0 });
+  return ((input: Parameters<typeof undiciFetch>[0], init?: Parameters<typeof undiciFetch>[1]) =>
+    undiciFetch(input, { ...init, dispatcher })) as unknown as typeof globalThis.fetch;
 }
 
 /** The served model name for a `-m` value: LiteLLM-style `openai/` prefixes are dropped. */
@@ -87,6 +100,7 @@ export class OpenAIChatClient implements ModelClient {
       // longer timeout is held to that limit, about 24.8 days per request.
       timeout: Math.min((opts.requestTimeoutSec ?? 18000) * 1000, MAX_TIMER_MS),
       maxRetries: 0,
+      fetch: patientFetch(),
     });
   }
 

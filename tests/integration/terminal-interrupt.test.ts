@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { readSessionRecords, type SessionRecord } from "../../src/environment/engine-sessions.js";
-import { finished, podmanContainers, runCli, startCli } from "../helpers/cli.js";
+import { finished, podmanContainers, REPO, runCli, startCli } from "../helpers/cli.js";
 import { tempDir, writeTask } from "../helpers/task-fixture.js";
 
 /**
@@ -140,4 +140,23 @@ test("SIGKILL of tmax: its container and podman service outlive it, and the next
   // The interrupted job itself still resumes.
   const resumed = await runCli(["run", "--resume", jobDir, "--json"]);
   assert.equal(resumed.code, 0, resumed.stderr);
+});
+
+test("SIGTERM to npx alone (npm does not pass it on, and exits at once): tmax notices, stops and cleans up", async () => {
+  const ds = tempDir("tmax-ds-");
+  writeTask(ds, "npx-task", { solveSh: "#!/bin/bash\nsleep 30\ntouch /app/done\n" });
+  const jobs = tempDir("tmax-jobs-");
+  const jobDir = join(jobs, "via-npx");
+  const npx = spawn("npx", ["tmax", "run", "-p", ds, "-o", jobs, "--job-name", "via-npx"], { cwd: REPO, stdio: "ignore", detached: true });
+  await until("the trial to run", () => trialResults(jobDir).some((t) => t.agent_execution !== null) && jobIdOf(jobDir) !== null);
+  const jobId = jobIdOf(jobDir)!;
+  // The trial's container names its session; the session's record names the tmax process.
+  const session = spawnSync("podman", ["ps", "--filter", `label=tmax.job=${jobId}`, "--format", '{{ index .Labels "tmax.session" }}'], { encoding: "utf8" }).stdout.trim();
+  const tmaxPid = readSessionRecords().find((r) => r.session === session)?.owner.pid;
+  assert.ok(tmaxPid, "tmax is running under npx");
+  process.kill(npx.pid!, "SIGTERM");
+  await until("tmax to exit", () => !alive(tmaxPid), 20_000);
+  assert.deepEqual(podmanContainers(`label=tmax.job=${jobId}`), []);
+  const cancelled = trialResults(jobDir).filter((t) => t.exception_info?.exception_type === "CancelledError");
+  assert.equal(cancelled.length, 1, "the running trial was cancelled, so the job resumes");
 });
