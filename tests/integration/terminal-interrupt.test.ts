@@ -160,3 +160,25 @@ test("SIGTERM to npx alone (npm does not pass it on, and exits at once): tmax no
   const cancelled = trialResults(jobDir).filter((t) => t.exception_info?.exception_type === "CancelledError");
   assert.equal(cancelled.length, 1, "the running trial was cancelled, so the job resumes");
 });
+
+test("tmax sandboxes prune removes tmax containers no running tmax owns, and nothing else", async () => {
+  const create = (labels: string[]): string => {
+    const args = ["create", ...labels.flatMap((l) => ["--label", l]), "debian:bookworm-slim", "true"];
+    const r = spawnSync("podman", args, { encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    return r.stdout.trim();
+  };
+  const orphan = create([`tmax.session=gone-${process.pid}-${Date.now()}`, "tmax.trial=orphan"]);
+  const foreign = create(["not-tmax=1"]);
+  try {
+    const r = await runCli(["sandboxes", "prune", "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(r.stdout) as { containers_removed: number };
+    assert.ok(report.containers_removed >= 1);
+    const exists = (id: string): boolean => spawnSync("podman", ["container", "exists", id]).status === 0;
+    assert.equal(exists(orphan), false, "the orphan is gone");
+    assert.equal(exists(foreign), true, "a container tmax did not make is left alone");
+  } finally {
+    spawnSync("podman", ["rm", "-f", orphan, foreign]);
+  }
+});
