@@ -34,11 +34,14 @@ function recordOf(pid: number): SessionRecord | undefined {
   return readSessionRecords().find((r) => r.owner.pid === pid);
 }
 
-/** podman's builder containers (storage-only; `podman ps -a` does not list them, `--external` does). */
-function builderContainers(): Set<string> {
+/**
+ * podman's builder containers (storage-only; `podman ps -a` does not list them, `--external` does) working on
+ * `image`, which a test gives a name of its own so that other tests' builds do not count.
+ */
+function builderContainers(image: string): string[] {
   const r = spawnSync("podman", ["ps", "-a", "--external", "--format", "json"], { encoding: "utf8" });
-  const list = JSON.parse(r.stdout || "[]") as { Id: string; State: string; Command: string[] | null }[];
-  return new Set(list.filter((c) => c.State === "storage" && c.Command?.[0] === "buildah").map((c) => c.Id));
+  const list = JSON.parse(r.stdout || "[]") as { Id: string; State: string; Command: string[] | null; Image: string }[];
+  return list.filter((c) => c.State === "storage" && c.Command?.[0] === "buildah" && c.Image.includes(image)).map((c) => c.Id);
 }
 
 function jobIdOf(jobDir: string): string | null {
@@ -54,8 +57,7 @@ function trialResults(jobDir: string): { exception_info: { exception_type: strin
     .map((e) => JSON.parse(readFileSync(join(jobDir, e.name, "result.json"), "utf8")));
 }
 
-async function ctrlCAt(name: string, opts: { dockerfile?: string; ready: (jobDir: string) => boolean }): Promise<void> {
-  const buildersBefore = builderContainers();
+async function ctrlCAt(name: string, opts: { dockerfile?: string; baseImage?: string; ready: (jobDir: string) => boolean }): Promise<void> {
   const ds = tempDir("tmax-ds-");
   writeTask(ds, `${name}-task`, { solveSh: "#!/bin/bash\nsleep 8\ntouch /app/done\n", dockerfile: opts.dockerfile });
   const jobs = tempDir("tmax-jobs-");
@@ -75,11 +77,7 @@ async function ctrlCAt(name: string, opts: { dockerfile?: string; ready: (jobDir
   assert.ok(stopSecs < 10, `stopped after ${stopSecs} s`);
   assert.doesNotMatch(r.stderr, /ENOENT|podman\.sock/, "tmax could still reach its podman service");
   assert.deepEqual(podmanContainers(`label=tmax.job=${jobId}`), [], "no trial container left");
-  // Other tests may be building at the same time; their builder containers go when their builds end, a cancelled
-  // build's would stay forever.
-  const leftovers = (): string[] => [...builderContainers()].filter((id) => !buildersBefore.has(id));
-  await until("builder containers of the cancelled build to go", () => leftovers().length === 0, 30_000).catch(() => undefined);
-  assert.deepEqual(leftovers(), [], "no builder container left");
+  if (opts.baseImage) assert.deepEqual(builderContainers(opts.baseImage), [], "the cancelled build left no builder container");
   assert.equal(alive(record.service.process.pid), false, "the podman service was stopped");
   assert.equal(existsSync(record.service.dir), false, "its socket dir was removed");
   assert.equal(recordOf(child.pid!), undefined, "a clean exit leaves no session record");
@@ -99,16 +97,21 @@ test("terminal Ctrl-C during container start: no container is left, the job resu
 });
 
 test("terminal Ctrl-C during the image build: the build stops, no build container is left, the job resumes", async () => {
-  // A unique context per run, so the image is never cached; the build sleeps long enough to be interrupted.
+  // A base image name of this test's own (a tag of the Debian base), so its builder containers are told apart from
+  // other tests' builds; a unique context, so the image is never cached; a RUN step long enough to be interrupted.
   const nonce = `${process.pid}-${Date.now()}`;
-  await ctrlCAt("ctrlc-build", {
-    dockerfile: `FROM debian:bookworm-slim\nWORKDIR /app\nRUN echo ${nonce} > /nonce && sleep 20\n`,
-    ready: (dir) => {
-      if (!(trialResults(dir).some((t) => t.environment_setup !== null) && jobIdOf(dir) !== null)) return false;
-      // the build has reached its RUN step once podman's builder holds a container
-      return builderContainers().size > 0;
-    },
-  });
+  const base = `localhost/tmax-ctrlc-base:${nonce}`;
+  assert.equal(spawnSync("podman", ["tag", "debian:bookworm-slim", base]).status, 0);
+  try {
+    await ctrlCAt("ctrlc-build", {
+      dockerfile: `FROM ${base}\nWORKDIR /app\nRUN echo ${nonce} > /nonce && sleep 20\n`,
+      baseImage: base,
+      // the build has reached its RUN step once podman's builder holds a container for it
+      ready: (dir) => jobIdOf(dir) !== null && builderContainers(base).length > 0,
+    });
+  } finally {
+    spawnSync("podman", ["untag", base, base]);
+  }
 });
 
 test("SIGKILL of tmax: its container and podman service outlive it, and the next run removes both", async () => {
@@ -179,6 +182,6 @@ test("tmax sandboxes prune removes tmax containers no running tmax owns, and not
     assert.equal(exists(orphan), false, "the orphan is gone");
     assert.equal(exists(foreign), true, "a container tmax did not make is left alone");
   } finally {
-    spawnSync("podman", ["rm", "-f", orphan, foreign]);
+    for (const id of [orphan, foreign]) spawnSync("podman", ["rm", "-f", id]);
   }
 });
