@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up tmax on a Debian/Ubuntu machine, idempotently: podman, runc and debootstrap from apt (if missing),
-# npm packages, the compiled CLI, and the offline Debian base image (debian:bookworm-slim, built with debootstrap).
+# npm packages, the compiled CLI, the Python learner in a project virtualenv (.venv), and the offline Debian base
+# image (debian:bookworm-slim, built with debootstrap).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +12,7 @@ missing=()
 for tool in podman runc debootstrap; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=("python3-venv")
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "setup: installing ${missing[*]} from apt"
   $SUDO apt-get update -qq
@@ -21,6 +23,10 @@ echo "setup: npm packages"
 npm ci --no-audit --no-fund --loglevel=error
 echo "setup: compiling"
 npm run --silent build
+
+echo "setup: Python learner in .venv"
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/pip install --quiet --disable-pip-version-check -e "learner[dev]"
 
 echo "setup: base image"
 node dist/cli/main.js images bootstrap

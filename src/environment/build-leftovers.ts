@@ -34,21 +34,31 @@ export async function builderContainers(docker: Docker): Promise<Set<string>> {
   }
 }
 
-/** Removes builder containers that appeared since `before` was taken; returns how many were removed. */
+/** Looks for leftovers this long after the build was cancelled (the engine unwinds it in the background). */
+const SETTLE_MS = 5000;
+const LOOK_EVERY_MS = 250;
+
+/**
+ * Removes builder containers that appeared since `before` was taken; returns how many were removed. The engine may
+ * still be unwinding the cancelled build (a RUN step still running holds its container, and a removal then fails),
+ * so it looks again until nothing new is left, for at most a few seconds.
+ */
 export async function removeBuilderLeftovers(docker: Docker, before: Set<string>): Promise<number> {
   let removed = 0;
-  // The engine may still be unwinding the cancelled build: look twice.
-  for (let round = 0; round < 2; round++) {
-    for (const id of await builderContainers(docker)) {
-      if (before.has(id)) continue;
+  const deadline = Date.now() + SETTLE_MS;
+  let quietLooks = 0;
+  while (Date.now() < deadline && quietLooks < 2) {
+    const fresh = [...(await builderContainers(docker))].filter((id) => !before.has(id));
+    quietLooks = fresh.length === 0 ? quietLooks + 1 : 0;
+    for (const id of fresh) {
       try {
         await dial(docker, { path: `${LIBPOD}/containers/${id}?`, method: "DELETE", options: { force: true } });
         removed++;
       } catch {
-        // gone already
+        // still in use by the unwinding build, or gone already: the next look decides
       }
     }
-    if (round === 0) await sleep(500);
+    await sleep(LOOK_EVERY_MS);
   }
   return removed;
 }
