@@ -2,7 +2,7 @@ import OpenAI from "openai";
 import { Agent, fetch as undiciFetch } from "undici";
 import { MAX_TIMER_MS } from "../util/timers.js";
 import { ModelError, classifyError } from "./errors.js";
-import { DEFAULT_RETRY, withRetries, type RetryPolicy } from "./retry.js";
+import { DEFAULT_RETRY, retryNotice, withRetries, type RetryPolicy } from "./retry.js";
 import type { ChatMessage, FunctionTool, ModelClient, ModelReply, ModelUsage, SamplingParams, TurnTokens } from "./types.js";
 
 export interface OpenAIClientOptions {
@@ -22,7 +22,7 @@ export interface OpenAIClientOptions {
  * says — so a non-streamed 16k-token reply from a slow server could never arrive. The request timeout (and the
  * caller's abort signal) bound a request instead.
  */
-function patientFetch(): typeof globalThis.fetch {
+export function patientFetch(): typeof globalThis.fetch {
   const dispatcher = new Agent({ headersTimeout: 0, bodyTimeout: 0 });
   return (input: Parameters<typeof undiciFetch>[0], init?: Parameters<typeof undiciFetch>[1]) => undiciFetch(input, { ...init, dispatcher });
 }
@@ -70,9 +70,6 @@ function tokensOf(completion: { prompt_token_ids?: unknown }, choice: RawChoice)
   if (prompt === null && completionIds === null && logprobs === null) return undefined;
   return { promptTokenIds: prompt, completionTokenIds: completionIds, logprobs };
 }
-
-/** Seconds for a message: at most two decimals. */
-const seconds = (sec: number): number => Math.round(sec * 100) / 100;
 
 /** Request fields for token details, and the words a server's rejection of each would contain. */
 const TOKEN_DETAIL_PARAMS = [
@@ -130,10 +127,7 @@ export class OpenAIChatClient implements ModelClient {
       {
         signal: local.signal,
         classify: (err) => classifyError(err, ctx),
-        onRetry: (err, attempt, delay) => {
-          const asked = err.retryAfterSec === null ? "" : ` (the server asked for ${seconds(err.retryAfterSec)} s)`;
-          this.opts.onRetry?.(`${err.message}; retry ${attempt} of ${this.retry.attempts - 1} in ${seconds(delay)} s${asked}`);
-        },
+        onRetry: (err, attempt, delay) => this.opts.onRetry?.(retryNotice(err, attempt, this.retry, delay)),
       },
     ).finally(() => signal?.removeEventListener("abort", onAbort));
     const raw = value.choice.message as ChatMessage;

@@ -23,6 +23,15 @@ export function retryDelaySec(policy: RetryPolicy, attempt: number, err: Pick<Mo
   return Math.max(backoff, Math.min(err.retryAfterSec, policy.maxRetryAfterSec));
 }
 
+/** Seconds for a message: at most two decimals. */
+const seconds = (sec: number): number => Math.round(sec * 100) / 100;
+
+/** The line a client reports before retry `attempt`: the error, which retry of how many, the wait and what the server asked for. */
+export function retryNotice(err: ModelError, attempt: number, policy: RetryPolicy, delaySec: number): string {
+  const asked = err.retryAfterSec === null ? "" : ` (the server asked for ${seconds(err.retryAfterSec)} s)`;
+  return `${err.message}; retry ${attempt} of ${policy.attempts - 1} in ${seconds(delaySec)} s${asked}`;
+}
+
 /**
  * Runs `fn` until it succeeds, retrying transient model errors with exponential back-off (or the server's
  * Retry-After). Non-transient errors (authentication, not found, context window, …) propagate at once.
