@@ -42,6 +42,17 @@ export const TMAX_EVAL_RULES: EpisodeSettings = {
   costLimitUsd: 0,
 };
 
+/**
+ * The rules of an RL rollout (spec rl.md §4/§5): every valid `bash` call of a turn runs (each a step), a reply
+ * without one ends the episode with no feedback, and only the marker in a command's output submits.
+ */
+export const TMAX_RL_RULES: EpisodeSettings = {
+  ...TMAX_EVAL_RULES,
+  formatErrorFeedback: false,
+  callsPerTurn: "all",
+  submitOn: "output",
+};
+
 /** How an episode ended. The first seven are the harness's endings; the last two mean the run failed. */
 export type EpisodeEnding =
   | "submitted"
