@@ -272,6 +272,18 @@ withBackend(
   }),
 );
 
+const train = program.command("train").description("the RL learner (the Python package in learner/, run from .venv)");
+train
+  .command("loss-check")
+  .description("run the learner's loss code (DPPO, PPO-clip) on cases from a JSON file; print loss, kept fraction and gradients as JSON")
+  .argument("<file>", 'cases file: {"loss"?, "cases": [{vllm_logprobs, learner_logprobs, advantages, response_mask, delta?, loss?}]}')
+  .action(
+    handle("train loss-check", async (file) => {
+      const { trainLossCheckCommand } = await import("./commands/train-loss-check.js");
+      return trainLossCheckCommand(file);
+    }),
+  );
+
 withBackend(
   program
     .command("sandboxes")
