@@ -272,6 +272,32 @@ withBackend(
   }),
 );
 
+withBackend(
+  program
+    .command("rollout")
+    .description("token-in/token-out RL rollouts of one task against an inference server, written as the learner reads them")
+    .requiredOption("-p, --path <task-dir>", "the task")
+    .requiredOption("--model-dir <dir>", "Hugging Face model dir with the tokenizer and chat template the server's model uses")
+    .requiredOption("--base-url <url>", "the inference server (vLLM's OpenAI-compatible /v1)")
+    .option("-m, --model <name>", "served model name", "default")
+    .option("--api-key <key>", "API key for the server (default: OPENAI_API_KEY)")
+    .option("-n, --samples <g>", "rollouts (the group size G)", positiveInt, 4)
+    .option("-c, --concurrency <n>", "rollouts at once", positiveInt, 4)
+    .option("-o, --out <dir>", "where rollouts.json, rollouts.bin and logs/ are written", "rollouts")
+    .option("--group <id>", "group id (keys the server's prefix cache with the policy version)")
+    .option("--policy-version <n>", "weights version the server runs", nonNegativeInt, 0)
+    .option("--temperature <t>", "sampling temperature", nonNegativeNumber, 1)
+    .option("--top-p <p>", "nucleus sampling", positiveNumber, 1)
+    .option("--seed <n>", "sample j is seeded n + j", nonNegativeInt, 42)
+    .option("--show", "print each rollout with the trained (mask 1) spans marked", false)
+    .option("--json", "print a JSON summary", false),
+).action(
+  handle("rollout", async (opts) => {
+    const { rolloutCommand } = await import("./commands/rollout.js");
+    return rolloutCommand(opts);
+  }),
+);
+
 const train = program.command("train").description("the RL learner (the Python package in learner/, run from .venv)");
 train
   .command("loss-check")

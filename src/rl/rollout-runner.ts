@@ -133,11 +133,16 @@ export async function runRollout(sample: RolloutSample, deps: RolloutDeps): Prom
     lossMask: Uint8Array.from(stream.lossMask),
     logprobs: Float32Array.from(stream.logprobs),
     turns: stream.turns,
-    promptText: deps.codec.decode(stream.promptIds),
-    responseText: deps.codec.decode(stream.responseIds),
+    promptText: decodeAll(deps.codec, stream.promptIds),
+    responseText: decodeAll(deps.codec, stream.responseIds),
     reward: outcome.reward,
     ending: outcome.ending,
     error: outcome.error,
     timings: { startedAt, finishedAt: utcIso(), modelSec: stream.modelSec, envSec: Math.max(0, totalSec - stream.modelSec) },
   };
+}
+
+/** Text of ids; no ids (a sandbox that never started has no prompt yet) is no text. */
+function decodeAll(codec: PromptCodec, ids: readonly number[]): string {
+  return ids.length === 0 ? "" : codec.decode(ids);
 }

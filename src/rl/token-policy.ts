@@ -18,8 +18,11 @@ export interface PromptCodec {
   encode(text: string): number[];
   /** Text of ids, special tokens kept. */
   decode(ids: readonly number[]): string;
-  /** One observation as the model family's template would show it, opening the next assistant turn. */
-  wrapObservation(observation: string): string;
+  /**
+   * The observations of one model turn as the model family's template shows tool results, then the opening of the
+   * next assistant turn (one opener after all of them, as a re-render with the template has it).
+   */
+  wrapObservations(observations: readonly string[]): string;
   /** The end-of-sequence id: a rollout with no sampled token gets this one (spec §5). */
   readonly eosTokenId: number;
 }
@@ -132,26 +135,25 @@ export class TokenPolicy implements Policy {
   }
 
   /**
-   * Appends the tool results the harness added since the last turn, each wrapped for the model family, with mask 0
-   * and logprob 0.0. An observation that does not fit is cut, first to the context and then to the response budget;
-   * the cut reason is returned, and the episode then ends (spec §5).
+   * Appends the tool results the harness added since the last turn, wrapped for the model family, with mask 0 and
+   * logprob 0.0. What does not fit is cut, first to the context and then to the response budget; the cut reason is
+   * returned, and the episode then ends (spec §5).
    */
   private appendObservations(messages: readonly ChatMessage[]): "context_window" | "token_budget" | null {
     const { stream, budgets } = this;
-    for (const m of messages) {
-      if (m.role !== "tool") continue;
-      const ids = this.codec.encode(this.codec.wrapObservation(typeof m.content === "string" ? m.content : ""));
-      const room = Math.max(0, budgets.context - this.length());
-      const budget = Math.max(0, budgets.response - stream.responseIds.length);
-      const keep = Math.min(ids.length, room, budget);
-      stream.responseIds.push(...ids.slice(0, keep));
-      for (let i = 0; i < keep; i++) {
-        stream.lossMask.push(0);
-        stream.logprobs.push(0);
-      }
-      if (keep < ids.length) return keep === room ? "context_window" : "token_budget";
+    const observations = messages.filter((m) => m.role === "tool").map((m) => m.content ?? "");
+    if (observations.length === 0) return null;
+    const ids = this.codec.encode(this.codec.wrapObservations(observations));
+    const room = Math.max(0, budgets.context - this.length());
+    const budget = Math.max(0, budgets.response - stream.responseIds.length);
+    const keep = Math.min(ids.length, room, budget);
+    stream.responseIds.push(...ids.slice(0, keep));
+    for (let i = 0; i < keep; i++) {
+      stream.lossMask.push(0);
+      stream.logprobs.push(0);
     }
-    return null;
+    if (keep === ids.length) return null;
+    return keep === room ? "context_window" : "token_budget";
   }
 
   /** The stream as the learner takes it: a response that sampled nothing is one EOS with a NaN logprob (spec §5). */
