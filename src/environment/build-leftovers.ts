@@ -34,22 +34,27 @@ export async function builderContainers(docker: Docker): Promise<Set<string>> {
   }
 }
 
-/** Looks for leftovers this long after the build was cancelled (the engine unwinds it in the background). */
-const SETTLE_MS = 5000;
+/**
+ * After the build was cancelled the engine unwinds it in the background, step by step, and may create a step's
+ * container after an earlier one was removed: leftovers are looked for until none has appeared for QUIET_MS, for at
+ * most SETTLE_MS.
+ */
+const SETTLE_MS = 10_000;
+const QUIET_MS = 2000;
 const LOOK_EVERY_MS = 250;
 
 /**
  * Removes builder containers that appeared since `before` was taken; returns how many were removed. The engine may
  * still be unwinding the cancelled build (a RUN step still running holds its container, and a removal then fails),
- * so it looks again until nothing new is left, for at most a few seconds.
+ * so it looks again until nothing new has appeared for a while (QUIET_MS), for at most SETTLE_MS.
  */
 export async function removeBuilderLeftovers(docker: Docker, before: Set<string>): Promise<number> {
   let removed = 0;
   const deadline = Date.now() + SETTLE_MS;
-  let quietLooks = 0;
-  while (Date.now() < deadline && quietLooks < 2) {
+  let quietSince = Date.now();
+  while (Date.now() < deadline && Date.now() - quietSince < QUIET_MS) {
     const fresh = [...(await builderContainers(docker))].filter((id) => !before.has(id));
-    quietLooks = fresh.length === 0 ? quietLooks + 1 : 0;
+    if (fresh.length > 0) quietSince = Date.now();
     for (const id of fresh) {
       try {
         await dial(docker, { path: `${LIBPOD}/containers/${id}?`, method: "DELETE", options: { force: true } });
