@@ -298,6 +298,28 @@ withBackend(
   }),
 );
 
+program
+  .command("export")
+  .description("training data from finished work")
+  .command("sft")
+  .description("successful trajectories of job or rollout directories as SFT data, one JSON line each (chat messages, or token ids with a loss mask)")
+  .argument("<dirs...>", "job directories (tmax's or Harbor's) or rollout directories (rollouts.json + rollouts.bin)")
+  .requiredOption("-o, --out <file>", "the JSONL file to write")
+  .option("--min-reward <r>", "export trajectories whose primary reward is at least this", nonNegativeNumber, 1)
+  .addOption(
+    new Option("--format <format>", "messages: chat format with tools (trials only); tokens: input_ids and loss_mask")
+      .choices(["messages", "tokens"] as const)
+      .default("messages" as const),
+  )
+  .option("--model-dir <dir>", "Hugging Face model dir whose chat template renders trials in --format tokens")
+  .option("--json", "also print the summary as JSON on stdout", false)
+  .action(
+    handle("export sft", async (dirs, opts) => {
+      const { exportSftCommand } = await import("./commands/export-sft.js");
+      return exportSftCommand(dirs, opts);
+    }),
+  );
+
 const train = program.command("train").description("the RL learner (the Python package in learner/, run from .venv)");
 train
   .command("loss-check")
