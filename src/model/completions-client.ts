@@ -1,9 +1,8 @@
-import OpenAI from "openai";
-import { MAX_TIMER_MS } from "../util/timers.js";
+import type OpenAI from "openai";
 import { cacheSalt } from "./cache-salt.js";
 import { readTokenCompletion } from "./completion-reply.js";
 import { classifyError } from "./errors.js";
-import { type OpenAIClientOptions, patientFetch, servedModelName } from "./openai-client.js";
+import { sdkClient, servedModelName, type OpenAIClientOptions } from "./openai-client.js";
 import { DEFAULT_RETRY, retryNotice, withRetries, type RetryPolicy } from "./retry.js";
 import type { TokenModelClient, TokenReply, TokenRequest } from "./types.js";
 
@@ -51,14 +50,7 @@ export class CompletionsTokenClient implements TokenModelClient {
   constructor(private readonly opts: OpenAIClientOptions) {
     this.model = servedModelName(opts.model);
     this.retry = opts.retry ?? DEFAULT_RETRY;
-    this.client = new OpenAI({
-      baseURL: opts.baseUrl,
-      apiKey: opts.apiKey || "EMPTY",
-      // One SDK timer per request: held to Node's timer limit (util/timers.ts).
-      timeout: Math.min((opts.requestTimeoutSec ?? 18000) * 1000, MAX_TIMER_MS),
-      maxRetries: 0,
-      fetch: patientFetch(),
-    });
+    this.client = sdkClient(opts);
   }
 
   async sample(request: TokenRequest, signal?: AbortSignal): Promise<TokenReply> {

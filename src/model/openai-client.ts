@@ -22,9 +22,23 @@ export interface OpenAIClientOptions {
  * says — so a non-streamed 16k-token reply from a slow server could never arrive. The request timeout (and the
  * caller's abort signal) bound a request instead.
  */
-export function patientFetch(): typeof globalThis.fetch {
+function patientFetch(): typeof globalThis.fetch {
   const dispatcher = new Agent({ headersTimeout: 0, bodyTimeout: 0 });
   return (input: Parameters<typeof undiciFetch>[0], init?: Parameters<typeof undiciFetch>[1]) => undiciFetch(input, { ...init, dispatcher });
+}
+
+/** The openai SDK client both of tmax's clients use: tmax retries itself, and the request timeout governs alone. */
+export function sdkClient(opts: OpenAIClientOptions): OpenAI {
+  return new OpenAI({
+    baseURL: opts.baseUrl,
+    // Local servers (vLLM, llama.cpp, Ollama) accept any key; the SDK insists on one.
+    apiKey: opts.apiKey || "EMPTY",
+    // The SDK times a request with one setTimeout, which fires at once beyond Node's limit (util/timers.ts): a
+    // longer timeout is held to that limit, about 24.8 days per request.
+    timeout: Math.min((opts.requestTimeoutSec ?? 18000) * 1000, MAX_TIMER_MS),
+    maxRetries: 0,
+    fetch: patientFetch(),
+  });
 }
 
 /** The served model name for a `-m` value: LiteLLM-style `openai/` prefixes are dropped. */
@@ -88,16 +102,7 @@ export class OpenAIChatClient implements ModelClient {
   constructor(private readonly opts: OpenAIClientOptions) {
     this.model = servedModelName(opts.model);
     this.retry = opts.retry ?? DEFAULT_RETRY;
-    this.client = new OpenAI({
-      baseURL: opts.baseUrl,
-      // Local servers (vLLM, llama.cpp, Ollama) accept any key; the SDK insists on one.
-      apiKey: opts.apiKey || "EMPTY",
-      // The SDK times a request with one setTimeout, which fires at once beyond Node's limit (util/timers.ts): a
-      // longer timeout is held to that limit, about 24.8 days per request.
-      timeout: Math.min((opts.requestTimeoutSec ?? 18000) * 1000, MAX_TIMER_MS),
-      maxRetries: 0,
-      fetch: patientFetch(),
-    });
+    this.client = sdkClient(opts);
   }
 
   async complete(messages: ChatMessage[], tools: FunctionTool[], params: SamplingParams, signal?: AbortSignal): Promise<ModelReply> {

@@ -1,6 +1,5 @@
-import { serve, type ServerType } from "@hono/node-server";
 import { Hono } from "hono";
-import type { AddressInfo, Socket } from "node:net";
+import { serveOnLoopback } from "./loopback-server.js";
 
 /**
  * A real HTTP server speaking the OpenAI chat-completions protocol that replays scripted turns — the only stand-in
@@ -103,7 +102,6 @@ export async function startScriptedModel(
   const fallback: Turn = opts.fallback ?? { kind: "call", command: "echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT" };
   const modelName = opts.modelName ?? "scripted-model";
   const app = new Hono();
-  const sockets = new Set<Socket>();
   /** Pending hangs, released on close so no timer outlives the server. */
   const hangs = new Set<() => void>();
 
@@ -167,25 +165,12 @@ export async function startScriptedModel(
     }
   });
 
-  const server: ServerType = await new Promise((resolve) => {
-    const s = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, () => resolve(s));
-  });
-  server.on("connection", (sock: Socket) => {
-    sockets.add(sock);
-    sock.on("close", () => sockets.delete(sock));
-  });
-  const port = (server.address() as AddressInfo).port;
+  const loopback = await serveOnLoopback(app);
   return {
-    url: `http://127.0.0.1:${port}/v1`,
+    url: loopback.url,
     requests,
     remaining: () => queue?.length ?? 0,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const release of hangs) release();
-        hangs.clear();
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
+    close: () => loopback.close(hangs).finally(() => hangs.clear()),
   };
 }
 

@@ -1,6 +1,5 @@
-import { serve, type ServerType } from "@hono/node-server";
 import { Hono } from "hono";
-import type { AddressInfo, Socket } from "node:net";
+import { serveOnLoopback } from "./loopback-server.js";
 
 /**
  * A real HTTP server speaking vLLM's /v1/completions for token-in/token-out rollouts, replaying scripted samples
@@ -118,7 +117,6 @@ export async function startScriptedTokenServer(
   const requests: RecordedTokenRequest[] = [];
   const queue = Array.isArray(turns) ? [...turns] : null;
   const decode = opts.decode ?? showIds;
-  const sockets = new Set<Socket>();
   const delays = new Set<() => void>();
   const app = new Hono();
 
@@ -151,23 +149,11 @@ export async function startScriptedTokenServer(
     return c.json(completion(body, turn, decode));
   });
 
-  const server: ServerType = await new Promise((resolve) => {
-    const s = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, () => resolve(s));
-  });
-  server.on("connection", (sock: Socket) => {
-    sockets.add(sock);
-    sock.on("close", () => sockets.delete(sock));
-  });
-  const port = (server.address() as AddressInfo).port;
+  const loopback = await serveOnLoopback(app);
   return {
-    url: `http://127.0.0.1:${port}/v1`,
+    url: loopback.url,
     requests,
     remaining: () => queue?.length ?? 0,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const release of [...delays]) release();
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
+    close: () => loopback.close(delays),
   };
 }
