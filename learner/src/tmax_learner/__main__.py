@@ -16,6 +16,12 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     check = commands.add_parser("loss-check", help="run the loss code on golden-vector cases and print JSON")
     check.add_argument("file", type=Path, help="cases file (JSON)")
+    tiny = commands.add_parser("make-tiny-model", help="write a seeded, randomly initialised tiny Qwen3 model dir")
+    tiny.add_argument("out", type=Path, help="the model dir to write")
+    tiny.add_argument(
+        "--tokenizer-dir", type=Path, required=True, help="a dir with tokenizer.json, tokenizer_config.json"
+    )
+    tiny.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
     if args.command == "loss-check":
@@ -27,6 +33,16 @@ def main(argv: list[str] | None = None) -> int:
             print(f"loss-check: {path}: {reason}", file=sys.stderr)
             return 1
         print(json.dumps(report, indent=2, allow_nan=False))
+        return 0
+    if args.command == "make-tiny-model":
+        from tmax_learner.model.tiny_model import make_tiny_model
+
+        try:
+            make_tiny_model(args.out, args.tokenizer_dir, seed=args.seed)
+        except (OSError, ValueError) as err:
+            print(f"make-tiny-model: {err}", file=sys.stderr)
+            return 1
+        print(json.dumps({"model_dir": str(args.out)}))
         return 0
     parser.error(f"unknown command {args.command}")
     return 2

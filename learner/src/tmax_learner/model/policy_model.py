@@ -1,0 +1,90 @@
+"""Loading a causal LM from a local model dir for training, and its per-token logprobs on packed rows.
+
+Parameters are kept in fp32 (on a GPU the transformer body runs under bf16 autocast, so AdamW still updates fp32
+weights); the LM head is always fp32 and chunked (`chunked_token_logprobs`): the full [T, V] logits never exist.
+Gradient checkpointing is on. Attention never crosses packed trajectories: see `packed_attention`.
+"""
+
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from transformers import AutoModelForCausalLM, PreTrainedModel
+
+from tmax_learner.loss import TokenLogprobs, chunked_token_logprobs
+from tmax_learner.model.packed_attention import block_causal_mask, flash_attention_available
+
+
+@dataclass
+class PolicyModel:
+    model: PreTrainedModel
+    device: torch.device
+    compute_dtype: torch.dtype
+    """The transformer body's autocast dtype (fp32 on CPU: no autocast)."""
+    varlen_attention: bool
+    """True: flash-attention varlen from position ids (GPU); False: an explicit block-diagonal causal mask."""
+    head_chunk_size: int = 1024
+
+    def autocast(self) -> AbstractContextManager[object]:
+        if self.compute_dtype == torch.float32:
+            return nullcontext()
+        return torch.autocast(device_type=self.device.type, dtype=self.compute_dtype)
+
+    def head_weight(self) -> torch.Tensor:
+        head = self.model.get_output_embeddings()  # type: ignore[no-untyped-call]
+        if head is None or not isinstance(head.weight, torch.Tensor):
+            raise ValueError("the model has no output embedding (LM head)")
+        return head.weight
+
+    def row_logprobs(
+        self, token_ids: torch.Tensor, position_ids: torch.Tensor, document_ids: torch.Tensor, temperature: float = 1.0
+    ) -> TokenLogprobs:
+        """Logprobs of tokens 1..L-1 of one packed row [L] (the hidden state at p scores the token at p + 1), and
+        the entropy at each of those positions. Differentiable w.r.t. the model's parameters."""
+        if token_ids.dim() != 1 or token_ids.shape != position_ids.shape or token_ids.shape != document_ids.shape:
+            raise ValueError("a row's token_ids, position_ids and document_ids must be 1-D and of one length")
+        tokens = token_ids.to(self.device, torch.long)[None]
+        positions = position_ids.to(self.device, torch.long)[None]
+        mask = None if self.varlen_attention else block_causal_mask(document_ids.to(self.device)[None])
+        body = self.model.get_decoder()  # type: ignore[no-untyped-call]
+        with self.autocast():
+            hidden = body(input_ids=tokens, position_ids=positions, attention_mask=mask, use_cache=False)
+        last_hidden: torch.Tensor = hidden.last_hidden_state[0, :-1]
+        return chunked_token_logprobs(
+            last_hidden, self.head_weight(), tokens[0, 1:], chunk_size=self.head_chunk_size, temperature=temperature
+        )
+
+
+def default_device() -> torch.device:
+    return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
+
+
+def load_policy_model(
+    model_dir: Path,
+    device: torch.device | None = None,
+    gradient_checkpointing: bool = True,
+    head_chunk_size: int = 1024,
+) -> PolicyModel:
+    """fp32 parameters on `device` (default: CUDA if present, else CPU); bf16 autocast on CUDA; flash-attention
+    varlen on CUDA when the flash_attn package is installed, else SDPA with a block-diagonal causal mask."""
+    device = device or default_device()
+    on_gpu = device.type == "cuda"
+    varlen = on_gpu and flash_attention_available()
+    model = AutoModelForCausalLM.from_pretrained(
+        str(model_dir),
+        dtype=torch.float32,
+        attn_implementation="flash_attention_2" if varlen else "sdpa",
+    )
+    model = model.to(device)  # type: ignore[arg-type]
+    model.config.use_cache = False
+    if gradient_checkpointing:
+        model.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
+    model.train()
+    return PolicyModel(
+        model=model,
+        device=device,
+        compute_dtype=torch.bfloat16 if on_gpu else torch.float32,
+        varlen_attention=varlen,
+        head_chunk_size=head_chunk_size,
+    )

@@ -1,0 +1,1 @@
+"""One training step on packed rows, data-parallel reduction, checkpoints and resume state."""

@@ -1,0 +1,180 @@
+"""One training step: packed rows → learner logprobs → loss (dppo | ppo-clip | sft) → one AdamW step.
+
+Rows are micro-batches of one: each row's loss (already divided by the global N) is backpropagated at once, so the
+gradients accumulate to Σ_t ∇l_t / N over the step batch. A step whose loss or gradient norm is not finite is
+skipped — the gradients are dropped, weights and optimizer state stay as they were — and reported as such.
+"""
+
+import math
+import time
+from dataclasses import asdict, dataclass
+from typing import Any, Literal, get_args
+
+import torch
+
+from tmax_learner.loss import LossResult, TrustRegion, dppo_loss, ppo_clip_loss, sft_loss
+from tmax_learner.loss.policy_tokens import prepare_policy_tokens
+from tmax_learner.loss.stats import LossStats, loss_stats, ppo_clipped
+from tmax_learner.loss.trust_region import trust_region_keep
+from tmax_learner.model.policy_model import PolicyModel
+from tmax_learner.train.data_parallel import sum_gradients_over_ranks, sum_over_ranks
+from tmax_learner.train.packed_batch import PackedRow, step_tokens
+
+LossKind = Literal["dppo", "dppo-kl", "ppo-clip", "sft"]
+LOSS_KINDS: tuple[str, ...] = get_args(LossKind)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    loss: LossKind = "dppo"
+    delta: float = 0.1
+    learning_rate: float = 1e-6
+    weight_decay: float = 0.0
+    max_grad_norm: float | None = None
+    """None: no clipping (the released runs); the norm is still measured and reported."""
+    temperature: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.loss not in LOSS_KINDS:
+            raise ValueError(f"loss must be one of {', '.join(LOSS_KINDS)}, got {self.loss!r}")
+        if self.loss.startswith("dppo") and not self.delta > 0:
+            raise ValueError(f"DPPO needs a trust-region delta > 0, got {self.delta}")
+        if not self.learning_rate > 0 or self.weight_decay < 0:
+            raise ValueError("learning_rate must be > 0 and weight_decay ≥ 0")
+        if self.max_grad_norm is not None and not self.max_grad_norm > 0:
+            raise ValueError(f"max_grad_norm must be > 0 (or None), got {self.max_grad_norm}")
+
+
+@dataclass(frozen=True)
+class StepReport:
+    applied: bool
+    """False: the loss or gradient norm was not finite and nothing was changed."""
+    skip_reason: str | None
+    loss: float
+    """The step's loss, summed over ranks (so: the global token mean)."""
+    grad_norm: float
+    """L2 norm of the full (summed over ranks) gradient, before clipping."""
+    tokens: int
+    """N: response tokens of the step batch over all ranks."""
+    row_tokens: int
+    """All tokens of this rank's rows (the forward pass's work)."""
+    seconds: float
+    tokens_per_second: float
+    """This rank's row tokens per second of the step."""
+    entropy_mean: float
+    """Mean entropy of the learner's next-token distribution over this rank's response tokens."""
+    stats: LossStats
+    """Token statistics over this rank's response tokens (kept/clip fraction, |μ-π|, reverse KL, ratio)."""
+
+    def to_json(self) -> dict[str, Any]:
+        report = asdict(self)
+        stats = report.pop("stats")
+        return {key: _json_number(value) for key, value in {**report, **stats}.items()}
+
+
+def _json_number(value: object) -> object:
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+def make_optimizer(policy: PolicyModel, config: TrainConfig) -> torch.optim.AdamW:
+    """AdamW with torch's default betas and eps (spec §1)."""
+    parameters = [p for p in policy.model.parameters() if p.requires_grad]
+    return torch.optim.AdamW(parameters, lr=config.learning_rate, weight_decay=config.weight_decay)
+
+
+def _row_loss(
+    config: TrainConfig,
+    row: PackedRow,
+    learner: torch.Tensor,
+    num_tokens: float,
+) -> torch.Tensor:
+    device = learner.device
+    mask = row.response_mask[1:].to(device)
+    if config.loss == "sft":
+        return sft_loss(learner, mask, num_tokens)
+    behaviour = row.behaviour_logprobs[1:].to(device)
+    advantages = row.advantages[1:].to(device)
+    result: LossResult
+    if config.loss == "ppo-clip":
+        result = ppo_clip_loss(behaviour, learner, advantages, mask, num_tokens)
+    else:
+        region = TrustRegion(config.delta, "tv" if config.loss == "dppo" else "binary-kl")
+        result = dppo_loss(behaviour, learner, advantages, mask, region, num_tokens)
+    return result.loss
+
+
+def _step_stats(config: TrainConfig, rows: list[PackedRow], learner: list[torch.Tensor]) -> LossStats:
+    """The statistics over all of this rank's rows at once (from detached logprobs)."""
+    behaviour = torch.cat([row.behaviour_logprobs[1:] for row in rows]).float()
+    advantages = torch.cat([row.advantages[1:] for row in rows]).float()
+    mask = torch.cat([row.response_mask[1:] for row in rows])
+    tokens = prepare_policy_tokens(behaviour, torch.cat(learner).cpu().float(), advantages, mask)
+    clipped = ppo_clipped(tokens)
+    if config.loss in ("dppo", "dppo-kl"):
+        kept = trust_region_keep(tokens, TrustRegion(config.delta, "tv" if config.loss == "dppo" else "binary-kl"))
+    elif config.loss == "ppo-clip":
+        kept = tokens.mask & ~clipped
+    else:
+        kept = tokens.mask
+    return loss_stats(tokens, kept, clipped)
+
+
+def train_step(
+    policy: PolicyModel,
+    optimizer: torch.optim.Optimizer,
+    rows: list[PackedRow],
+    config: TrainConfig,
+) -> StepReport:
+    """One optimizer step on this rank's `rows`; under torch.distributed every rank calls it with its share."""
+    started = time.perf_counter()
+    parameters = [p for group in optimizer.param_groups for p in group["params"]]
+    optimizer.zero_grad(set_to_none=True)
+    device = policy.device
+    tokens = int(sum_over_ranks(torch.tensor(float(step_tokens(rows)), dtype=torch.float64)).item())
+    divisor = float(max(tokens, 1))
+
+    loss_total = torch.zeros((), dtype=torch.float64)
+    learner_logprobs: list[torch.Tensor] = []
+    entropy_sum = 0.0
+    for row in rows:
+        scored = policy.row_logprobs(row.token_ids, row.position_ids, row.document_ids, config.temperature)
+        loss = _row_loss(config, row, scored.logprobs, divisor)
+        loss.backward()  # type: ignore[no-untyped-call]
+        loss_total += loss.detach().double().cpu()
+        learner_logprobs.append(scored.logprobs.detach())
+        response = row.response_mask[1:].to(device) != 0
+        entropy_sum += float(scored.entropy.detach()[response].double().sum())
+
+    sum_over_ranks(loss_total)
+    sum_gradients_over_ranks(parameters)
+    grads = [p.grad for p in parameters if p.grad is not None]
+    grad_norm = float(torch.nn.utils.get_total_norm(grads)) if grads else 0.0
+    loss_value = float(loss_total)
+
+    skip_reason = None
+    if not math.isfinite(loss_value):
+        skip_reason = f"loss is {loss_value}"
+    elif not math.isfinite(grad_norm):
+        skip_reason = f"gradient norm is {grad_norm}"
+    if skip_reason is None:
+        if config.max_grad_norm is not None:
+            # Takes the parameters (it scales their .grad), not the gradient tensors.
+            torch.nn.utils.clip_grads_with_norm_(parameters, config.max_grad_norm, torch.tensor(grad_norm))
+        optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+
+    seconds = time.perf_counter() - started
+    row_tokens = sum(len(row) for row in rows)
+    local_response = sum(row.scored_response_tokens() for row in rows)
+    return StepReport(
+        applied=skip_reason is None,
+        skip_reason=skip_reason,
+        loss=loss_value,
+        grad_norm=grad_norm,
+        tokens=tokens,
+        row_tokens=row_tokens,
+        seconds=seconds,
+        tokens_per_second=row_tokens / seconds if seconds > 0 else float("nan"),
+        entropy_mean=entropy_sum / local_response if local_response else float("nan"),
+        stats=_step_stats(config, rows, learner_logprobs),
+    )
