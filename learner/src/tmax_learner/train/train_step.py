@@ -7,6 +7,7 @@ skipped — the gradients are dropped, weights and optimizer state stay as they 
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any, Literal, get_args
 
@@ -124,8 +125,10 @@ def train_step(
     optimizer: torch.optim.Optimizer,
     rows: list[PackedRow],
     config: TrainConfig,
+    on_gradients: Callable[[list[torch.nn.Parameter]], None] | None = None,
 ) -> StepReport:
-    """One optimizer step on this rank's `rows`; under torch.distributed every rank calls it with its share."""
+    """One optimizer step on this rank's `rows`; under torch.distributed every rank calls it with its share.
+    `on_gradients` sees the parameters with the step's full gradient (summed over ranks, before clipping)."""
     started = time.perf_counter()
     parameters = [p for group in optimizer.param_groups for p in group["params"]]
     optimizer.zero_grad(set_to_none=True)
@@ -150,6 +153,8 @@ def train_step(
     grads = [p.grad for p in parameters if p.grad is not None]
     grad_norm = float(torch.nn.utils.get_total_norm(grads)) if grads else 0.0
     loss_value = float(loss_total)
+    if on_gradients is not None:
+        on_gradients(parameters)
 
     skip_reason = None
     if not math.isfinite(loss_value):
