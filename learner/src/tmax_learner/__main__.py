@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from tmax_learner.loss_check import LossCheckInputError, loss_check
+from tmax_learner.train.loss_kind import LOSS_KINDS
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,6 +23,19 @@ def main(argv: list[str] | None = None) -> int:
         "--tokenizer-dir", type=Path, required=True, help="a dir with tokenizer.json, tokenizer_config.json"
     )
     tiny.add_argument("--seed", type=int, default=0)
+    server = commands.add_parser("serve", help="train on batch files named by JSON-lines messages (PROTOCOL.md)")
+    server.add_argument("--model-dir", type=Path, required=True, help="the Hugging Face model dir to start from")
+    server.add_argument("--out-dir", type=Path, required=True, help="where checkpoints go")
+    server.add_argument("--loss", choices=LOSS_KINDS, default="dppo")
+    server.add_argument("--delta", type=float, default=0.1, help="DPPO trust-region delta")
+    server.add_argument("--lr", type=float, default=1e-6)
+    server.add_argument("--weight-decay", type=float, default=0.0)
+    server.add_argument("--max-grad-norm", type=float, default=None, help="clip to this norm (default: no clipping)")
+    server.add_argument("--hf-every", type=int, default=20, help="HF checkpoint every N applied steps")
+    server.add_argument("--resume-every", type=int, default=10, help="resume state every M applied steps")
+    server.add_argument("--keep-resume", type=int, default=3, help="resume states kept")
+    server.add_argument("--resume-from", type=Path, default=None, help="a resume dir (out-dir/resume/step_N)")
+    server.add_argument("--head-chunk-size", type=int, default=1024, help="tokens per fp32 LM-head chunk")
     args = parser.parse_args(argv)
 
     if args.command == "loss-check":
@@ -44,6 +58,24 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(json.dumps({"model_dir": str(args.out)}))
         return 0
+    if args.command == "serve":
+        from tmax_learner.control_server import ServerOptions, serve
+        from tmax_learner.train.checkpoints import CheckpointSchedule
+        from tmax_learner.train.train_step import TrainConfig
+
+        try:
+            config = TrainConfig(
+                loss=args.loss,
+                delta=args.delta,
+                learning_rate=args.lr,
+                weight_decay=args.weight_decay,
+                max_grad_norm=args.max_grad_norm,
+            )
+            schedule = CheckpointSchedule(args.hf_every, args.resume_every, args.keep_resume)
+        except ValueError as err:
+            parser.error(str(err))
+        options = ServerOptions(args.model_dir, args.out_dir, config, schedule, args.resume_from, args.head_chunk_size)
+        return serve(options)
     parser.error(f"unknown command {args.command}")
     return 2
 

@@ -9,7 +9,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any, Literal, get_args
+from typing import Any
 
 import torch
 
@@ -19,10 +19,8 @@ from tmax_learner.loss.stats import LossStats, loss_stats, ppo_clipped
 from tmax_learner.loss.trust_region import trust_region_keep
 from tmax_learner.model.policy_model import PolicyModel
 from tmax_learner.train.data_parallel import sum_gradients_over_ranks, sum_over_ranks
+from tmax_learner.train.loss_kind import LOSS_KINDS, LossKind
 from tmax_learner.train.packed_batch import PackedRow, step_tokens
-
-LossKind = Literal["dppo", "dppo-kl", "ppo-clip", "sft"]
-LOSS_KINDS: tuple[str, ...] = get_args(LossKind)
 
 
 @dataclass(frozen=True)
