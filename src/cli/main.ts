@@ -332,6 +332,21 @@ train
     }),
   );
 
+train
+  .command("step")
+  .description("one RL step: pack a rollout directory into a batch, train the model on it with the learner, save the weights; print the step report as JSON")
+  .requiredOption("--model-dir <dir>", "the Hugging Face model dir to start from")
+  .requiredOption("--rollouts <dir>", "a rollout directory (rollouts.json + rollouts.bin)")
+  .requiredOption("--out <dir>", "where the batch file (batches/step-1.safetensors) and the new weights (step_1/) go")
+  .option("--lr <x>", "learning rate (default: the learner's)", positiveNumber)
+  .option("--pad-token-id <id>", "token id for row padding (default: the model's pad or EOS token)", nonNegativeInt)
+  .action(
+    handle("train step", async (opts) => {
+      const { trainStepCommand } = await import("./commands/train-step.js");
+      return trainStepCommand(opts);
+    }),
+  );
+
 withBackend(
   program
     .command("sandboxes")

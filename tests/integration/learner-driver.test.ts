@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { buildStepBatch } from "../../src/rl/learner-batch-builder.js";
@@ -8,7 +8,7 @@ import { writeLearnerBatch } from "../../src/rl/learner-batch.js";
 import { LearnerClient } from "../../src/rl/learner-client.js";
 import { findLearnerPython } from "../../src/rl/learner-python.js";
 import { readRollouts, writeRollouts } from "../../src/rl/rollout-store.js";
-import { REPO } from "../helpers/cli.js";
+import { REPO, runCli } from "../helpers/cli.js";
 import { syntheticRollout } from "../helpers/rl-rollouts.js";
 import { tempDir } from "../helpers/task-fixture.js";
 
@@ -131,4 +131,35 @@ test("a server that cannot start rejects start() with its stderr", { timeout: 60
     LearnerClient.start({ modelDir: join(tempDir(), "no-such-model"), outDir: join(tempDir(), "out") }),
     /the learner exited \(code 1\):\n(.|\n)*no-such-model/,
   );
+});
+
+test("tmax train step: rollouts → batch file → one learner step → new weights, the report as JSON", { timeout: 120_000 }, async () => {
+  const modelDir = makeTinyModel();
+  const rolloutDir = tempDir("tmax-rollouts-");
+  await writeRollouts(rolloutDir, [syntheticRollout("g1", 0, 1), syntheticRollout("g1", 1, 0), syntheticRollout("g2", 0, 1), syntheticRollout("g2", 1, 1)]);
+  const out = join(tempDir("tmax-train-step-"), "out");
+  const run = await runCli(["train", "step", "--model-dir", modelDir, "--rollouts", rolloutDir, "--out", out, "--lr", "1e-4"]);
+  assert.equal(run.code, 0, run.stderr);
+  const result = JSON.parse(run.stdout) as {
+    step: number;
+    report: { applied: boolean; loss: number; tokens: number };
+    saved: string[];
+    batch: { path: string; rows: number; scored_tokens: number };
+    groups: { kept: number; allOne: number };
+  };
+  assert.equal(result.step, 1);
+  assert.equal(result.report.applied, true);
+  assert.ok(Number.isFinite(result.report.loss));
+  assert.equal(result.report.tokens, 8, "the kept group's 2 trajectories × 4 sampled tokens");
+  assert.equal(result.batch.scored_tokens, 8);
+  assert.deepEqual([result.groups.kept, result.groups.allOne], [1, 1]);
+  assert.deepEqual(result.saved, [join(out, "step_1")]);
+  assert.ok(existsSync(join(out, "step_1", "config.json")));
+  assert.deepEqual(readdirSync(join(out, "batches")), ["step-1.safetensors"]);
+
+  const nothing = tempDir("tmax-rollouts-");
+  await writeRollouts(nothing, [syntheticRollout("g", 0, 0), syntheticRollout("g", 1, 0)]);
+  const empty = await runCli(["train", "step", "--model-dir", modelDir, "--rollouts", nothing, "--out", join(out, "again")]);
+  assert.equal(empty.code, 1);
+  assert.match(empty.stderr, /no group of the 2 rollouts trains/);
 });
