@@ -14,7 +14,6 @@ const LIBPOD = "/v4.0.0/libpod";
 
 interface LibpodContainer {
   Id: string;
-  State?: string;
   Command?: string[] | null;
 }
 
@@ -28,7 +27,7 @@ function dial<T>(docker: Docker, opts: { path: string; method: "GET" | "DELETE";
 export async function builderContainers(docker: Docker): Promise<Set<string>> {
   try {
     const list = await dial<LibpodContainer[]>(docker, { path: `${LIBPOD}/containers/json?`, method: "GET", options: { all: true, external: true } });
-    return new Set(list.filter((c) => c.State === "storage" && c.Command?.[0] === "buildah").map((c) => c.Id));
+    return new Set(list.filter((c) => c.Command?.[0] === "buildah").map((c) => c.Id));
   } catch {
     return new Set();
   }
