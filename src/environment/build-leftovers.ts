@@ -5,7 +5,7 @@ import { sleep } from "../util/sleep.js";
  * podman's builder (buildah) keeps a "working container" per build stage in its storage; `podman ps -a` does not
  * show them, `podman ps -a --external` does. A build that completes removes them; a build that is cancelled (its
  * client went away on Ctrl-C) leaves them behind for good. These helpers find and remove the ones a cancelled build
- * of this process left: storage-only buildah containers that did not exist when the build started. On Docker the
+ * of this process left: buildah containers that did not exist when the build started. On Docker the
  * libpod endpoints do not exist and both are no-ops.
  */
 
