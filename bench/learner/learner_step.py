@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 from tmax_learner.model.policy_model import load_policy_model
 from tmax_learner.train.packed_batch import PackedRow
+from tmax_learner.train.synthetic_rows import pack_row, random_trajectory
 from tmax_learner.train.train_step import TrainConfig, make_optimizer, train_step
 
 
@@ -22,25 +23,13 @@ def row(length: int, vocab: int) -> PackedRow:
     """Four trajectories of equal length, a quarter of each the prompt, like a packed RL row."""
     generator = torch.Generator().manual_seed(0)
     per = length // 4
-    ids, positions, documents, mask, logprobs, advantages = [], [], [], [], [], []
-    for t in range(4):
-        prompt = per // 4
-        ids += torch.randint(0, vocab, (per,), generator=generator).tolist()
-        positions += list(range(per))
-        documents += [t + 1] * per
-        mask += [0] * prompt + [t + 1] * (per - prompt)
-        logprobs += [1.0] * prompt + (
-            -torch.rand(per - prompt, generator=generator) * 3 - 9
-        ).tolist()
-        advantages += [0.0] * prompt + [0.5 if t % 2 == 0 else -0.5] * (per - prompt)
-    return PackedRow(
-        token_ids=torch.tensor(ids, dtype=torch.int32),
-        position_ids=torch.tensor(positions, dtype=torch.int32),
-        document_ids=torch.tensor(documents, dtype=torch.int32),
-        response_mask=torch.tensor(mask, dtype=torch.int32),
-        behaviour_logprobs=torch.tensor(logprobs, dtype=torch.float32),
-        advantages=torch.tensor(advantages, dtype=torch.float32),
-    )
+    trajectories = [
+        random_trajectory(
+            generator, per // 4, per - per // 4, 0.5 if t % 2 == 0 else -0.5, vocab
+        )
+        for t in range(4)
+    ]
+    return pack_row(trajectories)
 
 
 def main() -> None:

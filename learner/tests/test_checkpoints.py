@@ -4,7 +4,6 @@ dirs with the tokenizer; only the last K resume states are kept."""
 from pathlib import Path
 
 import torch
-from packed_rows import pack_row, random_trajectory
 from transformers import AutoTokenizer
 
 from tmax_learner.model.policy_model import PolicyModel, load_policy_model
@@ -16,6 +15,7 @@ from tmax_learner.train.checkpoints import (
     save_resume_state,
 )
 from tmax_learner.train.packed_batch import PackedRow
+from tmax_learner.train.synthetic_rows import pack_row, random_trajectory
 from tmax_learner.train.train_step import TrainConfig, make_optimizer, train_step
 
 CPU = torch.device("cpu")

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from packed_rows import pack_row, random_trajectory
 
 from tmax_learner.train.packed_batch import save_batch
+from tmax_learner.train.synthetic_rows import pack_row, random_trajectory
 
 
 def test_serve_steps_saves_and_shuts_down(tiny_model_dir: Path, tmp_path: Path) -> None:

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import torch
 from data_parallel_worker import run_rank
-from packed_rows import pack_row, random_trajectory
 from safetensors.torch import load_file
 from torch.multiprocessing.spawn import spawn
 
 from tmax_learner.model.policy_model import load_policy_model
 from tmax_learner.train.packed_batch import load_batch, save_batch
+from tmax_learner.train.synthetic_rows import pack_row, random_trajectory
 from tmax_learner.train.train_step import TrainConfig, make_optimizer, train_step
 
 

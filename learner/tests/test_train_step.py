@@ -5,12 +5,12 @@ from pathlib import Path
 
 import pytest
 import torch
-from packed_rows import Trajectory, pack_row, random_trajectory
 
 from tmax_learner.model.packed_attention import block_causal_mask
 from tmax_learner.model.policy_model import PolicyModel, load_policy_model
 from tmax_learner.train.loss_kind import LossKind
 from tmax_learner.train.packed_batch import PackedRow
+from tmax_learner.train.synthetic_rows import Trajectory, pack_row, random_trajectory
 from tmax_learner.train.train_step import TrainConfig, make_optimizer, train_step
 
 CPU = torch.device("cpu")

@@ -1,4 +1,5 @@
-"""Building packed rows for tests, the way src/rl/packing.ts does (position ids restart, mask = trajectory + 1)."""
+"""Synthetic packed rows for tests and benchmarks, laid out as src/rl/packing.ts packs rollouts (position ids restart
+per trajectory, response mask = trajectory index + 1, the behaviour-logprob sentinel 1.0 off sampled tokens)."""
 
 from dataclasses import dataclass
 
