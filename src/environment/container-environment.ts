@@ -4,6 +4,7 @@ import { basename, dirname, posix } from "node:path";
 import type { Readable } from "node:stream";
 import type Docker from "dockerode";
 import type { Container } from "dockerode";
+import { shellQuote } from "../util/shell-quote.js";
 import { sleep } from "../util/sleep.js";
 import { containerStartError } from "./engine-errors.js";
 import { setLongTimeout, type LongTimeout } from "../util/timers.js";
@@ -344,7 +345,7 @@ export class ContainerEnvironment implements Environment {
   }
 
   private async mkdirp(dir: string): Promise<void> {
-    const r = await this.exec(`mkdir -p '${dir.replace(/'/g, "'\\''")}'`, { user: "root", timeoutSec: 60 });
+    const r = await this.exec(`mkdir -p ${shellQuote(dir)}`, { user: "root", timeoutSec: 60 });
     if (r.returnCode !== 0) throw new Error(`mkdir -p ${dir} failed in the container: ${r.stderr.trim()}`);
   }
 
@@ -399,11 +400,11 @@ export class ContainerEnvironment implements Environment {
   }
 
   async isDir(path: string): Promise<boolean> {
-    return (await this.exec(`test -d '${path.replace(/'/g, "'\\''")}'`, { timeoutSec: 30 })).returnCode === 0;
+    return (await this.exec(`test -d ${shellQuote(path)}`, { timeoutSec: 30 })).returnCode === 0;
   }
 
   async isFile(path: string): Promise<boolean> {
-    return (await this.exec(`test -f '${path.replace(/'/g, "'\\''")}'`, { timeoutSec: 30 })).returnCode === 0;
+    return (await this.exec(`test -f ${shellQuote(path)}`, { timeoutSec: 30 })).returnCode === 0;
   }
 
   private async removeContainer(): Promise<void> {

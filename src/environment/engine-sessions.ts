@@ -1,6 +1,7 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
+import { isAlive, type ProcessIdentity } from "../util/processes.js";
 
 /**
  * Every tmax process that opens a container engine leaves a record here before it creates anything: its pid (with
@@ -20,47 +21,12 @@ export interface SessionRecord {
   createdAt: string;
 }
 
-/** A process as the kernel knows it: pid plus start time (clock ticks after boot; null where /proc is missing). */
-export interface ProcessIdentity {
-  pid: number;
-  startTicks: number | null;
-}
-
 export function sessionsDir(): string {
   return process.env.TMAX_SESSIONS_DIR ?? join(tmpdir(), "tmax-sessions");
 }
 
 function recordPath(session: string): string {
   return join(sessionsDir(), `${session}.json`);
-}
-
-/** Field 22 of /proc/<pid>/stat (after the parenthesised command name, which may itself hold spaces). */
-function startTicksOf(pid: number): number | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    const ticks = Number(fields[19]);
-    return Number.isFinite(ticks) ? ticks : null;
-  } catch {
-    return null;
-  }
-}
-
-export function identityOf(pid: number): ProcessIdentity {
-  return { pid, startTicks: startTicksOf(pid) };
-}
-
-/** Whether the process is still the one recorded (same pid and, where known, same start time). */
-export function isAlive(p: ProcessIdentity): boolean {
-  try {
-    process.kill(p.pid, 0);
-  } catch (err) {
-    // EPERM: it exists but belongs to someone else, so it is not ours to judge dead.
-    if ((err as NodeJS.ErrnoException).code !== "EPERM") return false;
-  }
-  if (p.startTicks === null) return true;
-  const now = startTicksOf(p.pid);
-  return now === null || now === p.startTicks;
 }
 
 export function writeSessionRecord(record: SessionRecord): void {

@@ -5,7 +5,8 @@ import { ContainerEnvironment } from "./container-environment.js";
 import type { Environment, EnvironmentProvider, EnvironmentSpec, ImageSource, ImageStore, PrepareImageOptions } from "./environment.js";
 import { ImageCache } from "./image-cache.js";
 import { EngineImageStore } from "./image-store.js";
-import { identityOf, removeSessionRecord, writeSessionRecord } from "./engine-sessions.js";
+import { identityOf } from "../util/processes.js";
+import { removeSessionRecord, writeSessionRecord } from "./engine-sessions.js";
 import { PodmanService, waitForSocket } from "./podman-service.js";
 import { describeSweep, SESSION_LABEL, sweepAbandoned, type SweepReport } from "./sweep.js";
 

@@ -2,16 +2,8 @@ import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import type Docker from "dockerode";
 import { sleep } from "../util/sleep.js";
-import {
-  abandonedSessions,
-  identityOf,
-  isAlive,
-  liveSessionIds,
-  readSessionRecords,
-  removeSessionRecord,
-  type ProcessIdentity,
-  type SessionRecord,
-} from "./engine-sessions.js";
+import { identityOf, isAlive, parentPidOf, type ProcessIdentity } from "../util/processes.js";
+import { abandonedSessions, liveSessionIds, readSessionRecords, removeSessionRecord, type SessionRecord } from "./engine-sessions.js";
 
 /** The label every tmax container carries; its value is the session (one tmax process) that created it. */
 export const SESSION_LABEL = "tmax.session";
@@ -57,9 +49,8 @@ function unrecordedServices(): { process: ProcessIdentity; dir: string }[] {
       if (!argv[0]?.endsWith("podman") || argv[1] !== "system" || argv[2] !== "service") continue;
       const dir = argv.map((a) => SERVICE_DIR.exec(a)?.[1]).find((d) => d !== undefined);
       if (!dir || !dir.startsWith(tmpdir()) || named.has(dir)) continue;
-      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      if (parentMayBeTmax(ppid)) continue;
+      const ppid = parentPidOf(Number(name));
+      if (ppid === null || parentMayBeTmax(ppid)) continue;
       out.push({ process: identityOf(Number(name)), dir });
     } catch {
       // the process ended while we looked, or is not readable

@@ -5,6 +5,7 @@ import { z } from "zod";
 import { sleep } from "../util/sleep.js";
 import { localIso } from "../util/time.js";
 import { jobFile } from "./layout.js";
+import { isAlive } from "../util/processes.js";
 
 /**
  * The run lock of a job directory: `.tmax-run.lock`, tmax's own file (Harbor's lock.json records what ran, it locks
@@ -122,13 +123,8 @@ function readHolder(path: string, jobDir: string): RunLockHolder | null {
 
 /** A holder on this host whose process is gone. (One on another host cannot be checked, and counts as alive.) */
 function isDead(holder: RunLockHolder): boolean {
-  if (holder.host !== hostname()) return false;
-  try {
-    process.kill(holder.pid, 0);
-    return false;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "ESRCH"; // EPERM: alive, another user's
-  }
+  // No start time is recorded: a reused pid counts as alive (and the message says how to remove the lock).
+  return holder.host === hostname() && !isAlive({ pid: holder.pid, startTicks: null });
 }
 
 const takeOverMarker = (path: string, holder: RunLockHolder): string => `${path}.${holder.token}.takeover`;

@@ -64,13 +64,17 @@ export class TokenPolicy implements Policy {
   readonly stream: TokenStream = { promptIds: [], responseIds: [], lossMask: [], logprobs: [], turns: [], modelSec: 0 };
   /** Messages of the conversation already in the stream. */
   private seen = 0;
+  /** The EOS token as text, cut from the end of each turn's message. */
+  private readonly eosText: string;
 
   constructor(
     private readonly client: TokenModelClient,
     private readonly codec: PromptCodec,
     private readonly sampling: SamplingSettings,
     private readonly budgets: TokenBudgets = RECIPE_BUDGETS,
-  ) {}
+  ) {
+    this.eosText = codec.decode([codec.eosTokenId]);
+  }
 
   get model(): string {
     return this.client.model;
@@ -123,7 +127,7 @@ export class TokenPolicy implements Policy {
     const promptTokens = this.length() - reply.ids.length;
     return {
       // The harness reads the bash calls out of the text (qwen3_xml or Hermes JSON), reasoning and markup included.
-      message: { role: "assistant", content: stripTrailingEos(this.codec.decode(reply.ids), this.codec.decode([this.codec.eosTokenId])) },
+      message: { role: "assistant", content: stripTrailingEos(this.codec.decode(reply.ids), this.eosText) },
       finishReason: reply.finishReason,
       usage: { promptTokens, completionTokens: reply.ids.length, reasoningTokens: 0, cachedTokens: reply.cachedPromptTokens ?? 0, costUsd: null },
       costUsd: null,

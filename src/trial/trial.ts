@@ -117,13 +117,6 @@ export async function runTrial(spec: TrialSpec, deps: TrialDeps): Promise<TrialR
     logStream.write(`${utcIso()} ${line}\n`);
   };
   const timeouts = phaseTimeouts(task, config);
-  const capBytes = deps.policies?.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES;
-  const onCapped = (dir: string): void => log(`${dir} passed its cap of ${capBytes} bytes: its files are cut there`);
-  const caps = {
-    agent: capLogDir(paths.agent, capBytes, onCapped),
-    verifier: capLogDir(paths.verifier, capBytes, onCapped),
-    artifacts: capLogDir(paths.artifacts, capBytes, onCapped),
-  };
 
   const result: TrialResult = {
     id: uuid(),
@@ -203,6 +196,14 @@ export async function runTrial(spec: TrialSpec, deps: TrialDeps): Promise<TrialR
     log,
   });
 
+  // Watched from here on, and stopped in the finally below (its timers must not outlive the trial).
+  const capBytes = deps.policies?.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES;
+  const onCapped = (dir: string): void => log(`${dir} passed its cap of ${capBytes} bytes: its files are cut there`);
+  const caps = {
+    agent: capLogDir(paths.agent, capBytes, onCapped),
+    verifier: capLogDir(paths.verifier, capBytes, onCapped),
+    artifacts: capLogDir(paths.artifacts, capBytes, onCapped),
+  };
   try {
     const env = await phase("environment_setup", async () => {
       const started = createEnvironment();

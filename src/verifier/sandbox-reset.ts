@@ -1,4 +1,5 @@
 import type { Environment } from "../environment/environment.js";
+import { shellQuote } from "../util/shell-quote.js";
 import { parseSnapshot, processesToEnd, SNAPSHOT_SCRIPT, type AgentProcessPolicy } from "./agent-processes.js";
 
 /**
@@ -23,10 +24,6 @@ const MAX_ROUNDS = 3;
 export interface ResetReport {
   /** Kill signals sent to processes the agent left (a process forking during the rounds is counted each time). */
   processesKilled: number;
-}
-
-function quote(s: string): string {
-  return `'${s.replace(/'/g, "'\\''")}'`;
 }
 
 /**
@@ -55,6 +52,6 @@ export async function resetForVerifier(env: Environment, policy: AgentProcessPol
  * nobody else); to be run as root.
  */
 export function lockTestsCommand(user: string | number | null): string {
-  const owner = user === null || user === "root" || user === 0 ? "0:0" : quote(String(user));
+  const owner = user === null || user === "root" || user === 0 ? "0:0" : shellQuote(String(user));
   return `chown -R ${owner} /tests && chmod -R a+rx,go-w /tests`;
 }

@@ -1,0 +1,4 @@
+/** `s` as one single-quoted shell word (a `'` inside becomes `'\''`). */
+export function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, "'\\''")}'`;
+}
