@@ -36,6 +36,10 @@ def run_rank(rank: int, world: int, port: int, model_dir: str, batch: str, out: 
         weights.update(gradients)
         weights["report.loss"] = torch.tensor(report.loss, dtype=torch.float64)
         weights["report.tokens"] = torch.tensor(report.tokens)
+        timing = ("seconds", "tokens_per_second")
+        for key, value in report.to_json().items():
+            if isinstance(value, int | float) and not isinstance(value, bool) and key not in timing:
+                weights[f"stat.{key}"] = torch.tensor(float(value), dtype=torch.float64)
         save_file(weights, str(Path(out) / f"rank{rank}.safetensors"))
     finally:
         dist.destroy_process_group()

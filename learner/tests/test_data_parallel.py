@@ -61,6 +61,14 @@ def test_two_ranks_take_the_single_process_step(tiny_model_dir: Path, tmp_path: 
     for name, parameter in policy.model.named_parameters():
         torch.testing.assert_close(ranks[0][name], parameter.detach(), rtol=0, atol=1e-6, msg=name)
         assert torch.equal(ranks[0][name], ranks[1][name]), f"ranks disagree on {name}"
+    single_stats = single.to_json()
     for rank in ranks:
         assert int(rank["report.tokens"]) == single.tokens
         assert abs(float(rank["report.loss"]) - single.loss) < 1e-6
+        # Every statistic covers all ranks' tokens: each rank reports what the single process does.
+        stats = {key[len("stat.") :]: float(value) for key, value in rank.items() if key.startswith("stat.")}
+        assert {"kept_fraction", "logprob_diff_max", "entropy_mean", "row_tokens", "response_tokens"} <= stats.keys()
+        for key, value in stats.items():
+            expected = single_stats[key]
+            assert isinstance(expected, int | float), key
+            assert abs(value - float(expected)) <= 1e-6 * max(1.0, abs(float(expected))), (key, value, expected)

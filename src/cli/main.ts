@@ -4,7 +4,7 @@ import { TMAX_VERSION } from "../version.js";
 import { errorMessage } from "../util/errors.js";
 import { EXIT, UsageError, type ExitCode } from "./exit-codes.js";
 import { withAgentSettings, withBackend, withModelServer } from "./options.js";
-import { collect, nonNegativeInt, nonNegativeNumber, parseEnvPair, positiveInt, positiveNumber } from "./parse.js";
+import { collect, nonNegativeInt, nonNegativeNumber, parseEnvPair, positiveInt, positiveNumber, splitWords } from "./parse.js";
 
 /**
  * The `tmax` command line. Every handler lives in commands/ and is imported on first use, so `tmax --help` and light
@@ -340,10 +340,35 @@ train
   .requiredOption("--out <dir>", "where the batch file (batches/step-1.safetensors) and the new weights (step_1/) go")
   .option("--lr <x>", "learning rate (default: the learner's)", positiveNumber)
   .option("--pad-token-id <id>", "token id for row padding (default: the model's pad or EOS token)", nonNegativeInt)
+  .option("--learner-processes <n>", "data-parallel learner ranks on this machine (torchrun)", positiveInt, 1)
+  .option("--torchrun-args <args>", "torchrun's own arguments instead of --standalone, e.g. \"--nnodes 2 --node-rank 0 --rdzv-endpoint host:29400\"", splitWords)
   .action(
     handle("train step", async (opts) => {
       const { trainStepCommand } = await import("./commands/train-step.js");
       return trainStepCommand(opts);
+    }),
+  );
+
+train
+  .command("sft")
+  .description("supervised fine-tuning on SFT JSONL (from `tmax export sft`, either format) with the learner's SFT loss; writes the weights as a Hugging Face model dir")
+  .argument("<data...>", "JSONL files: lines of {input_ids, loss_mask} or {messages, tools?}")
+  .requiredOption("--model-dir <dir>", "the Hugging Face model dir to start from (its chat template renders messages lines)")
+  .requiredOption("--out <dir>", "where the weights (step_N/) and metrics.jsonl go")
+  .option("--epochs <n>", "passes over the data", positiveInt, 1)
+  .option("--batch-size <n>", "examples per optimizer step", positiveInt, 8)
+  .option("--pack-length <n>", "most tokens per packed row; longer examples are cut", positiveInt, 8192)
+  .option("--lr <x>", "learning rate", positiveNumber, 1e-5)
+  .option("--seed <n>", "seed of each epoch's example order", nonNegativeInt, 0)
+  .option("--save-every <n>", "also save the weights every N steps (the final weights are always saved)", positiveInt)
+  .option("--pad-token-id <id>", "token id for row padding (default: the model's pad or EOS token)", nonNegativeInt)
+  .option("--learner-processes <n>", "data-parallel learner ranks on this machine (torchrun)", positiveInt, 1)
+  .option("--torchrun-args <args>", "torchrun's own arguments instead of --standalone", splitWords)
+  .option("--json", "print the run's summary as JSON", false)
+  .action(
+    handle("train sft", async (data, opts) => {
+      const { trainSftCommand } = await import("./commands/train-sft.js");
+      return trainSftCommand(data, opts);
     }),
   );
 

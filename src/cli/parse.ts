@@ -26,6 +26,11 @@ export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
+/** Whitespace-separated words (no quoting: for flags like torchrun's that hold no spaces). */
+export function splitWords(text: string): string[] {
+  return text.split(/\s+/).filter((w) => w.length > 0);
+}
+
 export function positiveInt(text: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`expected a positive integer, got "${text}"`);

@@ -1,7 +1,7 @@
 import type { ChildProcessWithoutNullStreams } from "node:child_process";
 import { createInterface } from "node:readline";
 import { z } from "zod";
-import { findLearnerPython, learnerStartError, spawnLearnerModule, type LearnerPython } from "./learner-python.js";
+import { findLearnerPython, killLearnerGroup, learnerStartError, spawnLearnerModule, type LearnerLaunch, type LearnerPython } from "./learner-python.js";
 
 /**
  * Drives `python -m tmax_learner serve` over its JSON-lines protocol (learner/PROTOCOL.md): starts it, waits for
@@ -9,8 +9,9 @@ import { findLearnerPython, learnerStartError, spawnLearnerModule, type LearnerP
  * `ok: false` rejects the request with the server's message (the server keeps serving). The server's stderr goes,
  * line by line, to `onLog`.
  *
- * The child never outlives its driver: it is killed when `signal` aborts, when `close()` is called and when this
- * Node process exits; and the server itself exits when its stdin closes.
+ * The child never outlives its driver: its process group (torchrun and every rank, under `launch`) is killed when
+ * `signal` aborts, when `close()` is called and when this Node process exits; and the server itself exits when its
+ * stdin closes (so also when this process is SIGKILLed).
  */
 
 export interface LearnerServeOptions {
@@ -24,6 +25,8 @@ export interface LearnerServeOptions {
   onLog?: (line: string) => void;
   /** Aborting kills the server and rejects whatever is pending. */
   signal?: AbortSignal;
+  /** Data-parallel ranks under torchrun (default: one process). */
+  launch?: LearnerLaunch;
 }
 
 const finite = z.number().nullable();
@@ -94,12 +97,12 @@ export class LearnerClient {
     const args = ["serve", "--model-dir", options.modelDir, "--out-dir", options.outDir, ...(options.serveArgs ?? [])];
     const { signal } = options;
     if (signal?.aborted) return Promise.reject(abortError(signal));
-    const child = spawnLearnerModule(python, args);
+    const child = spawnLearnerModule(python, args, options.launch);
     const pending = new Map<number, Pending>();
     const stderrTail: string[] = [];
     let failure: Error | undefined;
 
-    const killChild = (): void => void child.kill("SIGKILL");
+    const killChild = (): void => killLearnerGroup(child);
     process.once("exit", killChild);
     const onAbort = (): void => {
       failure ??= abortError(signal!);
@@ -206,7 +209,7 @@ export class LearnerClient {
 
   /** Kills the server now (pending requests reject) and waits for it to exit. */
   async close(): Promise<void> {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill("SIGKILL");
+    if (this.child.exitCode === null && this.child.signalCode === null) killLearnerGroup(this.child);
     await this.exited;
   }
 

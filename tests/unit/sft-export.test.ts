@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import { BASH_TOOL } from "../../src/agent/tmax/prompts.js";
@@ -141,11 +142,28 @@ describe("SFT export: tokens", () => {
     assert.equal(text, qwen35.renderPrompt(template, HARBOR_SFT_TOOLS as typeof BASH_TOOL[], { addGenerationPrompt: false }), "the ids decode to the whole rendering");
   });
 
-  test("a template that renders the last assistant turn differently (Qwen3 without reasoning) is reported, not guessed", async () => {
+  test("a template that renders the last assistant turn differently (Qwen3 without reasoning): every turn as the whole rendering has it", async () => {
     const job = writeJob([{ task: "fix-bug", id: "ccccccc", reward: 1, trajectory: tmaxChat(false) }]);
     const { lines, summary } = await exportSft([job], { format: "tokens", minReward: 1, tokenizer: qwen3 });
+    assert.deepEqual(summary.unreadable, []);
+    const [line] = parse(lines) as { input_ids: number[]; loss_mask: number[] }[];
+    // Rendered on its own, a turn that is the conversation's last would get an empty <think></think>; in the whole
+    // conversation neither turn is last, and neither has one.
+    assert.deepEqual(maskedSpans(qwen3, line!.input_ids, line!.loss_mask), [
+      'I\'ll look first.\n<tool_call>\n{"name": "bash", "arguments": {"command": "ls /app"}}\n</tool_call><|im_end|>',
+      'Fixed; submitting.\n<tool_call>\n{"name": "bash", "arguments": {"command": "echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT"}}\n</tool_call><|im_end|>',
+    ]);
+    const conversation = withDecodedToolArguments(parse((await exportSft([job], { format: "messages", minReward: 1, tokenizer: null })).lines)[0]!.messages as typeof TMAX_SFT_MESSAGES);
+    assert.deepEqual(line!.input_ids, qwen3.promptIds(conversation, [BASH_TOOL], { addGenerationPrompt: false }), "the ids are the whole rendering's");
+  });
+
+  test("a template whose generation prompt is not a prefix of the whole rendering is reported, not guessed", async () => {
+    const job = writeJob([{ task: "fix-bug", id: "ddddddd", reward: 1, trajectory: tmaxChat() }]);
+    // A template that numbers the assistant turns from the end: the prompt of turn 1 differs once turn 2 exists.
+    const dir = await writeQwen3TokenizerDir(tempDir("tmax-counting-"), "qwen3");
+    writeFileSync(join(dir, "chat_template.jinja"), "{% for m in messages %}<|im_start|>{{ m.role }}{% if m.role == 'assistant' %} {{ messages|length - loop.index0 }}{% endif %}\n{{ m.content }}<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant 0\n{% endif %}");
+    const { lines, summary } = await exportSft([job], { format: "tokens", minReward: 1, tokenizer: await loadHfTokenizer(dir) });
     assert.deepEqual(lines, []);
-    assert.equal(summary.unreadable.length, 1);
-    assert.match(summary.unreadable[0]!.reason, /does not render message 2 \(assistant\) as an extension of the messages before it/);
+    assert.match(summary.unreadable[0]!.reason, /does not render the prompt of message 2 \(assistant\) as a prefix of the whole conversation/);
   });
 });

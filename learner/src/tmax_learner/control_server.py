@@ -15,6 +15,7 @@ from typing import Any, TextIO
 
 import torch
 import torch.distributed as dist
+from transformers.utils import logging as hf_logging
 
 from tmax_learner.model.policy_model import PolicyModel, load_policy_model
 from tmax_learner.train.checkpoints import (
@@ -146,6 +147,8 @@ def _messages(source: TextIO) -> Iterator[str | None]:
 
 
 def serve(options: ServerOptions, source: TextIO = sys.stdin, sink: TextIO = sys.stdout) -> int:
+    # transformers' progress bars (loading, writing shards) would fill the driver's log with carriage returns.
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
     init_from_environment()
     torch.manual_seed(42)
 

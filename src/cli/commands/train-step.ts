@@ -1,11 +1,9 @@
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { z } from "zod";
+import { padTokenOf } from "../../model/hf/pad-token.js";
 import { buildStepBatch } from "../../rl/learner-batch-builder.js";
 import { writeLearnerBatch } from "../../rl/learner-batch.js";
 import { LearnerClient } from "../../rl/learner-client.js";
 import { readRollouts } from "../../rl/rollout-store.js";
-import { parseJsonDocument } from "../../util/json-file.js";
 import { EXIT, type ExitCode } from "../exit-codes.js";
 import { handleInterrupts } from "../interrupts.js";
 
@@ -22,22 +20,16 @@ export interface TrainStepOptions {
   out: string;
   lr?: number;
   padTokenId?: number;
-}
-
-const modelConfigSchema = z.object({ pad_token_id: z.number().int().nullish(), eos_token_id: z.number().int().nullish() });
-
-/** The model's pad token, else its EOS token (what padding positions hold does not matter to the loss). */
-async function padTokenOf(modelDir: string): Promise<number> {
-  const file = join(modelDir, "config.json");
-  const config = parseJsonDocument(file, await readFile(file, "utf8"), modelConfigSchema);
-  const pad = config.pad_token_id ?? config.eos_token_id;
-  if (pad === null || pad === undefined) throw new Error(`${file}: neither pad_token_id nor eos_token_id is set; pass --pad-token-id`);
-  return pad;
+  /** Learner processes (data-parallel ranks under torchrun); default 1. */
+  learnerProcesses?: number;
+  /** torchrun's own arguments, replacing --standalone (several nodes). */
+  torchrunArgs?: string[];
 }
 
 export async function trainStepCommand(opts: TrainStepOptions): Promise<ExitCode> {
   const rollouts = await readRollouts(opts.rollouts);
-  const batch = buildStepBatch(rollouts, { currentStep: 0, padTokenId: opts.padTokenId ?? (await padTokenOf(opts.modelDir)) });
+  const launch = { processes: opts.learnerProcesses ?? 1, ...(opts.torchrunArgs ? { torchrunArgs: opts.torchrunArgs } : {}) };
+  const batch = buildStepBatch(rollouts, { currentStep: 0, padTokenId: opts.padTokenId ?? (await padTokenOf(opts.modelDir)), dpSize: launch.processes });
   if (batch.rows.length === 0) {
     console.error(`tmax train step: no group of the ${rollouts.length} rollouts trains: ${JSON.stringify(batch.counts)}`);
     return EXIT.failure;
@@ -54,6 +46,7 @@ export async function trainStepCommand(opts: TrainStepOptions): Promise<ExitCode
       serveArgs,
       onLog: (line) => console.error(line),
       signal: interrupts.signal,
+      launch,
     });
     try {
       const reply = await learner.step(batchPath);

@@ -50,3 +50,13 @@ def sum_gradients_over_ranks(parameters: list[torch.nn.Parameter]) -> None:
         count = grad.numel()
         parameter.grad = flat[offset : offset + count].view_as(parameter).clone()
         offset += count
+
+
+def gather_over_ranks(value: torch.Tensor) -> torch.Tensor:
+    """The 1-D tensors of every rank concatenated in rank order (lengths may differ); the tensor itself on one
+    process. For statistics, not for gradients."""
+    if not is_distributed():
+        return value
+    parts: list[torch.Tensor | None] = [None] * world_size()
+    dist.all_gather_object(parts, value.detach().cpu())
+    return torch.cat([part for part in parts if part is not None])

@@ -18,7 +18,7 @@ from tmax_learner.loss.policy_tokens import prepare_policy_tokens
 from tmax_learner.loss.stats import LossStats, loss_stats, ppo_clipped
 from tmax_learner.loss.trust_region import trust_region_keep
 from tmax_learner.model.policy_model import PolicyModel
-from tmax_learner.train.data_parallel import sum_gradients_over_ranks, sum_over_ranks
+from tmax_learner.train.data_parallel import gather_over_ranks, sum_gradients_over_ranks, sum_over_ranks
 from tmax_learner.train.loss_kind import LOSS_KINDS, LossKind
 from tmax_learner.train.packed_batch import PackedRow, step_tokens
 
@@ -56,14 +56,14 @@ class StepReport:
     tokens: int
     """N: response tokens of the step batch over all ranks."""
     row_tokens: int
-    """All tokens of this rank's rows (the forward pass's work)."""
+    """All tokens of every rank's rows (the forward passes' work)."""
     seconds: float
     tokens_per_second: float
-    """This rank's row tokens per second of the step."""
+    """Row tokens of all ranks per second of this rank's step."""
     entropy_mean: float
-    """Mean entropy of the learner's next-token distribution over this rank's response tokens."""
+    """Mean entropy of the learner's next-token distribution over every rank's response tokens."""
     stats: LossStats
-    """Token statistics over this rank's response tokens (kept/clip fraction, |μ-π|, reverse KL, ratio)."""
+    """Token statistics over every rank's response tokens (kept/clip fraction, |μ-π|, reverse KL, ratio)."""
 
     def to_json(self) -> dict[str, Any]:
         report = asdict(self)
@@ -103,11 +103,12 @@ def _row_loss(
 
 
 def _step_stats(config: TrainConfig, rows: list[PackedRow], learner: list[torch.Tensor]) -> LossStats:
-    """The statistics over all of this rank's rows at once (from detached logprobs)."""
-    behaviour = torch.cat([row.behaviour_logprobs[1:] for row in rows]).float()
-    advantages = torch.cat([row.advantages[1:] for row in rows]).float()
-    mask = torch.cat([row.response_mask[1:] for row in rows])
-    tokens = prepare_policy_tokens(behaviour, torch.cat(learner).cpu().float(), advantages, mask)
+    """The statistics over every rank's rows at once (from detached logprobs): the same on any data-parallel layout."""
+    behaviour = gather_over_ranks(torch.cat([row.behaviour_logprobs[1:] for row in rows]).float())
+    advantages = gather_over_ranks(torch.cat([row.advantages[1:] for row in rows]).float())
+    # Mask values are trajectory indices per rank; only "is a sampled token" matters here.
+    mask = gather_over_ranks((torch.cat([row.response_mask[1:] for row in rows]) != 0).to(torch.int32))
+    tokens = prepare_policy_tokens(behaviour, gather_over_ranks(torch.cat(learner).cpu().float()), advantages, mask)
     clipped = ppo_clipped(tokens)
     if config.loss in ("dppo", "dppo-kl"):
         kept = trust_region_keep(tokens, TrustRegion(config.delta, "tv" if config.loss == "dppo" else "binary-kl"))
@@ -166,9 +167,14 @@ def train_step(
         optimizer.step()
     optimizer.zero_grad(set_to_none=True)
 
+    stats = _step_stats(config, rows, learner_logprobs)
     seconds = time.perf_counter() - started
-    row_tokens = sum(len(row) for row in rows)
-    local_response = sum(row.scored_response_tokens() for row in rows)
+    totals = torch.tensor(
+        [float(sum(len(row) for row in rows)), entropy_sum, float(sum(row.scored_response_tokens() for row in rows))],
+        dtype=torch.float64,
+    )
+    sum_over_ranks(totals)
+    row_tokens, entropy_total, response_tokens = int(totals[0]), float(totals[1]), float(totals[2])
     return StepReport(
         applied=skip_reason is None,
         skip_reason=skip_reason,
@@ -178,6 +184,6 @@ def train_step(
         row_tokens=row_tokens,
         seconds=seconds,
         tokens_per_second=row_tokens / seconds if seconds > 0 else float("nan"),
-        entropy_mean=entropy_sum / local_response if local_response else float("nan"),
-        stats=_step_stats(config, rows, learner_logprobs),
+        entropy_mean=entropy_total / response_tokens if response_tokens else float("nan"),
+        stats=stats,
     )
