@@ -4,6 +4,7 @@ all-reduced and the gradients summed, so the net gradient is Σ∇l/N however th
 import socket
 from pathlib import Path
 
+import pytest
 import torch
 from data_parallel_worker import run_rank
 from safetensors.torch import load_file
@@ -21,7 +22,8 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_two_ranks_take_the_single_process_step(tiny_model_dir: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("sharding", ["replicate", "fsdp2"])
+def test_two_ranks_take_the_single_process_step(tiny_model_dir: Path, tmp_path: Path, sharding: str) -> None:
     generator = torch.Generator().manual_seed(5)
     # Unequal shares: rank 0 gets rows 0 and 1 (19 response tokens), rank 1 row 2 (8): a per-rank token mean, or
     # DDP's gradient averaging, would give another step. Contiguous shares keep the order in which the gradients
@@ -51,7 +53,7 @@ def test_two_ranks_take_the_single_process_step(tiny_model_dir: Path, tmp_path: 
         torch.set_num_threads(threads)
     assert single.applied and gradients
 
-    rank_args = (2, free_port(), str(tiny_model_dir), str(batch), str(tmp_path))
+    rank_args = (2, free_port(), str(tiny_model_dir), str(batch), str(tmp_path), sharding)
     spawn(run_rank, args=rank_args, nprocs=2, join=True)  # type: ignore[no-untyped-call]
     ranks = [load_file(str(tmp_path / f"rank{r}.safetensors")) for r in range(2)]
     # The summed gradient is the single process's Σ∇l/N (AdamW's first step alone would hide a wrong scale).
@@ -61,6 +63,12 @@ def test_two_ranks_take_the_single_process_step(tiny_model_dir: Path, tmp_path: 
     for name, parameter in policy.model.named_parameters():
         torch.testing.assert_close(ranks[0][name], parameter.detach(), rtol=0, atol=1e-6, msg=name)
         assert torch.equal(ranks[0][name], ranks[1][name]), f"ranks disagree on {name}"
+    # Rank 0 wrote the weights as a model dir (under FSDP2, gathered from the shards): they load as the updated model.
+    saved = load_policy_model(tmp_path / "hf" / "step_1", torch.device("cpu"))
+    for name, parameter in saved.model.named_parameters():
+        torch.testing.assert_close(parameter.detach(), ranks[0][name], rtol=0, atol=0, msg=name)
+    assert not (tmp_path / "hf" / "step_1.partial").exists()
+
     single_stats = single.to_json()
     for rank in ranks:
         assert int(rank["report.tokens"]) == single.tokens

@@ -38,6 +38,7 @@ const readySchema = z.object({
   data_position: z.unknown(),
   world_size: z.number().int().positive(),
   device: z.string(),
+  sharding: z.enum(["fsdp2", "replicate"]).optional(),
 });
 
 const stepReportSchema = z

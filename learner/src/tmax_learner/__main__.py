@@ -36,6 +36,12 @@ def main(argv: list[str] | None = None) -> int:
     server.add_argument("--keep-resume", type=int, default=3, help="resume states kept")
     server.add_argument("--resume-from", type=Path, default=None, help="a resume dir (out-dir/resume/step_N)")
     server.add_argument("--head-chunk-size", type=int, default=1024, help="tokens per fp32 LM-head chunk")
+    server.add_argument(
+        "--sharding",
+        choices=("auto", "fsdp2", "replicate"),
+        default="auto",
+        help="under torchrun: FSDP2 or a full replica per rank (auto: FSDP2 on GPUs, replicas on CPU)",
+    )
     args = parser.parse_args(argv)
 
     if args.command == "loss-check":
@@ -74,7 +80,9 @@ def main(argv: list[str] | None = None) -> int:
             schedule = CheckpointSchedule(args.hf_every, args.resume_every, args.keep_resume)
         except ValueError as err:
             parser.error(str(err))
-        options = ServerOptions(args.model_dir, args.out_dir, config, schedule, args.resume_from, args.head_chunk_size)
+        options = ServerOptions(
+            args.model_dir, args.out_dir, config, schedule, args.resume_from, args.head_chunk_size, args.sharding
+        )
         return serve(options)
     parser.error(f"unknown command {args.command}")
     return 2

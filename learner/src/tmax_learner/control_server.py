@@ -26,6 +26,7 @@ from tmax_learner.train.checkpoints import (
 )
 from tmax_learner.train.data_parallel import init_from_environment, is_distributed, rank, world_size
 from tmax_learner.train.packed_batch import BatchFileError, PackedRow, load_batch
+from tmax_learner.train.sharding import Sharding, shard_policy, wants_fsdp2
 from tmax_learner.train.train_step import TrainConfig, make_optimizer, train_step
 
 PROTOCOL_VERSION = 1
@@ -43,6 +44,7 @@ class ServerOptions:
     schedule: CheckpointSchedule
     resume_from: Path | None = None
     head_chunk_size: int = 1024
+    sharding: Sharding = "auto"
 
 
 def share_of_rows(rows: list[PackedRow], rank_index: int, ranks: int) -> list[PackedRow]:
@@ -57,11 +59,15 @@ class LearnerServer:
         self.options = options
         self.policy: PolicyModel
         if options.resume_from is not None:
-            resumed = load_resume_state(options.resume_from, options.config, head_chunk_size=options.head_chunk_size)
+            resumed = load_resume_state(
+                options.resume_from, options.config, head_chunk_size=options.head_chunk_size, sharding=options.sharding
+            )
             self.policy, self.optimizer = resumed.policy, resumed.optimizer
             self.step, self.data_position = resumed.step, resumed.data_position
         else:
             self.policy = load_policy_model(options.model_dir, head_chunk_size=options.head_chunk_size)
+            if wants_fsdp2(options.sharding, self.policy.device):
+                shard_policy(self.policy)
             self.optimizer = make_optimizer(self.policy, options.config)
             self.step, self.data_position = 0, None
 
@@ -73,6 +79,7 @@ class LearnerServer:
             "data_position": self.data_position,
             "world_size": world_size(),
             "device": str(self.policy.device),
+            "sharding": "fsdp2" if self.policy.sharded else "replicate",
         }
 
     def handle(self, message: dict[str, Any]) -> dict[str, Any]:
@@ -112,14 +119,12 @@ class LearnerServer:
             return {"type": "save", "kind": what, "step": self.step, "path": self._save_resume()}
         raise ProtocolError(f'save: "kind" must be "hf" or "resume", got {json.dumps(what)}')
 
+    # Every rank saves (gathering sharded weights is a collective); rank 0 writes and replies.
     def _save_hf(self) -> str:
-        if rank() != 0:
-            return ""
-        return str(save_hf_checkpoint(self.policy, self.options.out_dir, self.step, self.options.model_dir))
+        path = save_hf_checkpoint(self.policy, self.options.out_dir, self.step, self.options.model_dir)
+        return "" if path is None else str(path)
 
     def _save_resume(self) -> str:
-        if rank() != 0:
-            return ""
         path = save_resume_state(
             self.policy,
             self.optimizer,
@@ -129,7 +134,7 @@ class LearnerServer:
             self.data_position,
             self.options.schedule.keep_resume,
         )
-        return str(path)
+        return "" if path is None else str(path)
 
 
 def _messages(source: TextIO) -> Iterator[str | None]:

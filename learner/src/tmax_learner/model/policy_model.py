@@ -3,6 +3,9 @@
 Parameters are kept in fp32 (on a GPU the transformer body runs under bf16 autocast, so AdamW still updates fp32
 weights); the LM head is always fp32 and chunked (`chunked_token_logprobs`): the full [T, V] logits never exist.
 Gradient checkpointing is on. Attention never crosses packed trajectories: see `packed_attention`.
+
+The body and the head run inside one module, `PackedRowScorer`, so that under FSDP2 (train/sharding.py) the module
+tmax calls is the sharded root: its forward gathers every parameter the head reads, tied embeddings included.
 """
 
 from contextlib import AbstractContextManager, nullcontext
@@ -16,6 +19,41 @@ from tmax_learner.loss import TokenLogprobs, chunked_token_logprobs
 from tmax_learner.model.packed_attention import block_causal_mask, flash_attention_available
 
 
+class PackedRowScorer(torch.nn.Module):
+    """The model's decoder and its fp32 chunked LM head as one forward: (token logprobs, entropies) of a row."""
+
+    def __init__(self, model: PreTrainedModel, head_chunk_size: int) -> None:
+        super().__init__()
+        self.model = model
+        self.head_chunk_size = head_chunk_size
+
+    def forward(
+        self,
+        tokens: torch.Tensor,
+        positions: torch.Tensor,
+        mask: torch.Tensor | None,
+        temperature: float,
+        compute_dtype: torch.dtype,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        body = self.model.get_decoder()  # type: ignore[no-untyped-call]
+        autocast: AbstractContextManager[object] = (
+            nullcontext()
+            if compute_dtype == torch.float32
+            else torch.autocast(device_type=tokens.device.type, dtype=compute_dtype)
+        )
+        with autocast:
+            hidden = body(input_ids=tokens, position_ids=positions, attention_mask=mask, use_cache=False)
+        last_hidden: torch.Tensor = hidden.last_hidden_state[0, :-1]
+        head = self.model.get_output_embeddings()  # type: ignore[no-untyped-call]
+        if head is None or not isinstance(head.weight, torch.Tensor):
+            raise ValueError("the model has no output embedding (LM head)")
+        scored = chunked_token_logprobs(
+            last_hidden, head.weight, tokens[0, 1:], chunk_size=self.head_chunk_size, temperature=temperature
+        )
+        # A tuple, not the dataclass: FSDP2 finds the output tensors to hook its backward pass on.
+        return scored.logprobs, scored.entropy
+
+
 @dataclass
 class PolicyModel:
     model: PreTrainedModel
@@ -25,17 +63,15 @@ class PolicyModel:
     varlen_attention: bool
     """True: flash-attention varlen from position ids (GPU); False: an explicit block-diagonal causal mask."""
     head_chunk_size: int = 1024
+    scorer: PackedRowScorer | None = None
+    """What row_logprobs runs (made on first use); under FSDP2 the sharded root."""
+    sharded: bool = False
+    """True once train/sharding.py has sharded the parameters over the data-parallel ranks (FSDP2)."""
 
-    def autocast(self) -> AbstractContextManager[object]:
-        if self.compute_dtype == torch.float32:
-            return nullcontext()
-        return torch.autocast(device_type=self.device.type, dtype=self.compute_dtype)
-
-    def head_weight(self) -> torch.Tensor:
-        head = self.model.get_output_embeddings()  # type: ignore[no-untyped-call]
-        if head is None or not isinstance(head.weight, torch.Tensor):
-            raise ValueError("the model has no output embedding (LM head)")
-        return head.weight
+    def row_scorer(self) -> PackedRowScorer:
+        if self.scorer is None:
+            self.scorer = PackedRowScorer(self.model, self.head_chunk_size)
+        return self.scorer
 
     def row_logprobs(
         self, token_ids: torch.Tensor, position_ids: torch.Tensor, document_ids: torch.Tensor, temperature: float = 1.0
@@ -47,13 +83,8 @@ class PolicyModel:
         tokens = token_ids.to(self.device, torch.long)[None]
         positions = position_ids.to(self.device, torch.long)[None]
         mask = None if self.varlen_attention else block_causal_mask(document_ids.to(self.device)[None])
-        body = self.model.get_decoder()  # type: ignore[no-untyped-call]
-        with self.autocast():
-            hidden = body(input_ids=tokens, position_ids=positions, attention_mask=mask, use_cache=False)
-        last_hidden: torch.Tensor = hidden.last_hidden_state[0, :-1]
-        return chunked_token_logprobs(
-            last_hidden, self.head_weight(), tokens[0, 1:], chunk_size=self.head_chunk_size, temperature=temperature
-        )
+        logprobs, entropy = self.row_scorer()(tokens, positions, mask, temperature, self.compute_dtype)
+        return TokenLogprobs(logprobs, entropy)
 
 
 def default_device() -> torch.device:

@@ -18,9 +18,17 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch.distributed.checkpoint.state_dict import (
+    StateDictOptions,
+    get_model_state_dict,
+    get_optimizer_state_dict,
+    set_optimizer_state_dict,
+)
 
 from tmax_learner.model.policy_model import PolicyModel, load_policy_model
 from tmax_learner.model.tokenizer_files import copy_tokenizer_files
+from tmax_learner.train.data_parallel import is_distributed, rank
+from tmax_learner.train.sharding import Sharding, shard_policy, wants_fsdp2
 from tmax_learner.train.train_step import TrainConfig, make_optimizer
 
 RESUME_DIR = "resume"
@@ -68,14 +76,33 @@ def _write_dir_atomically(final: Path, write: Any) -> Path:
     return final
 
 
-def _save_model_dir(policy: PolicyModel, tokenizer_dir: Path, out: Path) -> None:
-    policy.model.save_pretrained(str(out), safe_serialization=True)
+def _full_state_options() -> StateDictOptions:
+    # Under torch.distributed: gathered onto rank 0's CPU (the other ranks get an empty dict).
+    return StateDictOptions(full_state_dict=True, cpu_offload=is_distributed())
+
+
+def _model_state(policy: PolicyModel) -> dict[str, Any] | None:
+    """The full weights when they are sharded (a collective: every rank calls it); None when each rank has them."""
+    return get_model_state_dict(policy.model, options=_full_state_options()) if policy.sharded else None
+
+
+def _save_model_dir(policy: PolicyModel, state: dict[str, Any] | None, tokenizer_dir: Path, out: Path) -> None:
+    if state is None:
+        policy.model.save_pretrained(str(out), safe_serialization=True)
+    else:
+        policy.model.save_pretrained(str(out), state_dict=state, safe_serialization=True)
     copy_tokenizer_files(tokenizer_dir, out)
 
 
-def save_hf_checkpoint(policy: PolicyModel, root: Path, step: int, tokenizer_dir: Path) -> Path:
-    """`root/step_<step>/`: the weights as a Hugging Face model dir with the tokenizer alongside."""
-    return _write_dir_atomically(root / step_dir_name(step), lambda out: _save_model_dir(policy, tokenizer_dir, out))
+def save_hf_checkpoint(policy: PolicyModel, root: Path, step: int, tokenizer_dir: Path) -> Path | None:
+    """`root/step_<step>/`: the weights as a Hugging Face model dir with the tokenizer alongside. Under
+    torch.distributed every rank calls it and rank 0 writes (the others get None)."""
+    state = _model_state(policy)
+    if rank() != 0:
+        return None
+    return _write_dir_atomically(
+        root / step_dir_name(step), lambda out: _save_model_dir(policy, state, tokenizer_dir, out)
+    )
 
 
 def _rng_states() -> dict[str, Any]:
@@ -103,12 +130,18 @@ def save_resume_state(
     tokenizer_dir: Path,
     data_position: Any = None,
     keep_last: int = 3,
-) -> Path:
-    """`root/resume/step_<step>/`, then deletes all but the newest `keep_last` resume dirs."""
+) -> Path | None:
+    """`root/resume/step_<step>/`, then deletes all but the newest `keep_last` resume dirs. Every rank calls it;
+    rank 0 writes (the others get None). The optimizer state is saved whole and keyed by parameter name
+    (torch.distributed.checkpoint's full form): the same file whether it came from replicas or FSDP2 shards."""
+    state = _model_state(policy)
+    moments = get_optimizer_state_dict(policy.model, optimizer, options=_full_state_options())
+    if rank() != 0:
+        return None
 
     def write(out: Path) -> None:
-        _save_model_dir(policy, tokenizer_dir, out)
-        torch.save(optimizer.state_dict(), out / OPTIMIZER_FILE)
+        _save_model_dir(policy, state, tokenizer_dir, out)
+        torch.save(moments, out / OPTIMIZER_FILE)
         torch.save(_rng_states(), out / RNG_FILE)
         (out / STATE_FILE).write_text(json.dumps({"step": step, "data_position": data_position}) + "\n")
 
@@ -128,12 +161,20 @@ def resume_dirs(root: Path) -> list[Path]:
 
 
 def load_resume_state(
-    resume_dir: Path, config: TrainConfig, device: torch.device | None = None, head_chunk_size: int = 1024
+    resume_dir: Path,
+    config: TrainConfig,
+    device: torch.device | None = None,
+    head_chunk_size: int = 1024,
+    sharding: Sharding = "auto",
 ) -> ResumedTraining:
-    """The policy, its AdamW with the saved moments, the step and data position; RNG states restored."""
+    """The policy (sharded as `sharding` says), its AdamW with the saved moments, the step and data position; RNG
+    states restored. Every rank reads the files."""
     state = json.loads((resume_dir / STATE_FILE).read_text())
     policy = load_policy_model(resume_dir, device, head_chunk_size=head_chunk_size)
+    if wants_fsdp2(sharding, policy.device):
+        shard_policy(policy)
     optimizer = make_optimizer(policy, config)
-    optimizer.load_state_dict(torch.load(resume_dir / OPTIMIZER_FILE, map_location=policy.device, weights_only=True))
+    moments = torch.load(resume_dir / OPTIMIZER_FILE, map_location=policy.device, weights_only=True)
+    set_optimizer_state_dict(policy.model, optimizer, moments, options=StateDictOptions(full_state_dict=True))
     _restore_rng_states(torch.load(resume_dir / RNG_FILE, weights_only=False))
     return ResumedTraining(policy, optimizer, int(state["step"]), state["data_position"])

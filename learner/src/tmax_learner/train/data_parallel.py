@@ -38,6 +38,15 @@ def sum_over_ranks(value: torch.Tensor) -> torch.Tensor:
     return value
 
 
+def max_over_ranks(value: int) -> int:
+    """The largest of every rank's value (the value itself on one process)."""
+    if not is_distributed():
+        return value
+    box = torch.tensor([value], dtype=torch.int64)
+    dist.all_reduce(box, op=dist.ReduceOp.MAX)
+    return int(box.item())
+
+
 def sum_gradients_over_ranks(parameters: list[torch.nn.Parameter]) -> None:
     """Sums every parameter's gradient over ranks, as one flat buffer (a parameter without a gradient counts 0)."""
     if not is_distributed() or not parameters:

@@ -18,9 +18,10 @@ from tmax_learner.loss.policy_tokens import prepare_policy_tokens
 from tmax_learner.loss.stats import LossStats, loss_stats, ppo_clipped
 from tmax_learner.loss.trust_region import trust_region_keep
 from tmax_learner.model.policy_model import PolicyModel
-from tmax_learner.train.data_parallel import gather_over_ranks, sum_gradients_over_ranks, sum_over_ranks
+from tmax_learner.train.data_parallel import gather_over_ranks, max_over_ranks, sum_gradients_over_ranks, sum_over_ranks
 from tmax_learner.train.loss_kind import LOSS_KINDS, LossKind
 from tmax_learner.train.packed_batch import PackedRow, step_tokens
+from tmax_learner.train.sharding import full_tensor
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,13 @@ def _step_stats(config: TrainConfig, rows: list[PackedRow], learner: list[torch.
     return loss_stats(tokens, kept, clipped)
 
 
+def _idle_pass(policy: PolicyModel) -> None:
+    """A forward and backward pass on a 2-token row whose loss is 0 (its gradient adds exactly nothing)."""
+    tokens = torch.zeros(2, dtype=torch.int32)
+    scored = policy.row_logprobs(tokens, torch.arange(2, dtype=torch.int32), torch.ones(2, dtype=torch.int32))
+    (scored.logprobs.sum() * 0.0).backward()  # type: ignore[no-untyped-call]
+
+
 def train_step(
     policy: PolicyModel,
     optimizer: torch.optim.Optimizer,
@@ -127,13 +135,18 @@ def train_step(
     on_gradients: Callable[[list[torch.nn.Parameter]], None] | None = None,
 ) -> StepReport:
     """One optimizer step on this rank's `rows`; under torch.distributed every rank calls it with its share.
-    `on_gradients` sees the parameters with the step's full gradient (summed over ranks, before clipping)."""
+    `on_gradients` sees the parameters with the step's full gradient (summed over ranks, before clipping; under
+    FSDP2 each rank's parameters and gradients are its DTensor shards)."""
     started = time.perf_counter()
     parameters = [p for group in optimizer.param_groups for p in group["params"]]
     optimizer.zero_grad(set_to_none=True)
     device = policy.device
     tokens = int(sum_over_ranks(torch.tensor(float(step_tokens(rows)), dtype=torch.float64)).item())
     divisor = float(max(tokens, 1))
+    # FSDP2's collectives run inside every forward and backward: all ranks must make as many passes, so a rank with
+    # fewer rows makes idle ones that add nothing to the gradient. (Agreed on before any pass: a collective here
+    # while another rank is mid-pass would deadlock.)
+    passes = max_over_ranks(len(rows)) if policy.sharded else len(rows)
 
     loss_total = torch.zeros((), dtype=torch.float64)
     learner_logprobs: list[torch.Tensor] = []
@@ -146,11 +159,14 @@ def train_step(
         learner_logprobs.append(scored.logprobs.detach())
         response = row.response_mask[1:].to(device) != 0
         entropy_sum += float(scored.entropy.detach()[response].double().sum())
+    for _ in range(passes - len(rows)):
+        _idle_pass(policy)
 
     sum_over_ranks(loss_total)
-    sum_gradients_over_ranks(parameters)
+    if not policy.sharded:  # FSDP2 has reduce-scattered (summed) the gradients already
+        sum_gradients_over_ranks(parameters)
     grads = [p.grad for p in parameters if p.grad is not None]
-    grad_norm = float(torch.nn.utils.get_total_norm(grads)) if grads else 0.0
+    grad_norm = float(full_tensor(torch.nn.utils.get_total_norm(grads))) if grads else 0.0
     loss_value = float(loss_total)
     if on_gradients is not None:
         on_gradients(parameters)
