@@ -66,7 +66,7 @@ for (const n of NS) {
       );
       const jobDir = join(work, `n${n}`);
       const job = buildJobConfig(runOptionsWithDefaults({ path: task.dir, agent: "tmax", model: "bench", singleTask: true, jobsDir: jobDir }));
-      const config = buildTrialConfig(job, task, `bench__${n}_${i}`, jobDir, "bench", null);
+      const config = buildTrialConfig(job, task, `bench__${n}_${i}`, "bench", null);
       const r = await runTrial({ task, config, source: null, dir: join(jobDir, config.trial_name) }, { provider, agent });
       if (r.exception_info) throw new Error(`${r.exception_info.exception_type}: ${r.exception_info.exception_message}`);
       const models = marks.filter((m) => m.e.type === "model");

@@ -5,7 +5,7 @@ import type { AgentOptions } from "../agent/agent.js";
 import { createAgent } from "../agent/registry.js";
 import type { EngineProvider } from "../environment/providers.js";
 import { openEngine } from "./engine.js";
-import { resolveSecrets } from "../job/config.js";
+import { resolveMasked } from "../job/config.js";
 import { runJob } from "../job/job.js";
 import { acquireRunLock } from "../job/run-lock.js";
 import type { JobConfig } from "../job/schema.js";
@@ -37,8 +37,13 @@ export interface PreparedJob {
   jobDir: string;
   found: DiscoveredTasks;
   resume: boolean;
-  /** Agent environment given literally on this command line (config.json holds only ${NAME} for secrets). */
+  /** On resume, finished trials with these exception types run again. */
+  filterErrorTypes?: string[];
+  /** Agent environment given literally on this command line (config.json holds secrets masked). */
   literalEnv: Record<string, string>;
+  /** Agent kwargs and verifier environment given literally on this command line (masked in config.json). */
+  literalKwargs?: Record<string, unknown>;
+  literalVerifierEnv?: Record<string, string>;
   /** What each trial guards against (agent processes at verification, log dir caps). */
   trialPolicies?: TrialPolicies;
 }
@@ -48,7 +53,7 @@ export interface PreparedJob {
  * Ctrl-C, and ends with the summary table (or JSON). Returns the exit code.
  */
 export async function executeJob(
-  { config, jobDir, found, resume, literalEnv, trialPolicies }: PreparedJob,
+  { config, jobDir, found, resume, filterErrorTypes, literalEnv, literalKwargs = {}, literalVerifierEnv = {}, trialPolicies }: PreparedJob,
   ui: { quiet: boolean; json: boolean; debug: boolean },
   argv: string[],
 ): Promise<ExitCode> {
@@ -66,9 +71,15 @@ export async function executeJob(
   const agentCfg = config.agents[0]!;
   const agentName = agentCfg.name ?? "oracle";
   let agentOptions: AgentOptions;
+  let verifierEnv: Record<string, string>;
   try {
-    const fromConfig = resolveSecrets(Object.fromEntries(Object.entries(agentCfg.env).filter(([k]) => !(k in literalEnv))));
-    agentOptions = { modelName: agentCfg.model_name, kwargs: agentCfg.kwargs, env: { ...fromConfig, ...literalEnv } };
+    const env = resolveMasked({ stored: agentCfg.env, literal: literalEnv, flag: "--ae" });
+    const kwargs = { ...agentCfg.kwargs, ...literalKwargs };
+    for (const [k, v] of Object.entries(kwargs)) {
+      if (typeof v === "string" && !(k in literalKwargs)) kwargs[k] = resolveMasked({ stored: { [k]: v }, literal: {}, flag: "--ak" })[k];
+    }
+    verifierEnv = resolveMasked({ stored: config.verifier.env, literal: literalVerifierEnv, flag: "--ve" });
+    agentOptions = { modelName: agentCfg.model_name, kwargs, env };
     await createAgent(agentName, agentOptions); // fail fast on an unknown agent or bad settings
   } catch (err) {
     throw new UsageError((err as Error).message);
@@ -98,7 +109,9 @@ export async function executeJob(
       makeAgent: () => createAgent(agentName, agentOptions),
       signal: interrupts.signal,
       invocation: ["tmax", ...argv],
+      verifierEnv,
       resume,
+      filterErrorTypes,
       trialPolicies,
       runLock,
       hooks: {

@@ -39,7 +39,8 @@ withBackend(
         .command("run")
         .description("run an agent on a task or dataset directory (every task × attempt in its own container)")
         .option("-p, --path <dir>", "task directory, or a dataset directory whose children are tasks")
-        .option("--resume <job-dir>", "continue an interrupted job: finished trials are kept, the rest re-run")
+        .option("--resume <job-dir>", "continue an interrupted job (tmax's or Harbor's): finished trials are kept, the rest re-run")
+        .option("-f, --filter-error-type <type>", "with --resume: also re-run finished trials that failed with this exception type (repeatable)", collect, [])
         .option("-a, --agent <name>", "agent: oracle, nop, tmax", "oracle"),
       "model for the agent",
     ),

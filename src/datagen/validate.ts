@@ -61,7 +61,7 @@ async function runValidationTrial(
   signal?: AbortSignal,
 ): Promise<TrialResult> {
   const job = buildJobConfig(runOptionsWithDefaults({ path: task.dir, agent: agent.name, singleTask: true, jobsDir: dir, jobName: "validation" }));
-  const config = buildTrialConfig(job, task, `${agent.name}`, dir, "validation", null);
+  const config = buildTrialConfig(job, task, `${agent.name}`, "validation", null);
   return runTrial({ task, config, source: null, dir: join(dir, agent.name) }, { provider, agent, signal });
 }
 

@@ -1,9 +1,10 @@
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { DEFAULT_RETRY_EXCLUDE } from "../harbor/exceptions.js";
 import type { TaskRef, TrialConfig, ArtifactSpec } from "../harbor/trial-schema.js";
 import type { Task } from "../task/task.js";
 import type { JobConfig, RetryConfig } from "./schema.js";
 import { resolveHostTemplate } from "../task/templating.js";
+import { isRedacted, isSensitiveKey, maskEnv, maskKwargs } from "../harbor/secrets.js";
 
 /** Everything `tmax run` needs to define a job (the CLI's options, parsed). */
 export interface RunOptions {
@@ -88,22 +89,32 @@ export function runOptionsWithDefaults(over: Partial<RunOptions> & Pick<RunOptio
   };
 }
 
-const SECRET_KEY = /KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL/i;
-
-/** Secrets never reach config.json literally: they are written as ${NAME} and read back from the host on resume. */
-export function redactSecrets(env: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, SECRET_KEY.test(k) && !/^\$\{.*\}$/.test(v) ? `\${${k}}` : v]));
-}
-
-export function resolveSecrets(env: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, resolveHostTemplate(v)]));
+/**
+ * The values a job runs with, from what its config.json holds (secrets masked: harbor/secrets.ts) and what this
+ * command line gave literally (which wins): templates are read from the host environment; a value that was
+ * redacted and is not given again is an error naming the variable and the flag that gives it.
+ */
+export function resolveMasked(
+  what: { stored: Record<string, string>; literal: Record<string, string>; flag: string },
+  hostEnv: Record<string, string | undefined> = process.env,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(what.stored)) {
+    if (k in what.literal) continue;
+    if (isSensitiveKey(k) && isRedacted(v)) {
+      throw new Error(`${k} is masked in the job's config.json (${v}); give it again with ${what.flag} ${k}=… (or set it in the environment)`);
+    }
+    out[k] = resolveHostTemplate(v, hostEnv);
+  }
+  return { ...out, ...what.literal };
 }
 
 export function retryConfig(opts: Pick<RunOptions, "maxRetries" | "retryInclude" | "retryExclude">): RetryConfig {
   return {
     max_retries: opts.maxRetries,
-    include_exceptions: opts.retryInclude,
-    exclude_exceptions: opts.retryExclude ?? DEFAULT_RETRY_EXCLUDE,
+    // Harbor holds these as sets and writes them sorted.
+    include_exceptions: opts.retryInclude ? [...opts.retryInclude].sort() : null,
+    exclude_exceptions: [...(opts.retryExclude ?? DEFAULT_RETRY_EXCLUDE)].sort(),
     wait_multiplier: 1,
     min_wait_sec: 1,
     max_wait_sec: 60,
@@ -144,7 +155,7 @@ export function buildJobConfig(opts: RunOptions): JobConfig {
     verifier: {
       override_timeout_sec: opts.verifierTimeoutSec,
       max_timeout_sec: null,
-      env: opts.verifierEnv,
+      env: maskEnv(opts.verifierEnv),
       disable: opts.disableVerification,
     },
     metrics: [{ type: "mean" }],
@@ -156,8 +167,8 @@ export function buildJobConfig(opts: RunOptions): JobConfig {
         override_timeout_sec: opts.agentTimeoutSec,
         override_setup_timeout_sec: opts.agentSetupTimeoutSec,
         max_timeout_sec: opts.maxAgentTimeoutSec,
-        kwargs: opts.agentKwargs,
-        env: redactSecrets(opts.agentEnv),
+        kwargs: maskKwargs(opts.agentKwargs),
+        env: maskEnv(opts.agentEnv),
       },
     ],
     datasets: opts.singleTask
@@ -182,12 +193,15 @@ export function buildJobConfig(opts: RunOptions): JobConfig {
   };
 }
 
-/** The trial config.json for one attempt of `task` in a job. */
-export function buildTrialConfig(job: JobConfig, task: Task, trialName: string, jobDir: string, jobId: string, source: string | null): TrialConfig {
+/**
+ * The trial config.json for one attempt of `task` in a job. `trials_dir` is the job's `jobs_dir / job_name`, as
+ * Harbor writes it (relative when jobs_dir is): Harbor compares a resumed job's trial configs with that.
+ */
+export function buildTrialConfig(job: JobConfig, task: Task, trialName: string, jobId: string, source: string | null): TrialConfig {
   return {
     task: taskRef(task.dir, source),
     trial_name: trialName,
-    trials_dir: jobDir,
+    trials_dir: join(job.jobs_dir, job.job_name),
     timeout_multiplier: job.timeout_multiplier,
     agent_timeout_multiplier: job.agent_timeout_multiplier,
     verifier_timeout_multiplier: job.verifier_timeout_multiplier,

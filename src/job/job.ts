@@ -4,11 +4,12 @@ import { join } from "node:path";
 import type { Agent } from "../agent/agent.js";
 import type { EnvironmentProvider } from "../environment/environment.js";
 import { trialRecordFromSummary, type TrialRecord } from "../stats/records.js";
+import { harborTaskDigest } from "../task/digest.js";
 import { taskChecksum, type Task } from "../task/task.js";
 import { runTrial, type TrialPhase, type TrialPolicies } from "../trial/trial.js";
 import { trialNameFor } from "../trial/paths.js";
 import type { TrialResult } from "../harbor/trial-schema.js";
-import { writeJsonAtomic } from "../util/atomic-write.js";
+import { writeHarborJson } from "../harbor/json-text.js";
 import { shortId, uuid } from "../util/ids.js";
 import { sleep } from "../util/sleep.js";
 import { localIso } from "../util/time.js";
@@ -17,7 +18,7 @@ import { initialJobResult, jobStats, type JobCounters } from "./aggregate.js";
 import { buildTrialConfig } from "./config.js";
 import { jobFile } from "./layout.js";
 import { buildLock } from "./lock.js";
-import { discardInterrupted, readResumeState } from "./resume.js";
+import { discardInterrupted, readPreviousLock, readResumeState } from "./resume.js";
 import { acquireRunLock, type RunLock } from "./run-lock.js";
 import type { JobConfig, JobResult } from "./schema.js";
 
@@ -41,8 +42,13 @@ export interface JobInput {
   /** Makes a fresh agent for each trial. */
   makeAgent: () => Agent | Promise<Agent>;
   signal: AbortSignal;
+  /** The command line (recorded in lock.json with its secrets masked; a resume keeps the original one). */
   invocation: string[];
+  /** The verifier environment trials run with (config.verifier.env holds secrets masked); default: that env. */
+  verifierEnv?: Record<string, string>;
   resume?: boolean;
+  /** On resume, finished trials with these exception types are discarded and run again (`--filter-error-type`). */
+  filterErrorTypes?: readonly string[];
   hooks?: JobHooks;
   /** What each trial guards against (agent processes at verification, log dir caps). */
   trialPolicies?: TrialPolicies;
@@ -88,20 +94,26 @@ async function runLockedJob(input: JobInput): Promise<JobOutcome> {
   const records = new Map<string, TrialRecord>();
   let discarded: string[] = [];
   let previous: JobResult | null = null;
+  let previousLock: ReturnType<typeof readPreviousLock> = null;
   if (input.resume) {
-    const state = await readResumeState(jobDir);
+    previousLock = readPreviousLock(jobDir);
+    const state = await readResumeState(jobDir, input.filterErrorTypes);
     previous = state.previous;
     for (const [name, record] of state.finished) records.set(name, record);
     discarded = state.interrupted;
     await discardInterrupted(jobDir, discarded);
     if (discarded.length > 0) log(`resume: discarded ${discarded.length} interrupted trial(s): ${discarded.join(", ")}`);
   } else {
-    await writeJsonAtomic(jobFile(jobDir, "config"), config);
+    await writeHarborJson(jobFile(jobDir, "config"), config);
   }
-  // Each task's digest is computed once, for the lock file and every attempt's result.
+  // Each task's checksum (every attempt's result.json) and Harbor digest (lock.json) are computed once.
   const checksums = new Map<Task, string>();
-  for (const task of input.tasks) checksums.set(task, await taskChecksum(task));
-  await writeJsonAtomic(jobFile(jobDir, "lock"), buildLock(config, input.tasks, checksums, input.source, input.invocation));
+  const digests = new Map<Task, string>();
+  for (const task of input.tasks) {
+    checksums.set(task, await taskChecksum(task));
+    digests.set(task, await harborTaskDigest(task.dir));
+  }
+  await writeHarborJson(jobFile(jobDir, "lock"), buildLock(config, input.tasks, digests, input.source, input.invocation, previousLock));
 
   const done = new Map<string, number>();
   for (const r of records.values()) done.set(r.taskName, (done.get(r.taskName) ?? 0) + 1);
@@ -130,7 +142,7 @@ async function runLockedJob(input: JobInput): Promise<JobOutcome> {
     dirty = true;
     writing = writing.then(async () => {
       dirty = false;
-      await writeJsonAtomic(jobFile(jobDir, "result"), result);
+      await writeHarborJson(jobFile(jobDir, "result"), result);
     });
     return writing;
   };
@@ -160,11 +172,11 @@ async function runLockedJob(input: JobInput): Promise<JobOutcome> {
     for (let attempt = 0; ; attempt++) {
       if (signal.aborted) return;
       const trialName = newTrialName(task);
-      const trialConfig = buildTrialConfig(config, task, trialName, jobDir, jobId, input.source);
+      const trialConfig = buildTrialConfig(config, task, trialName, jobId, input.source);
       hooks.onTrialStart?.({ trialName, taskName: task.name });
       log(`trial ${trialName} started`);
       const trialResult = await runTrial(
-        { task, config: trialConfig, source: input.source, dir: join(jobDir, trialName), checksum: checksums.get(task) },
+        { task, config: trialConfig, source: input.source, dir: join(jobDir, trialName), checksum: checksums.get(task), verifierEnv: input.verifierEnv },
         {
           provider: input.provider,
           agent: await input.makeAgent(),

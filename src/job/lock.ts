@@ -1,29 +1,49 @@
+import { maskInvocation } from "../harbor/secrets.js";
 import type { Task } from "../task/task.js";
-import { localIso } from "../util/time.js";
+import { utcIso } from "../util/time.js";
 import { TMAX_VERSION } from "../version.js";
 import type { JobConfig, Lock } from "./schema.js";
 
-/** lock.json: the invocation and, per planned trial, the task it ran with that task's digest. */
-export function buildLock(config: JobConfig, tasks: Task[], checksums: Map<Task, string>, source: string | null, invocation: string[]): Lock {
+/**
+ * lock.json in Harbor's JobLock shape (schema 3; each trial a TrialLock, schema 2): per planned trial, the task with
+ * Harbor's digest of it (task/digest.ts) and the agent, environment and verifier it runs with. Harbor's resume
+ * rebuilds this lock and refuses a job whose lock.json differs, so every field it compares is written as Harbor
+ * resolves it. tmax adds `tmax` (its version) and `invocation` (the command line, its secrets masked). A resumed job
+ * passes its previous lock: the original invocation and creation time are kept, as Harbor keeps its created_at.
+ */
+export function buildLock(
+  config: JobConfig,
+  tasks: Task[],
+  digests: Map<Task, string>,
+  source: string | null,
+  invocation: string[],
+  previous: Pick<Lock, "created_at" | "invocation"> | null = null,
+): Lock {
   const trials: Lock["trials"] = [];
-  for (const task of tasks) {
-    const digest = `sha256:${checksums.get(task)}`;
-    for (let i = 0; i < config.n_attempts; i++) {
+  for (let i = 0; i < config.n_attempts; i++) {
+    for (const task of tasks) {
       trials.push({
-        task: { name: task.name, type: "local", digest, source, path: task.dir, git_url: null, git_commit_id: null },
+        schema_version: 2,
+        task: { name: task.name, type: "local", digest: digests.get(task)!, source, path: task.dir, git_url: null, git_commit_id: null },
         timeout_multiplier: config.timeout_multiplier,
+        agent_timeout_multiplier: config.agent_timeout_multiplier,
+        verifier_timeout_multiplier: config.verifier_timeout_multiplier,
+        agent_setup_timeout_multiplier: config.agent_setup_timeout_multiplier,
+        environment_build_timeout_multiplier: config.environment_build_timeout_multiplier,
         agent: config.agents[0]!,
         environment: config.environment,
-        verifier: config.verifier,
+        // tmax runs the tests in the agent's environment: Harbor's "shared" verifier mode.
+        verifier: { ...config.verifier, environment_mode: "shared" },
+        artifacts: config.artifacts,
       });
     }
   }
   return {
-    schema_version: 1,
-    created_at: localIso(),
+    schema_version: 3,
+    created_at: previous?.created_at ?? utcIso(), // Harbor: datetime.now(UTC)
     harbor: { version: `tmax-${TMAX_VERSION}`, is_editable: false },
     tmax: { version: TMAX_VERSION },
-    invocation,
+    invocation: previous?.invocation ?? maskInvocation(invocation),
     n_concurrent_trials: config.n_concurrent_trials,
     retry: config.retry,
     trials,

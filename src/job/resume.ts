@@ -4,8 +4,10 @@ import { join } from "node:path";
 import type { TrialRecord } from "../stats/records.js";
 import { isMissingFile, readJsonDocument } from "../util/json-file.js";
 import { isFinalRecord } from "./aggregate.js";
-import { jobFile } from "./layout.js";
-import { jobConfigSchema, jobResultSchema, type JobConfig, type JobResult } from "./schema.js";
+import { z } from "zod";
+import { TRIAL_RESULT_FILE } from "../trial/paths.js";
+import { childDirNames, jobFile } from "./layout.js";
+import { jobConfigSchema, jobResultSchema, type JobConfig, type JobResult, type Lock } from "./schema.js";
 import { readTrialRecords } from "./trial-records.js";
 
 /**
@@ -39,16 +41,36 @@ export interface ResumeState {
   interrupted: string[];
 }
 
-/** What a resumed job starts from. Reads only; discardInterrupted removes the interrupted trials. */
-export async function readResumeState(jobDir: string): Promise<ResumeState> {
+/** The previous lock.json's creation time and invocation (kept on resume); null when it has none or is unreadable. */
+export function readPreviousLock(jobDir: string): Pick<Lock, "created_at" | "invocation"> | null {
+  try {
+    const lock = readJsonDocument(jobFile(jobDir, "lock"), previousLockSchema);
+    return { created_at: lock.created_at, invocation: lock.invocation };
+  } catch {
+    return null;
+  }
+}
+
+const previousLockSchema = z.looseObject({ created_at: z.string(), invocation: z.array(z.string()) });
+
+/**
+ * What a resumed job starts from. Reads only; discardInterrupted removes the interrupted trials: those with an
+ * unreadable result.json, unfinished or cancelled ones, those whose exception type is one of `filterErrorTypes`
+ * (`--filter-error-type`, Harbor's `-f`), and child directories without result.json (a trial that never wrote one;
+ * Harbor deletes them too).
+ */
+export async function readResumeState(jobDir: string, filterErrorTypes: readonly string[] = []): Promise<ResumeState> {
   const previous = readPreviousResult(jobDir);
   const read = await readTrialRecords(jobDir);
   const finished = new Map<string, TrialRecord>();
   const interrupted = new Set<string>(read.unreadable.map((u) => u.name));
   for (const t of read.trials) {
-    if (isFinalRecord(t.record)) finished.set(t.name, t.record);
+    const filtered = t.record.exceptionType !== null && filterErrorTypes.includes(t.record.exceptionType);
+    if (isFinalRecord(t.record) && !filtered) finished.set(t.name, t.record);
     else interrupted.add(t.name);
   }
+  const known = new Set([...read.trials.map((t) => t.name), ...interrupted]);
+  for (const name of childDirNames(jobDir)) if (!known.has(name) && !existsSync(join(jobDir, name, TRIAL_RESULT_FILE))) interrupted.add(name);
   return { previous, finished, interrupted: [...interrupted].sort() };
 }
 

@@ -82,7 +82,8 @@ export const jobResultSchema = z.object({
 });
 
 export const lockSchema = z.object({
-  schema_version: z.literal(1),
+  /** Harbor's JobLock schema: 3 (tmax wrote 1 before it followed Harbor's lock). */
+  schema_version: z.number().int(),
   created_at: z.string(),
   harbor: z.object({ version: z.string(), is_editable: z.boolean() }),
   tmax: z.object({ version: z.string() }),
@@ -91,6 +92,7 @@ export const lockSchema = z.object({
   retry: retryConfigSchema,
   trials: z.array(
     z.object({
+      schema_version: z.number().int(),
       task: z.object({
         name: z.string(),
         type: z.string(),
@@ -100,10 +102,11 @@ export const lockSchema = z.object({
         git_url: z.string().nullable(),
         git_commit_id: z.string().nullable(),
       }),
-      timeout_multiplier: z.number(),
+      ...timeoutMultipliersShape,
       agent: agentConfigSchema,
       environment: environmentConfigSchema,
-      verifier: verifierConfigSchema,
+      verifier: verifierConfigSchema.extend({ environment_mode: z.enum(["shared", "separate"]).nullable() }),
+      artifacts: z.array(artifactSchema),
     }),
   ),
 });

@@ -209,8 +209,10 @@ export function harborEvalStats(records: TrialRecord[]): AgentDatasetStats {
   const key = recordsRewardKey(records);
   const keys = new Set<string>();
   for (const r of records) for (const k of Object.keys(r.rewards ?? {})) keys.add(k);
-  const metric: Record<string, number> = { mean: avg(records.map((r) => rewardOf(r, key))) };
-  if (keys.size > 1) for (const k of [...keys].sort()) if (k !== key) metric[`mean_${k}`] = avg(records.map((r) => rewardOf(r, k)));
+  // Harbor's metric dict (aggregate_reward_dicts): {"mean": …} for one reward key, else one mean per key, by name.
+  const metric: Record<string, number> = {};
+  if (keys.size <= 1) metric.mean = avg(records.map((r) => rewardOf(r, key)));
+  else for (const k of [...keys].sort()) metric[k] = avg(records.map((r) => rewardOf(r, k)));
   const rewardStats: Record<string, Record<string, string[]>> = {};
   const exceptionStats: Record<string, string[]> = {};
   for (const r of records) {

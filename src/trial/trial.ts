@@ -7,7 +7,7 @@ import type { Task } from "../task/task.js";
 import { taskChecksum } from "../task/task.js";
 import type { AgentProcessPolicy } from "../verifier/agent-processes.js";
 import { verify } from "../verifier/verifier.js";
-import { writeJsonAtomic } from "../util/atomic-write.js";
+import { writeHarborJson } from "../harbor/json-text.js";
 import { errorMessage, errorStack } from "../util/errors.js";
 import { utcIso } from "../util/time.js";
 import { uuid } from "../util/ids.js";
@@ -37,10 +37,12 @@ export interface TrialSpec {
   config: TrialConfig;
   /** Dataset name for result.source (null = "adhoc"). */
   source: string | null;
-  /** Trial directory (config.trials_dir/config.trial_name). */
+  /** Trial directory (the job dir / config.trial_name; config.trials_dir may be relative, as Harbor writes it). */
   dir: string;
   /** The task's checksum when the caller already has it (a job computes it once per task). */
   checksum?: string;
+  /** The verifier environment to run with when config.verifier.env holds masked secrets (harbor/secrets.ts). */
+  verifierEnv?: Record<string, string>;
 }
 
 /** How a trial guards the host and the score against what runs in the sandbox (tmax's, beyond Harbor's). */
@@ -139,8 +141,8 @@ export async function runTrial(spec: TrialSpec, deps: TrialDeps): Promise<TrialR
     verifier: null,
     step_results: null,
   };
-  const save = (): Promise<void> => writeJsonAtomic(paths.result, result);
-  await writeJsonAtomic(paths.config, config);
+  const save = (): Promise<void> => writeHarborJson(paths.result, result);
+  await writeHarborJson(paths.config, config);
   await save();
 
   const recordException = async (err: unknown): Promise<void> => {
@@ -251,7 +253,7 @@ export async function runTrial(spec: TrialSpec, deps: TrialDeps): Promise<TrialR
       await phase("verifier", async () => {
         caps.verifier.reset(); // the dir is emptied for the tests
         const rewards = await withDeadline(null, deps.signal, (signal) =>
-          verify(env, task, paths.verifier, { timeoutSec: timeouts.verifier, env: config.verifier.env, signal, log, agentProcesses: deps.policies?.agentProcesses }),
+          verify(env, task, paths.verifier, { timeoutSec: timeouts.verifier, env: spec.verifierEnv ?? config.verifier.env, signal, log, agentProcesses: deps.policies?.agentProcesses }),
         );
         result.verifier_result = { rewards };
         log(`rewards ${JSON.stringify(rewards)}`);

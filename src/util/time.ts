@@ -1,15 +1,22 @@
 const pad = (n: number, width = 2): string => String(n).padStart(width, "0");
 
-/** Trial-level timestamps: UTC, microsecond precision, trailing Z (e.g. 2025-11-05T12:34:56.789000Z). */
+/**
+ * Trial-level timestamps: UTC, microsecond precision, trailing Z (e.g. 2025-11-05T12:34:56.789000Z); on a whole
+ * second the fraction is left out, as Python (and so Harbor) writes it (2025-11-05T12:34:56Z).
+ */
 export function utcIso(date: Date = new Date()): string {
-  return date.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
+  return date.toISOString().replace(/\.(\d{3})Z$/, (_m, ms: string) => (ms === "000" ? "Z" : `.${ms}000Z`));
 }
 
-/** Job-level timestamps: naive local time with microseconds and no zone, as Python's datetime.now().isoformat(). */
+/**
+ * Job-level timestamps: naive local time with microseconds and no zone, as Python's datetime.now().isoformat()
+ * (which leaves the fraction out on a whole second).
+ */
 export function localIso(date: Date = new Date()): string {
+  const ms = date.getMilliseconds();
   return (
     `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}` +
-    `T${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}.${pad(date.getMilliseconds(), 3)}000`
+    `T${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}${ms === 0 ? "" : `.${pad(ms, 3)}000`}`
   );
 }
 

@@ -45,7 +45,7 @@ describe("tmax run on the example tasks (oracle, 2 attempts)", () => {
       assert.ok(parsed.success, `${r.trial_name}: ${JSON.stringify(parsed.error?.issues?.slice(0, 3))}`);
       assert.match(r.trial_name, new RegExp(`^${r.task_name}__[A-Za-z0-9]{7}$`));
       assert.ok(r.finished_at && r.started_at);
-      assert.match(r.started_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
+      assert.match(r.started_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?Z$/);
       assert.equal(r.source, "tasks");
       byTask.set(r.task_name, (byTask.get(r.task_name) ?? 0) + 1);
     }
@@ -90,7 +90,7 @@ describe("tmax run on the example tasks (oracle, 2 attempts)", () => {
     assert.equal(lock.data.trials.length, 10);
     const res = jobResultSchema.strict().parse(JSON.parse(readFileSync(join(jobDir, "result.json"), "utf8")));
     assert.ok(res.finished_at);
-    assert.match(res.started_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$/, "job timestamps are naive local time");
+    assert.match(res.started_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?$/, "job timestamps are naive local time");
     assert.equal(res.n_total_trials, 10);
     assert.equal(res.stats.n_completed_trials, 10);
     assert.equal(res.stats.n_errored_trials, 2);
@@ -98,7 +98,7 @@ describe("tmax run on the example tasks (oracle, 2 attempts)", () => {
     const ev = res.stats.evals["oracle__tasks"];
     assert.ok(ev, Object.keys(res.stats.evals).join(","));
     assert.equal(ev.n_trials, 10);
-    assert.equal(ev.metrics[0]!.mean, 1);
+    assert.deepEqual(ev.metrics, [{ correct_fraction: 0.2, has_shebang: 0.2, reward: 1 }], "one mean per reward name, as Harbor keys them");
     assert.deepEqual(ev.pass_at_k, {}, "Harbor leaves pass@k empty when a trial reports several reward keys");
     assert.equal(ev.reward_stats.reward!["1.0"]!.length, 10);
     assert.equal(ev.exception_stats.AgentTimeoutError!.length, 2);

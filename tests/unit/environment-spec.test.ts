@@ -141,7 +141,7 @@ describe("a limit the engine refuses is reported where its value was set", () =>
     };
     const jobDir = tempDir("tmax-jobs-");
     const job = buildJobConfig(runOptions({ path: task.dir, singleTask: true, overrideMemoryMb: 1, jobsDir: jobDir }));
-    const config = buildTrialConfig(job, task, "spec-task__x", jobDir, "job", null);
+    const config = buildTrialConfig(job, task, "spec-task__x", "job", null);
     const result = await runTrial({ task, config, source: null, dir: join(jobDir, config.trial_name) }, { provider, agent: new NopAgent() });
     assert.equal(result.exception_info?.exception_type, "ResourceLimitError");
     assert.match(result.exception_info.exception_message, /^--override-memory-mb 1: the container engine refused it: runc: .*unable to set memory limit/);

@@ -144,7 +144,7 @@ function jobResult(over: Partial<JobResult> = {}): JobResult {
 }
 
 describe("resume: reading an existing job directory", () => {
-  test("finished trials are kept; unfinished, cancelled and unreadable ones are discarded; other dirs are left alone", async () => {
+  test("finished trials are kept; unfinished, cancelled and unreadable ones, and dirs without result.json, are discarded (as Harbor does)", async () => {
     const job = tempDir("tmax-resume-");
     writeFileSync(join(job, "result.json"), JSON.stringify(jobResult({ stats: { ...jobResult().stats, n_retries: 2 } })));
     writeTrial(job, "a__done001", tmaxTrial("a", "done001"));
@@ -159,10 +159,13 @@ describe("resume: reading an existing job directory", () => {
     assert.equal(state.previous?.stats.n_retries, 2);
     assert.deepEqual([...state.finished.keys()], ["a__done001", "a__error01"]);
     assert.equal(state.finished.get("a__error01")!.exceptionType, "AgentTimeoutError", "a finished error is final");
-    assert.deepEqual(state.interrupted, ["b__cancel1", "b__running", "c__badtype", "c__garbled"]);
+    assert.deepEqual(state.interrupted, ["b__cancel1", "b__running", "c__badtype", "c__garbled", "not-a-trial"]);
+    const filtered = await readResumeState(job, ["AgentTimeoutError"]);
+    assert.deepEqual([...filtered.finished.keys()], ["a__done001"], "--filter-error-type re-runs finished trials of that type");
+    assert.ok(filtered.interrupted.includes("a__error01"));
     const before = readFileSync(join(job, "a__done001", "result.json"), "utf8");
     await discardInterrupted(job, state.interrupted);
-    assert.deepEqual(readdirSync(job).sort(), ["a__done001", "a__error01", "not-a-trial", "result.json"]);
+    assert.deepEqual(readdirSync(job).sort(), ["a__done001", "a__error01", "result.json"]);
     assert.equal(readFileSync(join(job, "a__done001", "result.json"), "utf8"), before, "kept byte for byte");
   });
 

@@ -101,7 +101,7 @@ describe("huge timeouts end to end", () => {
       const job = buildJobConfig(runOptions({ path: root, timeoutMultiplier: c.multiplier }));
       const trialName = `${c.name}__1`;
       const result = await runTrial(
-        { task, config: buildTrialConfig(job, task, trialName, root, "job-id", null), source: null, dir: `${root}/${trialName}` },
+        { task, config: buildTrialConfig(job, task, trialName, "job-id", null), source: null, dir: `${root}/${trialName}` },
         { provider: slowStartProvider(), agent: slowAgent },
       );
       assert.equal(result.exception_info?.exception_type ?? null, null, `${c.name}: ${result.exception_info?.exception_message}`);

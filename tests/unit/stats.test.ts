@@ -4,6 +4,7 @@ import { evalKey, type TrialRecord } from "../../src/stats/records.js";
 import { harborEvalStats, passAtKFor, runStats, summarize, summarizeTasks } from "../../src/stats/summary.js";
 import { trialSummarySchema } from "../../src/harbor/lenient.js";
 import { trialRecordFromSummary } from "../../src/stats/records.js";
+import { harborJsonText } from "../../src/harbor/json-text.js";
 
 /** The lenient reader of a trial result.json, as job listings and resume use it. */
 const trialRecordFromJson = (data: unknown, fallbackName: string): TrialRecord => trialRecordFromSummary(trialSummarySchema.parse(data), fallbackName);
@@ -134,6 +135,31 @@ describe("Harbor job statistics", () => {
     assert.deepEqual(s.reward_stats, { reward: { "1.0": ["a__1"], "0.0": ["b__1"] } });
     assert.deepEqual(s.exception_stats, { AgentTimeoutError: ["a__2"] });
     assert.deepEqual(Object.keys(s.pass_at_k), []);
+  });
+
+  test("the eval metric is Harbor's: {mean} for one reward key, else one mean per reward name (missing = 0)", () => {
+    const rs = [rec("a", null, { trialName: "a__1", rewards: { reward: 1, has_shebang: 1 } }), rec("a", null, { trialName: "a__2", rewards: { reward: 0 } }), rec("b", null, { trialName: "b__1" })];
+    const s = harborEvalStats(rs);
+    assert.deepEqual(Object.keys(s.metrics[0]!), ["has_shebang", "reward"]);
+    close(s.metrics[0]!.has_shebang!, 1 / 3);
+    close(s.metrics[0]!.reward!, 1 / 3);
+  });
+
+  test("Harbor documents are written with Harbor's floats: 1.0 where its models say float, user data as given", () => {
+    const text = harborJsonText({
+      timeout_multiplier: 1,
+      agent: { override_timeout_sec: 30, kwargs: { max_steps: 3, timeout_multiplier: 2 }, env: {} },
+      retry: { max_retries: 2, min_wait_sec: 1, max_wait_sec: 60.5 },
+      verifier_result: { rewards: { reward: 1, frac: 0.25 } },
+      stats: { n_trials: 2, evals: { e: { metrics: [{ mean: 1 }], pass_at_k: { "2": 1 } } } },
+      cost_usd: null,
+      missing: undefined,
+    });
+    assert.deepEqual(JSON.parse(text), JSON.parse(JSON.stringify({ timeout_multiplier: 1, agent: { override_timeout_sec: 30, kwargs: { max_steps: 3, timeout_multiplier: 2 }, env: {} }, retry: { max_retries: 2, min_wait_sec: 1, max_wait_sec: 60.5 }, verifier_result: { rewards: { reward: 1, frac: 0.25 } }, stats: { n_trials: 2, evals: { e: { metrics: [{ mean: 1 }], pass_at_k: { "2": 1 } } } }, cost_usd: null })));
+    for (const s of ['"timeout_multiplier": 1.0', '"override_timeout_sec": 30.0', '"max_steps": 3,', '"timeout_multiplier": 2\n', '"max_retries": 2,', '"min_wait_sec": 1.0', '"max_wait_sec": 60.5', '"reward": 1.0', '"frac": 0.25', '"mean": 1.0', '"2": 1.0', '"n_trials": 2,']) {
+      assert.ok(text.includes(s.replace("\\n", "\n")), `${s} in\n${text}`);
+    }
+    assert.ok(!text.includes("missing"));
   });
 
   test("lenient reader takes Harbor 0.6.6-shaped results with extra and missing keys", () => {

@@ -5,7 +5,8 @@ import { describe, test } from "node:test";
 import { discoverTasks } from "../../src/task/dataset.js";
 import { inspectTask, loadTask, taskChecksum } from "../../src/task/task.js";
 import { TaskLoadError } from "../../src/task/problems.js";
-import { buildJobConfig, buildTrialConfig, redactSecrets } from "../../src/job/config.js";
+import { buildJobConfig, buildTrialConfig, resolveMasked } from "../../src/job/config.js";
+import { maskEnv, maskInvocation } from "../../src/harbor/secrets.js";
 import { runCli } from "../helpers/cli.js";
 import { runOptions } from "../helpers/run-options.js";
 import { jobConfigSchema, jobResultSchema } from "../../src/job/schema.js";
@@ -114,26 +115,40 @@ describe("job and trial configs", () => {
     assert.equal(cfg.datasets[0]!.path, "/data/ds");
     assert.deepEqual(cfg.datasets[0]!.task_names, ["a*"]);
     assert.equal(cfg.datasets[0]!.n_tasks, 3);
-    assert.deepEqual(cfg.retry.exclude_exceptions, ["AgentTimeoutError", "VerifierTimeoutError", "RewardFileNotFoundError", "RewardFileEmptyError", "VerifierOutputParseError"]);
+    // Harbor holds the exclusions as a set and writes it sorted.
+    assert.deepEqual(cfg.retry.exclude_exceptions, ["AgentTimeoutError", "RewardFileEmptyError", "RewardFileNotFoundError", "VerifierOutputParseError", "VerifierTimeoutError"]);
     const single = buildJobConfig(runOptions({ singleTask: true }));
     assert.equal(single.datasets.length, 0);
     assert.equal(single.tasks[0]!.path, "/data/ds");
   });
 
-  test("secrets are written as ${VAR}, never literally", () => {
-    assert.deepEqual(redactSecrets({ OPENAI_API_KEY: "sk-123", HF_TOKEN: "${HF_TOKEN}", MODE: "fast" }), {
-      OPENAI_API_KEY: "${OPENAI_API_KEY}",
-      HF_TOKEN: "${HF_TOKEN}",
-      MODE: "fast",
-    });
-    const cfg = buildJobConfig(runOptions({ agentEnv: { MY_SECRET: "hunter2" } }));
-    assert.ok(!JSON.stringify(cfg).includes("hunter2"));
+  test("secrets are masked as Harbor masks them: ${VAR} when the host holds that value, else redacted", () => {
+    const host = { OPENAI_API_KEY: "sk-from-the-host-env" };
+    assert.deepEqual(
+      maskEnv({ OPENAI_API_KEY: "sk-from-the-host-env", HF_TOKEN: "${HF_TOKEN}", GH_TOKEN: "ghp_0123456789abc", PIN: "1234", MODE: "fast", MAX_TOKENS: "5" }, host),
+      { OPENAI_API_KEY: "${OPENAI_API_KEY}", HF_TOKEN: "${HF_TOKEN}", GH_TOKEN: "ghp_****abc", PIN: "1234", MODE: "fast", MAX_TOKENS: "5" },
+    );
+    assert.deepEqual(maskEnv({ SECRET: "short" }, {}), { SECRET: "****" });
+    const cfg = buildJobConfig(runOptions({ agentEnv: { MY_SECRET: "hunter2-long-value" }, verifierEnv: { HF_TOKEN: "hf_abcdefghijkl" }, agentKwargs: { api_key: "sk-kwarg-secret-1" } }));
+    const text = JSON.stringify(cfg);
+    for (const secret of ["hunter2-long-value", "hf_abcdefghijkl", "sk-kwarg-secret-1"]) assert.ok(!text.includes(secret), secret);
+    assert.equal(cfg.verifier.env.HF_TOKEN, "hf_a****jkl");
+    assert.deepEqual(
+      maskInvocation(["run", "--ve", "HF_TOKEN=hf_abcdefghijkl", "--ae=GH_TOKEN=ghp_0123456789abc", "--api-key", "sk-from-the-host-env", "--ak", "api_key=sk-kwarg-secret-1", "--ak", "max_steps=3"], host),
+      ["run", "--ve", "HF_TOKEN=hf_a****jkl", "--ae=GH_TOKEN=ghp_****abc", "--api-key", "${OPENAI_API_KEY}", "--ak", "api_key=sk-k****t-1", "--ak", "max_steps=3"],
+    );
+  });
+
+  test("masked secrets are given again on resume, or the run says which one is missing", () => {
+    assert.deepEqual(resolveMasked({ stored: { HF_TOKEN: "hf_a****jkl", MODE: "x" }, literal: { HF_TOKEN: "hf_abcdefghijkl" }, flag: "--ve" }), { MODE: "x", HF_TOKEN: "hf_abcdefghijkl" });
+    assert.deepEqual(resolveMasked({ stored: { OPENAI_API_KEY: "${OPENAI_API_KEY}" }, literal: {}, flag: "--ae" }, { OPENAI_API_KEY: "sk-1" }), { OPENAI_API_KEY: "sk-1" });
+    assert.throws(() => resolveMasked({ stored: { HF_TOKEN: "hf_a****jkl" }, literal: {}, flag: "--ve" }), /HF_TOKEN is masked .*--ve HF_TOKEN=/);
   });
 
   test("trial config.json has Harbor's shape", async () => {
     const task = await loadTask(writeTask(tempDir(), "t"));
     const job = buildJobConfig(runOptions());
-    const trial = buildTrialConfig(job, task, trialNameFor(task.name, "AbCdEfG"), "/jobs/j", "job-id", "ds");
+    const trial = buildTrialConfig(job, task, trialNameFor(task.name, "AbCdEfG"), "job-id", "ds");
     const parsed = trialConfigSchema.strict().safeParse(trial);
     assert.ok(parsed.success, JSON.stringify(parsed.error?.issues));
     assert.equal(trial.trial_name, "t__AbCdEfG");
@@ -152,13 +167,13 @@ describe("job and trial configs", () => {
   test("phase timeouts: overrides, caps and multipliers", async () => {
     const task = await loadTask(writeTask(tempDir(), "t", { toml: 'version = "1.0"\n[agent]\ntimeout_sec = 900.0\n[verifier]\ntimeout_sec = 100.0\n' }));
     const job = buildJobConfig(runOptions({ timeoutMultiplier: 2, verifierTimeoutMultiplier: 0.5 }));
-    const base = buildTrialConfig(job, task, "t__1", "/j", "id", null);
+    const base = buildTrialConfig(job, task, "t__1", "id", null);
     assert.deepEqual(phaseTimeouts(task, base), { environmentBuild: 1200, agentSetup: 720, agent: 1800, verifier: 50 });
     const capped = { ...base, agent: { ...base.agent, max_timeout_sec: 300 } };
     assert.equal(phaseTimeouts(task, capped).agent, 600);
     const overridden = { ...base, agent: { ...base.agent, override_timeout_sec: 10 } };
     assert.equal(phaseTimeouts(task, overridden).agent, 20);
     const current = await loadTask(writeTask(tempDir(), "c", { toml: 'schema_version = "1.1"\n' }));
-    assert.equal(phaseTimeouts(current, buildTrialConfig(buildJobConfig(runOptions()), current, "c__1", "/j", "id", null)).agent, null);
+    assert.equal(phaseTimeouts(current, buildTrialConfig(buildJobConfig(runOptions()), current, "c__1", "id", null)).agent, null);
   });
 });

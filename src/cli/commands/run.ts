@@ -18,6 +18,7 @@ function trialPoliciesFrom(o: RunCliOptions): TrialPolicies {
 export interface RunCliOptions {
   path?: string;
   resume?: string;
+  filterErrorType?: string[];
   agent: string;
   model?: string;
   baseUrl?: string;
@@ -105,20 +106,46 @@ function toRunOptions(o: RunCliOptions, singleTask: boolean): RunOptions {
 /** `tmax run`: returns the process exit code. */
 export async function runCommand(o: RunCliOptions, argv: string[]): Promise<ExitCode> {
   if (!o.path === !o.resume) throw new UsageError("give either -p/--path <tasks> or --resume <job-dir>");
+  if (!o.resume && (o.filterErrorType ?? []).length > 0) throw new UsageError("-f/--filter-error-type applies to --resume only");
   if (o.resume) {
     const jobDir = resolve(o.resume);
     let config = readJobConfig(jobDir);
     if (o.nConcurrentGiven) config = { ...config, n_concurrent_trials: o.nConcurrent };
     const src = jobTaskSource(config);
     const found = await discoverTasks(src.path, { include: src.include, exclude: src.exclude, limit: src.limit });
-    return executeJob({ config, jobDir, found, resume: true, literalEnv: {}, trialPolicies: trialPoliciesFrom(o) }, o, argv);
+    // Secrets masked in config.json are given again with the same flags (--ae, --ve, --ak, --api-key).
+    const literal = agentSettingsFrom(o);
+    return executeJob(
+      {
+        config,
+        jobDir,
+        found,
+        resume: true,
+        filterErrorTypes: o.filterErrorType ?? [],
+        literalEnv: literal.env,
+        literalKwargs: literal.kwargs,
+        literalVerifierEnv: o.verifierEnv,
+        trialPolicies: trialPoliciesFrom(o),
+      },
+      o,
+      argv,
+    );
   }
   const found = await discoverTasks(o.path!, { include: o.includeTaskName, exclude: o.excludeTaskName, limit: o.nTasks ?? null });
   const config = buildJobConfig(toRunOptions(o, found.kind === "task"));
-  // Secrets given on this command line are used as given; config.json only holds ${NAME} references to them.
-  const literalEnv = agentSettingsFrom(o).env;
+  // Secrets given on this command line are used as given; config.json holds them masked (harbor/secrets.ts).
+  const literal = agentSettingsFrom(o);
   return executeJob(
-    { config, jobDir: resolve(config.jobs_dir, config.job_name), found, resume: false, literalEnv, trialPolicies: trialPoliciesFrom(o) },
+    {
+      config,
+      jobDir: resolve(config.jobs_dir, config.job_name),
+      found,
+      resume: false,
+      literalEnv: literal.env,
+      literalKwargs: literal.kwargs,
+      literalVerifierEnv: o.verifierEnv,
+      trialPolicies: trialPoliciesFrom(o),
+    },
     o,
     argv,
   );
