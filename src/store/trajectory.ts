@@ -4,9 +4,10 @@ import { FileFormatError, validateDocument } from "../util/json-file.js";
 /**
  * Agent trajectories as they are found in trial directories, told apart by content:
  *
- * - tmax's own `agent/trajectory.json`: the exact array of OpenAI chat messages the agent exchanged;
+ * - tmax's `agent/chat-messages.json` (`agent/trajectory.json` in older tmax jobs): the exact array of OpenAI chat
+ *   messages the agent exchanged;
  * - Harbor's ATIF (Agent Trajectory Interchange Format), an object with `schema_version: "ATIF-v1.x"`: written by
- *   Harbor's agents as `agent/trajectory.json` and by tmax next to its own as `agent/trajectory.atif.json`.
+ *   Harbor's agents and by tmax as `agent/trajectory.json` (older tmax jobs: `agent/trajectory.atif.json`).
  *
  * Both schemas keep unknown keys (later ATIF minor versions and provider-specific message fields survive).
  */
@@ -83,7 +84,7 @@ export interface ChatTrajectory {
   messages: ChatMessageDoc[];
 }
 
-/** An ATIF trajectory (Harbor's, or tmax's trajectory.atif.json). */
+/** An ATIF trajectory (agent/trajectory.json; agent/trajectory.atif.json in older tmax jobs). */
 export interface AtifTrajectory {
   format: "atif";
   file: string;

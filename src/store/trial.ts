@@ -8,7 +8,7 @@ import {
   type LenientTrialConfig,
   type LenientTrialResult,
 } from "../harbor/lenient.js";
-import { ATIF_FILE, TRAJECTORY_FILE } from "../agent/tmax/trajectory-files.js";
+import { CHAT_MESSAGES_FILE, LEGACY_ATIF_FILE, TRAJECTORY_FILE } from "../agent/tmax/trajectory-files.js";
 import { trialRecordFromSummary, type TrialRecord } from "../stats/records.js";
 import { TrialPaths } from "../trial/paths.js";
 import { errorMessage } from "../util/errors.js";
@@ -22,7 +22,8 @@ import { trajectoryFromJson, type AtifTrajectory, type Trajectory } from "./traj
  * The read model of one trial directory, written by tmax or by any Harbor version (harbor-format.md §6–§7):
  *
  *   <trial>/config.json  result.json  trial.log  exception.txt
- *   <trial>/agent/       trajectory.json (tmax: chat messages; Harbor: ATIF)  trajectory.atif.json (tmax)  …
+ *   <trial>/agent/       trajectory.json (ATIF; chat messages in older tmax jobs)  chat-messages.json (tmax)
+ *                        trajectory.atif.json (older tmax jobs)  …
  *   <trial>/verifier/    reward.json | reward.txt  test-stdout.txt
  *   <trial>/artifacts/
  *
@@ -42,9 +43,12 @@ export interface TrialView {
   result(): Promise<LenientTrialResult | null>;
   /** result.json reduced to what statistics use (as a job listing reads it); null without result.json. */
   record(): Promise<TrialRecord | null>;
-  /** agent/trajectory.json, whichever format it holds; null when the agent wrote none. */
+  /**
+   * The trajectory, exact chat messages first: agent/chat-messages.json (tmax), else agent/trajectory.json in
+   * whichever format it holds (ATIF; chat messages in older tmax jobs); null when the agent wrote none.
+   */
   trajectory(): Promise<Trajectory | null>;
-  /** The ATIF trajectory: agent/trajectory.atif.json (tmax), else agent/trajectory.json when that is ATIF (Harbor). */
+  /** The ATIF trajectory: agent/trajectory.json when it is ATIF, else agent/trajectory.atif.json (older tmax jobs). */
   atif(): Promise<AtifTrajectory | null>;
   /** What the verifier wrote. */
   verifier(): Promise<VerifierOutput>;
@@ -149,7 +153,12 @@ export async function readTrial(dir: string): Promise<TrialView> {
     const text = await readOptionalText(file);
     return text === null ? null : trajectoryFromJson(file, parseJsonText(file, text));
   };
-  const trajectory = once(() => readTrajectory(trajectoryFile));
+  const stored = once(() => readTrajectory(trajectoryFile));
+  const trajectory = once(async () => {
+    const messages = await readTrajectory(join(paths.agent, CHAT_MESSAGES_FILE));
+    if (messages && messages.format !== "chat") throw new FileFormatError(messages.file, "", "expected an array of chat messages, found ATIF");
+    return messages ?? (await stored());
+  });
 
   return {
     dir,
@@ -164,11 +173,11 @@ export async function readTrial(dir: string): Promise<TrialView> {
     }),
     trajectory,
     atif: once(async () => {
-      const own = await readTrajectory(join(paths.agent, ATIF_FILE));
-      if (own && own.format !== "atif") throw new FileFormatError(own.file, "", "expected an ATIF document, found chat messages");
-      if (own) return own;
-      const t = await trajectory();
-      return t?.format === "atif" ? t : null;
+      const t = await stored();
+      if (t?.format === "atif") return t;
+      const legacy = await readTrajectory(join(paths.agent, LEGACY_ATIF_FILE));
+      if (legacy && legacy.format !== "atif") throw new FileFormatError(legacy.file, "", "expected an ATIF document, found chat messages");
+      return legacy;
     }),
     verifier: once(async () => {
       const [json, txt, stdout] = await Promise.all([

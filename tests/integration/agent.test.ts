@@ -53,7 +53,7 @@ async function runAgent(turns: Turn[], kwargs: Record<string, unknown> = {}, t: 
   );
   const jobDir = tempDir("tmax-agent-job-");
   const job = buildJobConfig(runOptions({ path: t.dir, agent: "tmax", model: "scripted-model", singleTask: true, jobName: "j", jobsDir: jobDir }));
-  const config = buildTrialConfig(job, t, `${t.name}__x`, jobDir, "job", null);
+  const config = buildTrialConfig(job, t, `${t.name}__x`, "job", null);
   const dir = join(jobDir, config.trial_name);
   const result = await runTrial({ task: t, config, source: null, dir }, { provider, agent });
   return { result, dir, server, events, file: (name) => JSON.parse(readFileSync(join(dir, "agent", name), "utf8")) };
@@ -126,7 +126,7 @@ describe("tmax agent in a real container", () => {
     ];
     const run = await runAgent(turns, { max_steps: 100 });
     assert.equal(run.server.requests.length, 68, "stopped after 64 consecutive format errors");
-    const msgs = run.file("trajectory.json") as { role: string; content: string; tool_calls?: unknown }[];
+    const msgs = run.file("chat-messages.json") as { role: string; content: string; tool_calls?: unknown }[];
     const feedback = msgs.filter((m) => m.role === "user" && m.content.startsWith("Format error: "));
     assert.equal(feedback.length, 67);
     assert.match(feedback[1]!.content, /only tool is "bash"/);
@@ -167,7 +167,7 @@ describe("tmax agent in a real container", () => {
     assert.equal(run.result.exception_info?.exception_type, "AuthenticationError");
     assert.match(run.result.exception_info.exception_message, /401.*Incorrect API key/);
     assert.equal(run.result.verifier_result, null);
-    assert.deepEqual((run.file("trajectory.json") as unknown[]).length, 2);
+    assert.deepEqual((run.file("chat-messages.json") as unknown[]).length, 2);
     assert.equal((run.file("usage.json") as { exit_status: string }).exit_status, "error: AuthenticationError");
   });
 
@@ -188,7 +188,7 @@ describe("tmax agent in a real container", () => {
 
   test("output files: trajectory, ATIF, timing, usage; token counts in agent_result", async () => {
     const run = await runAgent([{ kind: "call", command: "touch /app/done", content: "Creating it.", reasoning: "simple" }, { kind: "call", command: SUBMIT }]);
-    const msgs = run.file("trajectory.json") as { role: string }[];
+    const msgs = run.file("chat-messages.json") as { role: string }[];
     assert.deepEqual(msgs.map((m) => m.role), ["system", "user", "assistant", "tool", "assistant", "tool"]);
     const usage = run.file("usage.json") as Record<string, unknown>;
     assert.deepEqual(
@@ -198,7 +198,7 @@ describe("tmax agent in a real container", () => {
     const timing = run.file("timing.json") as { step: number; llm_s: number; bash_s: number; return_code: number; cmd: string }[];
     assert.deepEqual(timing.map((t) => [t.step, t.return_code, t.cmd]), [[1, 0, "touch /app/done"], [2, 0, SUBMIT]]);
     assert.ok(timing.every((t) => Number.isFinite(t.llm_s) && Number.isFinite(t.bash_s)));
-    const atif = run.file("trajectory.atif.json") as { schema_version: string; steps: Record<string, unknown>[]; final_metrics: Record<string, number> };
+    const atif = run.file("trajectory.json") as { schema_version: string; steps: Record<string, unknown>[]; final_metrics: Record<string, number> };
     assert.equal(atif.schema_version, "ATIF-v1.4");
     assert.deepEqual(atif.steps.map((s) => [s.step_id, s.source]), [[1, "system"], [2, "user"], [3, "agent"], [4, "agent"]]);
     const first = atif.steps[2]!;
@@ -224,7 +224,7 @@ describe("tmax agent: rollout details", () => {
     const run = await runAgent([{ kind: "call", command: "touch /app/done" }, { kind: "call", command: SUBMIT }], { collect_rollout_details: true });
     const reqs = run.server.requests;
     assert.ok(reqs.every((r) => r.body.return_token_ids === true && r.body.logprobs === true));
-    const msgs = run.file("trajectory.json") as { role: string }[];
+    const msgs = run.file("chat-messages.json") as { role: string }[];
     const assistants = msgs.filter((m) => m.role === "assistant") as unknown as Record<string, unknown>[];
     const expected = reqs.map((r, i) => fakeTokens(r.body, assistants[i]!));
     const onDisk = JSON.parse(readFileSync(join(run.dir, "result.json"), "utf8")) as { agent_result: { rollout_details: unknown } };
@@ -235,7 +235,7 @@ describe("tmax agent: rollout details", () => {
         logprobs: expected.map((e) => e.logprobs),
       },
     ]);
-    const atif = run.file("trajectory.atif.json") as { steps: { source: string; metrics?: { completion_token_ids?: number[] } }[] };
+    const atif = run.file("trajectory.json") as { steps: { source: string; metrics?: { completion_token_ids?: number[] } }[] };
     assert.deepEqual(atif.steps.filter((s) => s.source === "agent").map((s) => s.metrics?.completion_token_ids), expected.map((e) => e.completionIds));
   });
 

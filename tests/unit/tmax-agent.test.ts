@@ -75,11 +75,11 @@ describe("tmax agent (adapter) with an injected client and a local shell", () =>
     const observations = client.seen[2]!.filter((m) => m.role === "tool").map((m) => m.content);
     assert.equal(observations[1], `hi from ${work}\n\n(exit_code=0)`);
     assert.deepEqual(
-      (file("trajectory.json") as ChatMessage[]).map((m) => m.role),
+      (file("chat-messages.json") as ChatMessage[]).map((m) => m.role),
       ["system", "user", "assistant", "tool", "assistant", "tool", "assistant", "tool"],
     );
     assert.equal((file("usage.json") as { exit_status: string }).exit_status, "submitted");
-    assert.equal((file("trajectory.atif.json") as { schema_version: string }).schema_version, "ATIF-v1.4");
+    assert.equal((file("trajectory.json") as { schema_version: string }).schema_version, "ATIF-v1.4");
     assert.equal((file("timing.json") as unknown[]).length, 3);
     assert.equal(ctx.result.n_input_tokens, 30);
     assert.equal(ctx.result.n_output_tokens, 6);
@@ -94,7 +94,7 @@ describe("tmax agent (adapter) with an injected client and a local shell", () =>
     const { agent, ctx, file, task } = await setup(["true", auth]);
     await assert.rejects(agent.run(task.instruction, localEnvironment(work), ctx), (e) => e === auth);
     assert.equal((file("usage.json") as { exit_status: string }).exit_status, "error: AuthenticationError");
-    assert.equal((file("trajectory.json") as unknown[]).length, 4);
+    assert.equal((file("chat-messages.json") as unknown[]).length, 4);
     assert.equal(ctx.result.metadata?.exit_status, "error: AuthenticationError");
   });
 
@@ -130,7 +130,7 @@ describe("tmax agent (adapter) with an injected client and a local shell", () =>
     await assert.rejects(agent.run(task.instruction, localEnvironment(work), ctx), { name: "ModelWaitBudgetExceededError" });
     assert.equal(server.requests.length, 2);
     assert.deepEqual(
-      (file("trajectory.json") as ChatMessage[]).map((m) => m.role),
+      (file("chat-messages.json") as ChatMessage[]).map((m) => m.role),
       ["system", "user", "assistant", "tool"],
       "the first turn ran; the second was cut",
     );

@@ -1,17 +1,24 @@
 import { join } from "node:path";
 import { splitReasoning } from "../../model/tool-calls.js";
+import { atifJsonText } from "../../harbor/json-text.js";
 import { writeFileAtomic } from "../../util/atomic-write.js";
 import { episodeMessages, type Episode } from "./episode.js";
 
 /**
- * The files a tmax-agent run leaves in /logs/agent: trajectory.json (the exact chat messages), trajectory.atif.json
- * (Harbor's ATIF-v1.4), timing.json (one entry per step) and usage.json (token totals and how the run ended).
+ * The files a tmax-agent run leaves in /logs/agent: trajectory.json (Harbor's ATIF-v1.4, as Harbor's own agents
+ * write it: its viewer, trace export and analyzers read it), chat-messages.json (the exact chat messages),
+ * timing.json (one entry per step) and usage.json (token totals and how the run ended).
  */
 
-/** Harbor's name for an agent's trajectory (tmax's holds the chat messages; Harbor's agents write ATIF there). */
+/** Harbor's name for an agent's trajectory: the ATIF document. */
 export const TRAJECTORY_FILE = "trajectory.json";
-/** tmax's ATIF copy of the trajectory, for Harbor's viewer. */
-export const ATIF_FILE = "trajectory.atif.json";
+/** The exact chat messages the agent exchanged. */
+export const CHAT_MESSAGES_FILE = "chat-messages.json";
+/**
+ * Where tmax versions before this layout kept the ATIF (their trajectory.json held the chat messages); read, never
+ * written.
+ */
+export const LEGACY_ATIF_FILE = "trajectory.atif.json";
 
 export type TimingEntry =
   | { step: number; llm_s: number; bash_s: number; return_code: number; cmd: string }
@@ -129,8 +136,8 @@ export async function writeTrajectoryFiles(
 ): Promise<void> {
   const json = (v: unknown): string => JSON.stringify(v, null, 2) + "\n";
   await Promise.all([
-    writeFileAtomic(join(dir, TRAJECTORY_FILE), json(episodeMessages(episode))),
-    writeFileAtomic(join(dir, ATIF_FILE), json(atifOf(episode, info.agent))),
+    writeFileAtomic(join(dir, TRAJECTORY_FILE), atifJsonText(atifOf(episode, info.agent))),
+    writeFileAtomic(join(dir, CHAT_MESSAGES_FILE), json(episodeMessages(episode))),
     writeFileAtomic(join(dir, "timing.json"), json(timingOf(episode))),
     writeFileAtomic(join(dir, "usage.json"), json(usageOf(episode, info.maxSteps))),
   ]);

@@ -10,7 +10,7 @@ import type { AtifDocument, ChatMessageDoc, Trajectory } from "../../store/traje
  * - tmax's own trajectory (chat messages) is kept message for message; only the fields of the chat format are kept
  *   (provider-specific extras such as `refusal` or `annotations` are dropped; `reasoning` is read as
  *   `reasoning_content`).
- * - An ATIF trajectory (any Harbor agent's, or tmax's trajectory.atif.json) is turned into messages step by step:
+ * - An ATIF trajectory (agent/trajectory.json of any Harbor agent or of tmax) is turned into messages step by step:
  *   the conversation opens with the harness's system prompt (SYSTEM_PROMPT; the agent's own system steps are
  *   dropped), a user step is a user message, an agent step an assistant message followed by one tool message per
  *   observation result that names a call, and results that name no call become one user message (an agent that
