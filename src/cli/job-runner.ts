@@ -11,6 +11,7 @@ import { acquireRunLock } from "../job/run-lock.js";
 import type { JobConfig } from "../job/schema.js";
 import { summarize } from "../stats/summary.js";
 import type { DiscoveredTasks } from "../task/dataset.js";
+import type { Task } from "../task/task.js";
 import { formatProblem } from "../task/problems.js";
 import { JobProgress } from "../ui/progress.js";
 import { summaryTable } from "../ui/summary-table.js";
@@ -46,6 +47,8 @@ export interface PreparedJob {
   literalVerifierEnv?: Record<string, string>;
   /** What each trial guards against (agent processes at verification, log dir caps). */
   trialPolicies?: TrialPolicies;
+  /** Per task, its source when the tasks come from several datasets (found.source otherwise). */
+  sources?: ReadonlyMap<Task, string | null>;
 }
 
 /**
@@ -53,7 +56,7 @@ export interface PreparedJob {
  * Ctrl-C, and ends with the summary table (or JSON). Returns the exit code.
  */
 export async function executeJob(
-  { config, jobDir, found, resume, filterErrorTypes, literalEnv, literalKwargs = {}, literalVerifierEnv = {}, trialPolicies }: PreparedJob,
+  { config, jobDir, found, sources, resume, filterErrorTypes, literalEnv, literalKwargs = {}, literalVerifierEnv = {}, trialPolicies }: PreparedJob,
   ui: { quiet: boolean; json: boolean; debug: boolean },
   argv: string[],
 ): Promise<ExitCode> {
@@ -68,22 +71,26 @@ export async function executeJob(
   const backend = config.environment.type ?? "podman";
   if (backend !== "podman" && backend !== "docker") throw new UsageError(`${jobDir}: environment type "${backend}" is not one tmax runs (podman, docker)`);
 
-  const agentCfg = config.agents[0]!;
-  const agentName = agentCfg.name ?? "oracle";
-  let agentOptions: AgentOptions;
+  // Every agent of the job (a Harbor config may list several; each runs every task × attempt).
+  const agents: { name: string; options: AgentOptions }[] = [];
   let verifierEnv: Record<string, string>;
   try {
-    const env = resolveMasked({ stored: agentCfg.env, literal: literalEnv, flag: "--ae" });
-    const kwargs = { ...agentCfg.kwargs, ...literalKwargs };
-    for (const [k, v] of Object.entries(kwargs)) {
-      if (typeof v === "string" && !(k in literalKwargs)) kwargs[k] = resolveMasked({ stored: { [k]: v }, literal: {}, flag: "--ak" })[k];
+    for (const agentCfg of config.agents) {
+      if (!agentCfg.name) throw new Error(`agent ${agentCfg.import_path ?? "(unnamed)"}: tmax runs named agents only (oracle, nop, tmax)`);
+      const env = resolveMasked({ stored: agentCfg.env, literal: literalEnv, flag: "--ae" });
+      const kwargs = { ...agentCfg.kwargs, ...literalKwargs };
+      for (const [k, v] of Object.entries(kwargs)) {
+        if (typeof v === "string" && !(k in literalKwargs)) kwargs[k] = resolveMasked({ stored: { [k]: v }, literal: {}, flag: "--ak" })[k];
+      }
+      const options: AgentOptions = { modelName: agentCfg.model_name, kwargs, env };
+      await createAgent(agentCfg.name, options); // fail fast on an unknown agent or bad settings
+      agents.push({ name: agentCfg.name, options });
     }
     verifierEnv = resolveMasked({ stored: config.verifier.env, literal: literalVerifierEnv, flag: "--ve" });
-    agentOptions = { modelName: agentCfg.model_name, kwargs, env };
-    await createAgent(agentName, agentOptions); // fail fast on an unknown agent or bad settings
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
+  const agentLabel = config.agents.map((a) => `${a.name}${a.model_name ? ` (${a.model_name})` : ""}`).join(", ");
 
   // The job directory is this run's from here on; another run on it stops here, before any container starts.
   const runLock = await acquireRunLock(jobDir);
@@ -95,8 +102,8 @@ export async function executeJob(
     let progress: JobProgress | null = null;
     if (showProgress) {
       console.error(
-        `${resume ? "Resuming" : "Running"} ${pc.bold(config.job_name)}: ${found.tasks.length} task(s) × ${config.n_attempts} attempt(s), ` +
-          `agent ${agentName}${agentCfg.model_name ? ` (${agentCfg.model_name})` : ""}, ${config.n_concurrent_trials} at once, ${provider.name}`,
+        `${resume ? "Resuming" : "Running"} ${pc.bold(config.job_name)}: ${found.tasks.length} task(s) × ${config.n_attempts} attempt(s) × ` +
+          `${agents.length > 1 ? `${agents.length} agents: ` : "agent "}${agentLabel}, ${config.n_concurrent_trials} at once, ${provider.name}`,
       );
       console.error(pc.dim(`job dir: ${jobDir}`));
     }
@@ -105,8 +112,9 @@ export async function executeJob(
       config,
       tasks: found.tasks,
       source: found.source,
+      sources,
       provider,
-      makeAgent: () => createAgent(agentName, agentOptions),
+      makeAgent: (i) => createAgent(agents[i]!.name, agents[i]!.options),
       signal: interrupts.signal,
       invocation: ["tmax", ...argv],
       verifierEnv,

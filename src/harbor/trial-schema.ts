@@ -6,7 +6,9 @@ import { z } from "zod";
  */
 
 const iso = z.string();
-const stringMap = z.record(z.string(), z.string());
+/** Harbor leaves empty env maps and kwargs out of the configs it writes (exclude_if): read as {}. */
+const stringMap = z.record(z.string(), z.string()).default({});
+const kwargsMap = z.record(z.string(), z.unknown()).default({});
 
 export const artifactSchema = z.union([
   z.string(),
@@ -31,7 +33,7 @@ export const agentConfigSchema = z.object({
   override_timeout_sec: z.number().nullable(),
   override_setup_timeout_sec: z.number().nullable(),
   max_timeout_sec: z.number().nullable(),
-  kwargs: z.record(z.string(), z.unknown()),
+  kwargs: kwargsMap,
   env: stringMap,
 });
 
@@ -45,7 +47,7 @@ export const environmentConfigSchema = z.object({
   override_storage_mb: z.number().nullable(),
   override_gpus: z.number().nullable(),
   env: stringMap,
-  kwargs: z.record(z.string(), z.unknown()),
+  kwargs: kwargsMap,
 });
 
 export const verifierConfigSchema = z.object({

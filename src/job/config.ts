@@ -197,7 +197,7 @@ export function buildJobConfig(opts: RunOptions): JobConfig {
  * The trial config.json for one attempt of `task` in a job. `trials_dir` is the job's `jobs_dir / job_name`, as
  * Harbor writes it (relative when jobs_dir is): Harbor compares a resumed job's trial configs with that.
  */
-export function buildTrialConfig(job: JobConfig, task: Task, trialName: string, jobId: string, source: string | null): TrialConfig {
+export function buildTrialConfig(job: JobConfig, task: Task, trialName: string, jobId: string, source: string | null, agentIndex = 0): TrialConfig {
   return {
     task: taskRef(task.dir, source),
     trial_name: trialName,
@@ -207,7 +207,7 @@ export function buildTrialConfig(job: JobConfig, task: Task, trialName: string, 
     verifier_timeout_multiplier: job.verifier_timeout_multiplier,
     agent_setup_timeout_multiplier: job.agent_setup_timeout_multiplier,
     environment_build_timeout_multiplier: job.environment_build_timeout_multiplier,
-    agent: job.agents[0]!,
+    agent: job.agents[agentIndex]!,
     environment: job.environment,
     verifier: job.verifier,
     artifacts: job.artifacts,
@@ -215,13 +215,32 @@ export function buildTrialConfig(job: JobConfig, task: Task, trialName: string, 
   };
 }
 
-/** Where the tasks of a job come from, read back from its config.json (for --resume). */
-export function jobTaskSource(job: JobConfig): { path: string; singleTask: boolean; include: string[]; exclude: string[]; limit: number | null } {
-  const ds = job.datasets[0];
-  if (ds?.path) {
-    return { path: ds.path, singleTask: false, include: ds.task_names ?? [], exclude: ds.exclude_task_names ?? [], limit: ds.n_tasks };
-  }
-  const t = job.tasks[0];
-  if (t?.path) return { path: t.path, singleTask: true, include: [], exclude: [], limit: null };
-  throw new Error("the job's config.json names no local dataset or task path");
+/** One place a job's tasks come from: a task dir (with the source its config gives it) or a dataset dir. */
+export interface JobTaskSource {
+  path: string;
+  singleTask: boolean;
+  include: string[];
+  exclude: string[];
+  limit: number | null;
+  /** A task entry's recorded source (a dataset's is its dir name, found when it is read). */
+  source: string | null;
+}
+
+/**
+ * Where the tasks of a job come from, read back from its config.json (for --resume): every entry of `tasks[]`, then
+ * every entry of `datasets[]`, as Harbor plans them. Entries tmax cannot resolve yet (registry datasets, git or
+ * package tasks) are errors naming the entry.
+ */
+export function jobTaskSources(job: JobConfig): JobTaskSource[] {
+  const out: JobTaskSource[] = [];
+  job.tasks.forEach((t, i) => {
+    if (!t.path || t.git_url || t.name) throw new Error(`tasks[${i}]: only local task paths can be run (git and package tasks cannot yet)`);
+    out.push({ path: t.path, singleTask: true, include: [], exclude: [], limit: null, source: t.source });
+  });
+  job.datasets.forEach((ds, i) => {
+    if (!ds.path || ds.name) throw new Error(`datasets[${i}]: only local dataset paths can be run (registry datasets cannot yet)`);
+    out.push({ path: ds.path, singleTask: false, include: ds.task_names ?? [], exclude: ds.exclude_task_names ?? [], limit: ds.n_tasks, source: null });
+  });
+  if (out.length === 0) throw new Error("the job's config.json names no dataset or task");
+  return out;
 }

@@ -38,9 +38,11 @@ export interface JobInput {
   tasks: Task[];
   /** Dataset name recorded as each trial's source (null = adhoc). */
   source: string | null;
+  /** Per task, its source when tasks come from several datasets (a Harbor config's tasks[] and datasets[]). */
+  sources?: ReadonlyMap<Task, string | null>;
   provider: EnvironmentProvider;
-  /** Makes a fresh agent for each trial. */
-  makeAgent: () => Agent | Promise<Agent>;
+  /** Makes a fresh agent for each trial: the agent of config.agents[agentIndex]. */
+  makeAgent: (agentIndex: number) => Agent | Promise<Agent>;
   signal: AbortSignal;
   /** The command line (recorded in lock.json with its secrets masked; a resume keeps the original one). */
   invocation: string[];
@@ -65,8 +67,22 @@ export interface JobOutcome {
   discarded: string[];
 }
 
+/** One trial to run: a task with one of the job's agents. */
+interface PlannedTrial {
+  task: Task;
+  agentIndex: number;
+}
+
+const withoutProvider = (model: string | null | undefined): string | null => (model ? model.slice(model.indexOf("/") + 1) : null);
+
+/** Which of the job's agents a finished trial ran: by agent name and model (a provider prefix aside); -1 for none. */
+function agentIndexOf(config: JobConfig, r: TrialRecord): number {
+  if (config.agents.length === 1) return 0;
+  return config.agents.findIndex((a) => a.name === r.agentName && withoutProvider(a.model_name) === withoutProvider(r.modelName));
+}
+
 /**
- * Runs every task × attempt of a job with bounded concurrency (on the shared WorkPool), retries infrastructure
+ * Runs every task × attempt × agent of a job with bounded concurrency (on the shared WorkPool), retries infrastructure
  * failures with backoff, and keeps the Harbor job layout current on disk (config.json, lock.json, result.json
  * rewritten live). With `resume`, finished trials are kept and interrupted ones are discarded and re-run (resume.ts).
  * The directory's run lock is held throughout: a second run of the same job fails with JobLockedError (run-lock.ts).
@@ -113,14 +129,22 @@ async function runLockedJob(input: JobInput): Promise<JobOutcome> {
     checksums.set(task, await taskChecksum(task));
     digests.set(task, await harborTaskDigest(task.dir));
   }
-  await writeHarborJson(jobFile(jobDir, "lock"), buildLock(config, input.tasks, digests, input.source, input.invocation, previousLock));
+  const sourceOf = (task: Task): string | null => (input.sources?.has(task) ? input.sources.get(task)! : input.source);
+  await writeHarborJson(jobFile(jobDir, "lock"), buildLock(config, input.tasks, digests, sourceOf, input.invocation, previousLock));
 
+  // Harbor's plan: every attempt of every task with every agent. Finished trials count for the agent that ran them.
   const done = new Map<string, number>();
-  for (const r of records.values()) done.set(r.taskName, (done.get(r.taskName) ?? 0) + 1);
-  const queue: Task[] = [];
+  const unitKey = (agentIndex: number, taskName: string): string => `${agentIndex}\0${taskName}`;
+  for (const r of records.values()) {
+    const a = agentIndexOf(config, r);
+    if (a >= 0) done.set(unitKey(a, r.taskName), (done.get(unitKey(a, r.taskName)) ?? 0) + 1);
+  }
+  const queue: PlannedTrial[] = [];
   for (const task of input.tasks) {
-    const remaining = Math.max(0, config.n_attempts - (done.get(task.name) ?? 0));
-    for (let i = 0; i < remaining; i++) queue.push(task);
+    for (let agentIndex = 0; agentIndex < config.agents.length; agentIndex++) {
+      const remaining = Math.max(0, config.n_attempts - (done.get(unitKey(agentIndex, task.name)) ?? 0));
+      for (let i = 0; i < remaining; i++) queue.push({ task, agentIndex });
+    }
   }
 
   const result = initialJobResult({
@@ -128,7 +152,7 @@ async function runLockedJob(input: JobInput): Promise<JobOutcome> {
     id: uuid(),
     startedAt: localIso(),
     now: localIso(),
-    nTotalTrials: input.tasks.length * config.n_attempts,
+    nTotalTrials: input.tasks.length * config.n_attempts * config.agents.length,
   });
   const counters: JobCounters = { running: 0, pending: queue.length, retries: result.stats.n_retries, cancelled: 0 };
 
@@ -168,18 +192,19 @@ async function runLockedJob(input: JobInput): Promise<JobOutcome> {
   };
 
   /** One planned trial, retried while its failures are retryable. */
-  const runOne = async (task: Task): Promise<void> => {
+  const runOne = async ({ task, agentIndex }: PlannedTrial): Promise<void> => {
     for (let attempt = 0; ; attempt++) {
       if (signal.aborted) return;
       const trialName = newTrialName(task);
-      const trialConfig = buildTrialConfig(config, task, trialName, jobId, input.source);
+      const source = sourceOf(task);
+      const trialConfig = buildTrialConfig(config, task, trialName, jobId, source, agentIndex);
       hooks.onTrialStart?.({ trialName, taskName: task.name });
       log(`trial ${trialName} started`);
       const trialResult = await runTrial(
-        { task, config: trialConfig, source: input.source, dir: join(jobDir, trialName), checksum: checksums.get(task), verifierEnv: input.verifierEnv },
+        { task, config: trialConfig, source, dir: join(jobDir, trialName), checksum: checksums.get(task), verifierEnv: input.verifierEnv },
         {
           provider: input.provider,
-          agent: await input.makeAgent(),
+          agent: await input.makeAgent(agentIndex),
           signal,
           policies: input.trialPolicies,
           onPhase: (phase) => hooks.onTrialPhase?.({ trialName, phase }),
@@ -208,14 +233,14 @@ async function runLockedJob(input: JobInput): Promise<JobOutcome> {
 
   // A cancelled job's pool starts nothing more: queued trials stay pending (and run on resume).
   const pool = new WorkPool({ concurrency: config.n_concurrent_trials, signal });
-  const slot = async (task: Task): Promise<void> => {
+  const slot = async (unit: PlannedTrial): Promise<void> => {
     counters.pending--;
     counters.running++;
     await persist();
     try {
-      await runOne(task);
+      await runOne(unit);
     } catch (err) {
-      log(`internal error running ${task.name}: ${(err as Error).stack ?? String(err)}`);
+      log(`internal error running ${unit.task.name}: ${(err as Error).stack ?? String(err)}`);
     } finally {
       counters.running--;
       await persist();
@@ -225,8 +250,8 @@ async function runLockedJob(input: JobInput): Promise<JobOutcome> {
   hooks.onPlan?.({ total: queue.length + records.size, finished: records.size, discarded: discarded.length });
   log(`job ${config.job_name}: ${queue.length} trial(s) to run, ${records.size} already finished, concurrency ${config.n_concurrent_trials}`);
   await Promise.all(
-    queue.map((task) =>
-      pool.run(() => slot(task)).catch((err: unknown) => {
+    queue.map((unit) =>
+      pool.run(() => slot(unit)).catch((err: unknown) => {
         if (!(err instanceof WorkSkippedError)) throw err;
       }),
     ),

@@ -15,27 +15,29 @@ export function buildLock(
   config: JobConfig,
   tasks: Task[],
   digests: Map<Task, string>,
-  source: string | null,
+  sourceOf: (task: Task) => string | null,
   invocation: string[],
   previous: Pick<Lock, "created_at" | "invocation"> | null = null,
 ): Lock {
   const trials: Lock["trials"] = [];
   for (let i = 0; i < config.n_attempts; i++) {
     for (const task of tasks) {
-      trials.push({
-        schema_version: 2,
-        task: { name: task.name, type: "local", digest: digests.get(task)!, source, path: task.dir, git_url: null, git_commit_id: null },
-        timeout_multiplier: config.timeout_multiplier,
-        agent_timeout_multiplier: config.agent_timeout_multiplier,
-        verifier_timeout_multiplier: config.verifier_timeout_multiplier,
-        agent_setup_timeout_multiplier: config.agent_setup_timeout_multiplier,
-        environment_build_timeout_multiplier: config.environment_build_timeout_multiplier,
-        agent: config.agents[0]!,
-        environment: config.environment,
-        // tmax runs the tests in the agent's environment: Harbor's "shared" verifier mode.
-        verifier: { ...config.verifier, environment_mode: "shared" },
-        artifacts: config.artifacts,
-      });
+      for (const agent of config.agents) {
+        trials.push({
+          schema_version: 2,
+          task: { name: task.name, type: "local", digest: digests.get(task)!, source: sourceOf(task), path: task.dir, git_url: null, git_commit_id: null },
+          timeout_multiplier: config.timeout_multiplier,
+          agent_timeout_multiplier: config.agent_timeout_multiplier,
+          verifier_timeout_multiplier: config.verifier_timeout_multiplier,
+          agent_setup_timeout_multiplier: config.agent_setup_timeout_multiplier,
+          environment_build_timeout_multiplier: config.environment_build_timeout_multiplier,
+          agent,
+          environment: config.environment,
+          // tmax runs the tests in the agent's environment: Harbor's "shared" verifier mode.
+          verifier: { ...config.verifier, environment_mode: "shared" },
+          artifacts: config.artifacts,
+        });
+      }
     }
   }
   return {

@@ -16,6 +16,11 @@ bind-mounted at their host paths. Prints one JSON object on stdout.
       its plan, checks lock.json against the lock it resolves, runs what remains and rewrites result.json.
       -> {"ok": bool, "error": str | null, "remaining": int, "existing": int}
 
+  harbor_check.py write-config JOB_DIR SPEC_JSON
+      A job's config.json as Harbor writes it (JobConfig(...).model_dump_json(indent=4)). SPEC_JSON: {"agents":
+      [agent names], "tasks": [task dirs], "datasets": [{"path", "task_names"?}], "n_attempts", "environment"}.
+      -> {"config": path}
+
   harbor_check.py write-job JOBS_DIR SPEC_JSON
       A job directory written by Harbor's models (trial results built as TrialResult and dumped as Harbor dumps
       them), with Harbor's own figures for it: JobStats (reward_stats, exception_stats), the mean metric and
@@ -137,6 +142,24 @@ def resume(job_dir: Path, error_types: list[str]) -> dict[str, Any]:
     return {"ok": True, "error": None, **seen}
 
 
+def write_config(job_dir: Path, spec: dict[str, Any]) -> dict[str, Any]:
+    from harbor.models.job.config import DatasetConfig, JobConfig
+    from harbor.models.trial.config import AgentConfig, EnvironmentConfig, TaskConfig
+
+    config = JobConfig(
+        job_name=job_dir.name,
+        jobs_dir=job_dir.parent,
+        n_attempts=spec.get("n_attempts", 1),
+        environment=EnvironmentConfig(type=spec.get("environment", "podman")),
+        agents=[AgentConfig(name=name) for name in spec["agents"]],
+        tasks=[TaskConfig(path=Path(p)) for p in spec.get("tasks", [])],
+        datasets=[DatasetConfig(path=Path(d["path"]), task_names=d.get("task_names")) for d in spec.get("datasets", [])],
+    )
+    job_dir.mkdir(parents=True, exist_ok=True)
+    (job_dir / "config.json").write_text(config.model_dump_json(indent=4))
+    return {"config": str(job_dir / "config.json")}
+
+
 def write_job(jobs_dir: Path, spec: dict[str, Any]) -> dict[str, Any]:
     from datetime import datetime
     from uuid import uuid4
@@ -222,6 +245,8 @@ def main() -> None:
         out = validate(Path(args[0]))
     elif command == "resume":
         out = resume(Path(args[0]), args[1:])
+    elif command == "write-config":
+        out = write_config(Path(args[0]), json.loads(args[1]))
     elif command == "write-job":
         out = write_job(Path(args[0]), json.loads(args[1]))
     else:

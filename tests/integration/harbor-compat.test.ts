@@ -150,6 +150,41 @@ describe("an oracle job, read by Harbor", () => {
   });
 });
 
+describe("tmax resumes a job Harbor configured", () => {
+  test("a Harbor config.json with 2 agents, a task and a dataset: tmax plans and runs all of them; Harbor accepts the result", async () => {
+    const work = tempDir("tmax-harbor-config-");
+    const jobDir = join(work, "jobs", "hj");
+    harborCheck("write-config", [jobDir, JSON.stringify({ agents: ["oracle", "nop"], tasks: [join(EXAMPLES, "hello-world")], datasets: [{ path: EXAMPLES, task_names: ["multi-metric"] }] })], [work, EXAMPLES]);
+    const r = await runCli(["run", "--resume", jobDir, "--json"], { cwd: work });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).n_trials, 4, "2 tasks × 2 agents");
+    const results = readdirSync(jobDir)
+      .filter((n) => statSync(join(jobDir, n)).isDirectory())
+      .map((n) => json<{ task_name: string; source: string | null; agent_info: { name: string } }>(join(jobDir, n, "result.json")));
+    assert.deepEqual(results.map((x) => `${x.agent_info.name}:${x.task_name}:${x.source}`).sort(), ["nop:hello-world:null", "nop:multi-metric:tasks", "oracle:hello-world:null", "oracle:multi-metric:tasks"]);
+    assertHarborReads(harborCheck<HarborValidation>("validate", [jobDir], [work, EXAMPLES]), "hj", 4);
+    const resumed = harborCheck<HarborResume>("resume", [jobDir], [work, EXAMPLES]);
+    assert.ok(resumed.ok, resumed.error ?? "");
+    assert.deepEqual([resumed.existing, resumed.remaining], [4, 0]);
+  });
+
+  test("-f/--filter-error-type re-runs finished trials of that type", async () => {
+    const work = tempDir("tmax-harbor-filter-");
+    const r = await runCli(["run", "-p", join(EXAMPLES, "slow-solution"), "-a", "oracle", "-o", join(work, "jobs"), "--job-name", "f"]);
+    assert.equal(r.code, 0, r.stderr);
+    const jobDir = join(work, "jobs", "f");
+    const first = readdirSync(jobDir).filter((n) => n.startsWith("slow-solution__"));
+    const kept = await runCli(["run", "--resume", jobDir]);
+    assert.equal(kept.code, 0, kept.stderr);
+    assert.deepEqual(readdirSync(jobDir).filter((n) => n.startsWith("slow-solution__")), first, "an AgentTimeoutError trial is finished");
+    const rerun = await runCli(["run", "--resume", jobDir, "-f", "AgentTimeoutError"]);
+    assert.equal(rerun.code, 0, rerun.stderr);
+    const second = readdirSync(jobDir).filter((n) => n.startsWith("slow-solution__"));
+    assert.equal(second.length, 1);
+    assert.notDeepEqual(second, first, "it ran again");
+  });
+});
+
 describe("a tmax-agent job, read by Harbor", () => {
   let server: ScriptedModel;
   let work: string;

@@ -1,8 +1,9 @@
 import { resolve } from "node:path";
 import type { EnvironmentKind } from "../../environment/providers.js";
-import { buildJobConfig, jobTaskSource, type RunOptions } from "../../job/config.js";
+import { buildJobConfig, jobTaskSources, type RunOptions } from "../../job/config.js";
 import { readJobConfig } from "../../job/resume.js";
-import { discoverTasks } from "../../task/dataset.js";
+import { discoverTasks, type DiscoveredTasks } from "../../task/dataset.js";
+import type { Task } from "../../task/task.js";
 import { defaultJobName } from "../../util/time.js";
 import { UsageError, type ExitCode } from "../exit-codes.js";
 import type { TrialPolicies } from "../../trial/trial.js";
@@ -111,8 +112,26 @@ export async function runCommand(o: RunCliOptions, argv: string[]): Promise<Exit
     const jobDir = resolve(o.resume);
     let config = readJobConfig(jobDir);
     if (o.nConcurrentGiven) config = { ...config, n_concurrent_trials: o.nConcurrent };
-    const src = jobTaskSource(config);
-    const found = await discoverTasks(src.path, { include: src.include, exclude: src.exclude, limit: src.limit });
+    let entries;
+    try {
+      entries = jobTaskSources(config);
+    } catch (err) {
+      throw new UsageError(`${jobDir}/config.json: ${(err as Error).message}`);
+    }
+    // Every task entry and dataset of the config (Harbor's plan), each task with its own source.
+    const sources = new Map<Task, string | null>();
+    const parts: DiscoveredTasks[] = [];
+    for (const e of entries) {
+      const part = await discoverTasks(e.path, { include: e.include, exclude: e.exclude, limit: e.limit });
+      for (const t of part.tasks) sources.set(t, e.singleTask ? e.source : part.source);
+      parts.push(part);
+    }
+    const found: DiscoveredTasks = {
+      ...parts[0]!,
+      tasks: parts.flatMap((p) => p.tasks),
+      invalid: parts.flatMap((p) => p.invalid),
+      warnings: parts.flatMap((p) => p.warnings),
+    };
     // Secrets masked in config.json are given again with the same flags (--ae, --ve, --ak, --api-key).
     const literal = agentSettingsFrom(o);
     return executeJob(
@@ -120,6 +139,7 @@ export async function runCommand(o: RunCliOptions, argv: string[]): Promise<Exit
         config,
         jobDir,
         found,
+        sources,
         resume: true,
         filterErrorTypes: o.filterErrorType ?? [],
         literalEnv: literal.env,
