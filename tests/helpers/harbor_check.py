@@ -210,19 +210,22 @@ def write_job(jobs_dir: Path, spec: dict[str, Any]) -> dict[str, Any]:
         results.append(result)
 
     stats = JobStats.from_trial_results(results)
-    # Harbor's metric over each eval's trials: one reward dict per trial, None for a trial without one.
+    # Harbor's final metric (harbor/job.py): over the trials whose reward is valid (a reward, and no exception
+    # whose error policy voids it), the rest left out.
     for key, evals in stats.evals.items():
         rewards = [
-            r.verifier_result.rewards if r.reward_valid and r.verifier_result else None
+            r.verifier_result.rewards
             for r in results
-            if JobStats.format_agent_evals_key(
+            if r.reward_valid
+            and r.verifier_result is not None
+            and JobStats.format_agent_evals_key(
                 r.agent_info.name, r.agent_info.model_info.name if r.agent_info.model_info else None, r.source or "adhoc"
             )
             == key
         ]
         evals.metrics = [Mean().compute(rewards)]
     try:
-        from harbor.metrics.pass_at_k import compute_pass_at_k_by_evals  # type: ignore[attr-defined]
+        from harbor.utils.pass_at_k import compute_pass_at_k_by_evals
     except ImportError:
         compute_pass_at_k_by_evals = None
     job_result = JobResult(
