@@ -290,8 +290,10 @@ describe("tmax run -a tmax (CLI)", () => {
     assert.match(r.stdout, /\/tmp\nN=3\n✓ exit 0/);
     assert.match(r.stdout, /■ submitted after 3 step\(s\)/);
     assert.doesNotMatch(r.stdout, /reward:/, "ad-hoc runs are not verified");
-    const trajectory = r.stdout.match(/trajectory: (\S+)/)![1]!;
-    assert.equal((JSON.parse(readFileSync(trajectory, "utf8")) as unknown[]).length, 8);
+    const messages = r.stdout.match(/messages: (\S+)/)![1]!;
+    assert.equal((JSON.parse(readFileSync(messages, "utf8")) as unknown[]).length, 8);
+    const trajectory = r.stdout.match(/trajectory: (\S+) \(ATIF\)/)![1]!;
+    assert.equal((JSON.parse(readFileSync(trajectory, "utf8")) as { schema_version: string }).schema_version, "ATIF-v1.4");
     assert.equal(server.requests[0]!.body.messages[1]!.content!.includes("<task>\nCount to three\n</task>"), true);
   });
 

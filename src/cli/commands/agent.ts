@@ -7,7 +7,7 @@ import type { AgentOptions } from "../../agent/agent.js";
 import { createAgent } from "../../agent/registry.js";
 import type { EpisodeEvent } from "../../agent/tmax/episode.js";
 import type { TmaxAgent } from "../../agent/tmax/tmax-agent.js";
-import { TRAJECTORY_FILE } from "../../agent/tmax/trajectory-files.js";
+import { CHAT_MESSAGES_FILE, TRAJECTORY_FILE } from "../../agent/tmax/trajectory-files.js";
 import { primaryReward } from "../../verifier/reward.js";
 import type { EngineProvider, EnvironmentKind } from "../../environment/providers.js";
 import { openEngine } from "../engine.js";
@@ -105,7 +105,8 @@ export async function agentCommand(instruction: string | undefined, o: AgentCliO
     } else {
       if (trial?.exceptionType) console.log(pc.red(`exception: ${trial.exceptionType} (see ${join(trialDir, "exception.txt")})`));
       if (verify) console.log(reward != null ? pc.bold(`reward: ${reward}`) : pc.red("no reward (verification did not produce one)"));
-      console.log(pc.dim(`trajectory: ${join(trialDir, "agent", TRAJECTORY_FILE)}`));
+      console.log(pc.dim(`trajectory: ${join(trialDir, "agent", TRAJECTORY_FILE)} (ATIF)`));
+      console.log(pc.dim(`messages: ${join(trialDir, "agent", CHAT_MESSAGES_FILE)}`));
     }
     if (outcome.cancelled) return EXIT.interrupted;
     return trial?.exceptionType && trial.exceptionType !== "AgentTimeoutError" ? EXIT.failure : EXIT.ok;
