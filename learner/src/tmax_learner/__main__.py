@@ -42,6 +42,24 @@ def main(argv: list[str] | None = None) -> int:
         default="auto",
         help="under torchrun: FSDP2 or a full replica per rank (auto: FSDP2 on GPUs, replicas on CPU)",
     )
+    inference = commands.add_parser(
+        "serve-inference",
+        help="serve a model dir on vLLM's /v1/completions with vLLM's RL control endpoints (INFERENCE.md)",
+    )
+    inference.add_argument("--model-dir", type=Path, required=True, help="the Hugging Face model dir to serve")
+    inference.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    inference.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
+    inference.add_argument(
+        "--served-model-name", nargs="+", default=["default"], help="names requests may use (default: default)"
+    )
+    inference.add_argument("--seed", type=int, default=0, help="seed for requests that carry none")
+    inference.add_argument("--max-model-len", type=int, default=None, help="context length (default: the model's)")
+    inference.add_argument("--weight-version", default="0", help="the initial weight-version label")
+    inference.add_argument("--max-num-seqs", type=int, default=64, help="requests decoded at once (round robin)")
+    inference.add_argument(
+        "--threads", type=int, default=1, help="torch CPU threads (default 1: fastest for small models on shared cores)"
+    )
+    inference.add_argument("--log-requests", action="store_true", help="log each HTTP request on stderr")
     args = parser.parse_args(argv)
 
     if args.command == "loss-check":
@@ -84,6 +102,27 @@ def main(argv: list[str] | None = None) -> int:
             args.model_dir, args.out_dir, config, schedule, args.resume_from, args.head_chunk_size, args.sharding
         )
         return serve(options)
+    if args.command == "serve-inference":
+        from tmax_learner.inference.run import InferenceOptions, serve_inference
+
+        if not 0 <= args.port <= 65535:
+            parser.error(f"--port must be from 0 to 65535, not {args.port}")
+        if args.threads < 1 or args.max_num_seqs < 1 or (args.max_model_len is not None and args.max_model_len < 2):
+            parser.error("--threads and --max-num-seqs must be at least 1, --max-model-len at least 2")
+        return serve_inference(
+            InferenceOptions(
+                model_dir=args.model_dir,
+                host=args.host,
+                port=args.port,
+                served_model_names=tuple(args.served_model_name),
+                seed=args.seed,
+                max_model_len=args.max_model_len,
+                weight_version=args.weight_version,
+                max_num_seqs=args.max_num_seqs,
+                log_requests=args.log_requests,
+                threads=args.threads,
+            )
+        )
     parser.error(f"unknown command {args.command}")
     return 2
 
