@@ -59,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     inference.add_argument(
         "--threads", type=int, default=1, help="torch CPU threads (default 1: fastest for small models on shared cores)"
     )
+    inference.add_argument("--exit-with-stdin", action="store_true", help="stop when stdin closes (for a parent)")
     inference.add_argument("--log-requests", action="store_true", help="log each HTTP request on stderr")
     args = parser.parse_args(argv)
 
@@ -121,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
                 max_num_seqs=args.max_num_seqs,
                 log_requests=args.log_requests,
                 threads=args.threads,
+                exit_with_stdin=args.exit_with_stdin,
             )
         )
     parser.error(f"unknown command {args.command}")

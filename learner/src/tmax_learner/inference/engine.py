@@ -216,13 +216,20 @@ class InferenceEngine:
             self._staged = None
 
     def update_weights(self, path: str) -> None:
-        """Inside a start/finish session: stages the checkpoint (applied by finish_weight_update). Outside one (vLLM's
-        older init + update protocol): stages and applies it at once, with the next version label."""
+        """Inside a start/finish session: stages the checkpoint (applied by finish_weight_update); a checkpoint that
+        fails the checks ends the session. Outside one (vLLM's older init + update protocol): stages and applies it
+        at once, with the next version label."""
         with self._cond:
             in_session = self._session_open
             if in_session and self._staged is not None:
                 raise EngineStateError("a checkpoint was already loaded in this weight update session")
-        staged = stage_weights(self._model, path)  # outside the lock: decoding goes on while the files are read
+        try:
+            staged = stage_weights(self._model, path)  # outside the lock: decoding goes on while the files are read
+        except Exception:
+            if in_session:
+                with self._cond:  # as vLLM's disk backend: a failed load ends the session (nothing was applied)
+                    self._session_open, self._staged = False, None
+            raise
         with self._cond:
             if in_session:
                 if not self._session_open:

@@ -2,8 +2,8 @@
 
 Once listening, one JSON line goes to stdout — {"event": "ready", "url", "host", "port", "model", "served_names",
 "weight_version", "max_model_len", "pid"} — and nothing else ever does (`tmax serve` reads it; with --port 0 it is the
-only way to learn the port). Logs go to stderr. On SIGINT or SIGTERM the server stops accepting connections,
-aborts what is still running (finish reason "abort") and exits 0.
+only way to learn the port). Logs go to stderr. On SIGINT or SIGTERM (or, with --exit-with-stdin, when stdin closes)
+the server stops accepting connections, aborts what is still running (finish reason "abort") and exits 0.
 """
 
 import json
@@ -32,6 +32,8 @@ class InferenceOptions:
     max_num_seqs: int = 64
     log_requests: bool = False
     threads: int = 1
+    exit_with_stdin: bool = False
+    """Stop when stdin reaches EOF: a parent that starts the server with a pipe on stdin never leaves it orphaned."""
 
 
 def serve_inference(options: InferenceOptions) -> int:
@@ -61,6 +63,19 @@ def serve_inference(options: InferenceOptions) -> int:
     except OSError as err:
         print(f"serve-inference: cannot listen on {options.host}:{options.port}: {err}", file=sys.stderr)
         return 1
+    if options.exit_with_stdin:
+
+        def watch_stdin() -> None:
+            # The raw descriptor, not sys.stdin: a thread blocked in a buffered read holds its lock, and interpreter
+            # shutdown then aborts waiting for it.
+            try:
+                while os.read(0, 65536):
+                    pass
+            except OSError:
+                pass
+            stop.set()
+
+        threading.Thread(target=watch_stdin, daemon=True).start()
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
     thread.start()
     host = options.host if ":" not in options.host else f"[{options.host}]"
