@@ -373,6 +373,24 @@ train
     }),
   );
 
+program
+  .command("serve")
+  .description("tmax's reference inference server: a Hugging Face model dir on vLLM's /v1/completions (token ids, processed logprobs) with vLLM's RL control endpoints, on CPU")
+  .requiredOption("--model-dir <dir>", "the Hugging Face model dir to serve (a learner checkpoint OUT/step_N/ works)")
+  .option("--port <port>", "port (0 picks a free one)", nonNegativeInt, 8000)
+  .option("--host <host>", "address to bind (the control endpoints have no authentication: keep it private)", "127.0.0.1")
+  .option("--served-model-name <names...>", "model names requests may use", ["default"])
+  .option("--seed <n>", "seed for requests that carry none", nonNegativeInt, 0)
+  .option("--max-model-len <n>", "context length (default: the model's max_position_embeddings)", positiveInt)
+  .option("--threads <n>", "torch CPU threads", positiveInt, 1)
+  .option("--log-requests", "log each HTTP request", false)
+  .action(
+    handle("serve", async (opts) => {
+      const { serveCommand } = await import("./commands/serve.js");
+      return serveCommand(opts);
+    }),
+  );
+
 withBackend(
   program
     .command("sandboxes")
