@@ -61,8 +61,9 @@ class Running:
         return self.complete(**fields)
 
 
-def start(model_dir: Path) -> Running:
-    server = make_server(load_served_model(model_dir, ("default",)), "127.0.0.1", 0, seed=0)
+def start(model_dir: Path, batch_decode: bool = False) -> Running:
+    served = load_served_model(model_dir, ("default",))
+    server = make_server(served, "127.0.0.1", 0, seed=0, batch_decode=batch_decode)
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     return Running(server, f"http://127.0.0.1:{server.port}")
 
@@ -81,10 +82,11 @@ def shared(tiny_model_dir: Path) -> Iterator[Running]:
     stop(running)
 
 
-@pytest.fixture
-def fresh(tiny_model_dir: Path) -> Iterator[Running]:
-    """A server of its own, for tests that pause it or change its weights."""
-    running = start(tiny_model_dir)
+@pytest.fixture(params=[False, True], ids=["sequential", "batched"])
+def fresh(tiny_model_dir: Path, request: pytest.FixtureRequest) -> Iterator[Running]:
+    """A server of its own, for tests that pause it or change its weights; decoding one request per step, or with
+    --batch-decode."""
+    running = start(tiny_model_dir, batch_decode=request.param)
     yield running
     stop(running)
 
@@ -187,6 +189,33 @@ def test_logprobs_are_the_processed_logprobs_of_a_direct_forward_pass(
     # logprobs: 1 also reports the most likely token of the processed distribution at each position.
     for position, entry in enumerate(choice["logprobs"]["top_logprobs"]):
         assert max(entry.values()) == pytest.approx(float(processed[position].max()), abs=2e-4)
+
+
+def test_batch_decode_samples_each_request_from_its_own_processed_distribution(
+    tiny_model_dir: Path, prompt: list[int]
+) -> None:
+    running = start(tiny_model_dir, batch_decode=True)
+    try:
+        prompts = [prompt, prompt[:-3], [*prompt, 9707], prompt]
+        results: dict[int, dict[str, Any]] = {}
+
+        def run(index: int) -> None:
+            body = {"max_tokens": 12, "temperature": 0.8, "top_p": 0.9, "seed": index, "ignore_eos": True}
+            results[index] = running.sample(prompts[index], **body)
+
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(len(prompts))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(results) == [0, 1, 2, 3]
+        assert results[0]["token_ids"] != results[3]["token_ids"], "same prompt, other seed"
+        for index, choice in results.items():
+            expected, _, _ = reference_logprobs(tiny_model_dir, prompts[index], choice["token_ids"], 0.8, 0.9)
+            reported = torch.tensor(choice["logprobs"]["token_logprobs"], dtype=torch.float64)
+            assert torch.allclose(reported, expected, atol=2e-4), (index, (reported - expected).abs().max())
+    finally:
+        stop(running)
 
 
 def test_generation_stops_at_eos_with_the_eos_included(shared: Running, prompt: list[int]) -> None:

@@ -383,6 +383,7 @@ program
   .option("--seed <n>", "seed for requests that carry none", nonNegativeInt, 0)
   .option("--max-model-len <n>", "context length (default: the model's max_position_embeddings)", positiveInt)
   .option("--threads <n>", "torch CPU threads", positiveInt, 1)
+  .option("--batch-decode", "one LM-head product per step over all running requests: faster, seeded samples reproducible only up to float noise", false)
   .option("--log-requests", "log each HTTP request", false)
   .action(
     handle("serve", async (opts) => {

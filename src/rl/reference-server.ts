@@ -24,6 +24,9 @@ export interface ReferenceServerOptions {
   seed?: number;
   maxModelLen?: number;
   threads?: number;
+  /** One LM-head product per step over all running requests: faster with many requests, reproducible only up to
+   *  float noise (INFERENCE.md). */
+  batchDecode?: boolean;
   logRequests?: boolean;
   /** Default: findLearnerPython(). */
   python?: LearnerPython;
@@ -72,6 +75,7 @@ export class ReferenceServer {
     if (options.seed !== undefined) args.push("--seed", String(options.seed));
     if (options.maxModelLen !== undefined) args.push("--max-model-len", String(options.maxModelLen));
     if (options.threads !== undefined) args.push("--threads", String(options.threads));
+    if (options.batchDecode) args.push("--batch-decode");
     if (options.logRequests) args.push("--log-requests");
     const { signal } = options;
     if (signal?.aborted) return Promise.reject(abortError(signal));

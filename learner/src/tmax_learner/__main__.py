@@ -59,6 +59,11 @@ def main(argv: list[str] | None = None) -> int:
     inference.add_argument(
         "--threads", type=int, default=1, help="torch CPU threads (default 1: fastest for small models on shared cores)"
     )
+    inference.add_argument(
+        "--batch-decode",
+        action="store_true",
+        help="one LM-head product per step over all running requests: faster, reproducible only up to float noise",
+    )
     inference.add_argument("--exit-with-stdin", action="store_true", help="stop when stdin closes (for a parent)")
     inference.add_argument("--log-requests", action="store_true", help="log each HTTP request on stderr")
     args = parser.parse_args(argv)
@@ -123,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
                 log_requests=args.log_requests,
                 threads=args.threads,
                 exit_with_stdin=args.exit_with_stdin,
+                batch_decode=args.batch_decode,
             )
         )
     parser.error(f"unknown command {args.command}")

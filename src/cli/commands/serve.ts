@@ -13,6 +13,7 @@ export interface ServeOptions {
   seed: number;
   maxModelLen?: number;
   threads: number;
+  batchDecode: boolean;
   logRequests: boolean;
 }
 
@@ -22,6 +23,7 @@ export interface ServeOptions {
  * (requests still running end with finish_reason "abort") and exits 130; the Python server never outlives tmax.
  */
 export async function serveCommand(o: ServeOptions): Promise<ExitCode> {
+  if (o.port > 65_535) throw new UsageError(`--port must be from 0 to 65535, not ${o.port}`);
   const modelDir = resolve(o.modelDir);
   if (!existsSync(join(modelDir, "config.json"))) throw new UsageError(`--model-dir ${o.modelDir}: no config.json (not a Hugging Face model dir)`);
   const interrupts = handleInterrupts("stopping the inference server");
@@ -36,6 +38,7 @@ export async function serveCommand(o: ServeOptions): Promise<ExitCode> {
       seed: o.seed,
       maxModelLen: o.maxModelLen,
       threads: o.threads,
+      batchDecode: o.batchDecode,
       logRequests: o.logRequests,
       onLog: (line) => console.error(line),
       signal: interrupts.signal,

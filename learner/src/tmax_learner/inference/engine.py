@@ -1,7 +1,15 @@
-"""The generation engine behind the reference server: one worker thread decodes every admitted request, one token
-at a time in round-robin order, each with its own KV cache (the prompt is prefilled once and every sampled token is
-fed once), so concurrent requests never share state and a request's output depends only on its prompt, its
-sampling parameters, its seed and the weights in effect at each step.
+"""The generation engine behind the reference server: one worker thread decodes every admitted request, each with its
+own KV cache (the prompt is prefilled once and every sampled token is fed once), so concurrent requests never share
+state.
+
+Two ways to step: by default one request per step, in round-robin order, with the model's own forward pass — a
+request's output then depends only on its prompt, sampling parameters, seed and the weights in effect at each step,
+bit for bit, however many requests run at once. With `batch_decode` each step runs the transformer body of every
+running request one after another and then one LM-head matrix product over all of them: several times faster when
+many requests run (the head's weight matrix, vocabulary by hidden size, is read once per step instead of once per
+request), but, as in vLLM, the logits then differ in the last bits with the batch's composition, so a seeded
+request is reproducible only up to that noise. Either way a token's logprob is computed from the very logits it was
+sampled from.
 
 Control, as vLLM's (dev-mode) engine offers it for RL:
 
@@ -72,7 +80,7 @@ class GenerationResult:
     error: str | None = None
 
 
-@dataclass
+@dataclass(eq=False)  # identity: two requests with the same fields are still two requests
 class _Sequence:
     request: GenerationRequest
     generator: torch.Generator | None
@@ -95,6 +103,7 @@ class InferenceEngine:
         seed: int = 0,
         weight_version: str = "0",
         max_running: int = 64,
+        batch_decode: bool = False,
     ) -> None:
         self._model = model
         self._shared_generator = torch.Generator().manual_seed(seed)
@@ -107,7 +116,8 @@ class InferenceEngine:
         self._held: list[_Sequence] = []
         self._running: list[_Sequence] = []
         self._cursor = 0
-        self._busy: _Sequence | None = None
+        self._busy: list[_Sequence] = []
+        self._body, self._batch_head = _split_for_batching(model) if batch_decode else (model, None)
         self._paused = False
         self._gate_closed = False
         self._closed = False
@@ -161,7 +171,7 @@ class InferenceEngine:
         if sequence.result is not None:
             return
         sequence.abort_requested = True
-        if sequence is not self._busy:
+        if sequence not in self._busy:
             self._finish_locked(sequence, "abort", None)
 
     # --- pause / resume -------------------------------------------------------------------------------------------
@@ -181,7 +191,7 @@ class InferenceEngine:
                 self._paused = True
                 for sequence in [*self._running, *self._waiting]:
                     self._abort_locked(sequence)
-            while self._busy is not None:
+            while self._busy:
                 self._cond.wait()
 
     def resume(self) -> None:
@@ -248,7 +258,7 @@ class InferenceEngine:
             return self._apply_locked(staged, version)
 
     def _apply_locked(self, staged: StagedWeights, version: str | None) -> str:
-        while self._busy is not None:
+        while self._busy:
             self._cond.wait()
         apply_weights(self._model, staged)  # the worker cannot start a step while this thread holds the lock
         self._weight_version = version if version is not None else _next_version(self._weight_version)
@@ -285,43 +295,78 @@ class InferenceEngine:
                     return
                 while self._waiting and len(self._running) < self._max_running:
                     self._running.append(self._waiting.popleft())
-                sequence = self._running[self._cursor % len(self._running)]
-                self._cursor += 1
-                self._busy = sequence
-                version = self._weight_version
-            error: str | None = None
-            token = -1
-            started = time.perf_counter()
-            try:
-                token = self._step(sequence)
-            except Exception as err:  # a failing forward pass fails this request, not the server
-                error = f"{type(err).__name__}: {err}"
-            with self._cond:
-                self._busy = None
-                self._tokens_sampled += 1
-                self._step_seconds += time.perf_counter() - started
-                if error is not None:
-                    self._finish_locked(sequence, "abort", None, error)
+                if self._batch_head is not None:
+                    batch = list(self._running)
                 else:
-                    self._record_locked(sequence, token, version)
+                    batch = [self._running[self._cursor % len(self._running)]]
+                    self._cursor += 1
+                self._busy = batch
+                version = self._weight_version
+            started = time.perf_counter()
+            outcomes = self._step_round(batch)
+            with self._cond:
+                self._busy = []
+                self._tokens_sampled += sum(1 for token, _ in outcomes if token is not None)
+                self._step_seconds += time.perf_counter() - started
+                for sequence, (token, error) in zip(batch, outcomes, strict=True):
+                    if token is None:
+                        self._finish_locked(sequence, "abort", None, error)
+                    else:
+                        self._record_locked(sequence, token, version)
                 self._cond.notify_all()
 
     @torch.inference_mode()
-    def _step(self, sequence: _Sequence) -> int:
-        """One forward pass (the prompt, or the last sampled token) and one sampled token; returns its id."""
+    def _step_round(self, batch: list[_Sequence]) -> list[tuple[int | None, str | None]]:
+        """One decoding step of every sequence of the round: a forward pass over what it has not fed yet (the prompt,
+        or its last sampled token) and one sampled token. Returns (token, None) or (None, error) per sequence; a
+        failing forward pass fails its request, not the server."""
+        rows: list[torch.Tensor | None] = []
+        errors: list[str | None] = []
+        for sequence in batch:
+            fed = sequence.request.prompt_ids if not sequence.prefilled else sequence.ids[-1:]
+            input_ids = torch.tensor([fed], dtype=torch.long)
+            try:
+                if self._batch_head is not None:
+                    out = self._body(input_ids=input_ids, cache=sequence.cache, use_cache=True)
+                    row = out.last_hidden_state[0, -1]
+                else:
+                    out = self._model(input_ids=input_ids, cache=sequence.cache, use_cache=True, logits_to_keep=1)
+                    row = out.logits[0, -1]
+                sequence.cache = out.cache
+                sequence.prefilled = True
+                rows.append(row)
+                errors.append(None)
+            except Exception as err:
+                rows.append(None)
+                errors.append(f"{type(err).__name__}: {err}")
+        computed = [row for row in rows if row is not None]
+        logits: list[torch.Tensor] = []
+        if computed:
+            stacked = torch.stack(computed)
+            logits = list(self._batch_head(stacked) if self._batch_head is not None else stacked)
+        outcomes: list[tuple[int | None, str | None]] = []
+        next_row = iter(logits)
+        for sequence, row, error in zip(batch, rows, errors, strict=True):
+            if row is None:
+                outcomes.append((None, error))
+                continue
+            try:
+                outcomes.append((self._sample(sequence, next(next_row)), None))
+            except Exception as err:
+                outcomes.append((None, f"{type(err).__name__}: {err}"))
+        return outcomes
+
+    def _sample(self, sequence: _Sequence, logits: torch.Tensor) -> int:
         request = sequence.request
-        fed = request.prompt_ids if not sequence.prefilled else sequence.ids[-1:]
-        input_ids = torch.tensor([fed], dtype=torch.long)
-        out = self._model(input_ids=input_ids, cache=sequence.cache, use_cache=True, logits_to_keep=1)
-        sequence.cache = out.cache
-        sequence.prefilled = True
-        logits = out.logits[0, -1]
         if len(sequence.ids) < request.min_tokens:
             logits = mask_ids(logits, request.stop_ids)
         logprobs = processed_logprobs(logits, request.sampling)
         token = draw(logprobs, request.sampling, sequence.generator or self._shared_generator)
         sequence.logprobs.append(float(logprobs[token].item()))
-        if request.top_logprobs > 0:
+        if request.top_logprobs == 1:
+            value, index = torch.max(logprobs, dim=-1)
+            sequence.top.append([(int(index.item()), float(value.item()))])
+        elif request.top_logprobs > 1:
             values, indices = torch.topk(logprobs, request.top_logprobs)
             sequence.top.append([(int(i), float(v)) for i, v in zip(indices.tolist(), values.tolist(), strict=True)])
         else:
@@ -371,3 +416,19 @@ class InferenceEngine:
 def _next_version(current: str) -> str:
     """The label after a weight update that named none: the next integer when the label is one, else label + "+1"."""
     return str(int(current) + 1) if current.isdigit() else f"{current}+1"
+
+
+def _split_for_batching(model: torch.nn.Module) -> tuple[torch.nn.Module, torch.nn.Module | None]:
+    """The transformer body and the LM head, for batched decoding, when the model's logits are just head(hidden);
+    (model, None) for models that post-process their logits (soft-capping, scaling), which decode one at a time."""
+    config = getattr(model, "config", None)
+    post = ("final_logit_softcapping", "logit_scale", "logits_scaling", "output_multiplier_scale")
+    if any(getattr(config, name, None) not in (None, 1, 1.0) for name in post):
+        return model, None
+    get_decoder = getattr(model, "get_decoder", None)
+    get_head = getattr(model, "get_output_embeddings", None)
+    body = get_decoder() if callable(get_decoder) else None
+    head = get_head() if callable(get_head) else None
+    if not isinstance(body, torch.nn.Module) or not isinstance(head, torch.nn.Linear):
+        return model, None
+    return body, head

@@ -32,6 +32,7 @@ class InferenceOptions:
     max_num_seqs: int = 64
     log_requests: bool = False
     threads: int = 1
+    batch_decode: bool = False
     exit_with_stdin: bool = False
     """Stop when stdin reaches EOF: a parent that starts the server with a pipe on stdin never leaves it orphaned."""
 
@@ -59,6 +60,7 @@ def serve_inference(options: InferenceOptions) -> int:
             weight_version=options.weight_version,
             max_num_seqs=options.max_num_seqs,
             log_requests=options.log_requests,
+            batch_decode=options.batch_decode,
         )
     except OSError as err:
         print(f"serve-inference: cannot listen on {options.host}:{options.port}: {err}", file=sys.stderr)

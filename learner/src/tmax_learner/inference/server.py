@@ -335,8 +335,15 @@ def make_server(
     weight_version: str = "0",
     max_num_seqs: int = 64,
     log_requests: bool = False,
+    batch_decode: bool = False,
 ) -> InferenceHttpServer:
-    engine = InferenceEngine(served.model, seed=seed, weight_version=weight_version, max_running=max_num_seqs)
+    engine = InferenceEngine(
+        served.model,
+        seed=seed,
+        weight_version=weight_version,
+        max_running=max_num_seqs,
+        batch_decode=batch_decode,
+    )
     try:
         return InferenceHttpServer((host, port), served, engine, log_requests)
     except BaseException:
