@@ -450,3 +450,23 @@ def test_a_client_that_goes_away_has_its_request_aborted(fresh: Running, prompt:
     connection.close()
     wait_until(lambda: fresh.server.engine.stats()["running"] == 0, timeout=10)
     assert sampled(fresh) < 3000
+
+
+@pytest.mark.parametrize(
+    "flags", [["--port", "70000"], ["--threads", "0"], ["--max-num-seqs", "0"], ["--max-model-len", "1"]]
+)
+def test_serve_inference_usage_errors_exit_2(tiny_model_dir: Path, flags: list[str]) -> None:
+    from tmax_learner.__main__ import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(["serve-inference", "--model-dir", str(tiny_model_dir), *flags])
+    assert exited.value.code == 2
+
+
+def test_serve_inference_refuses_a_context_longer_than_the_model_and_a_missing_dir(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    from tmax_learner.inference.run import InferenceOptions, serve_inference
+
+    assert serve_inference(InferenceOptions(tiny_model_dir, port=0, max_model_len=10_000)) == 1
+    assert serve_inference(InferenceOptions(tmp_path / "nothing", port=0)) == 1

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -11,7 +12,7 @@ import { promptCodecFor } from "../../src/rl/prompt-codec.js";
 import { runRollout, type RolloutSettings } from "../../src/rl/rollout-runner.js";
 import type { Rollout } from "../../src/rl/rollout.js";
 import { loadTask } from "../../src/task/task.js";
-import { REPO, startCli } from "../helpers/cli.js";
+import { REPO, runCli, startCli } from "../helpers/cli.js";
 import { fakeProvider } from "../helpers/fake-provider.js";
 import { tempDir, writeTask } from "../helpers/task-fixture.js";
 
@@ -161,4 +162,13 @@ test("tmax serve: rollouts' behaviour logprobs are the model's, a disk weight sy
   assert.equal(code, 130, cli.out.stderr);
   assert.equal(isAlive(serverPid), false, "the Python server stopped with tmax serve");
   await assert.rejects(control.weightVersion());
+});
+
+test("tmax serve: a model dir the server cannot load fails with the server's reason, exit 1", { timeout: 120_000 }, async () => {
+  const dir = tempDir("tmax-serve-broken-");
+  writeFileSync(join(dir, "config.json"), JSON.stringify({ model_type: "qwen3" }));
+  const r = await runCli(["serve", "--model-dir", dir, "--port", "0"]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.equal(r.stdout, "");
+  assert.match(r.stderr, /the reference server exited \(code 1\) before it was ready:[\s\S]*serve-inference: /);
 });

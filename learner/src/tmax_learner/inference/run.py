@@ -38,13 +38,24 @@ class InferenceOptions:
 
 
 def serve_inference(options: InferenceOptions) -> int:
+    """Serves until SIGINT / SIGTERM (their handlers, and torch's thread count, are this function's while it runs);
+    0 then, 1 when the model cannot be loaded or the address not bound."""
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         stop.set()
 
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    threads = torch.get_num_threads()
+    try:
+        return _serve(options, stop)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        torch.set_num_threads(threads)
+
+
+def _serve(options: InferenceOptions, stop: threading.Event) -> int:
     torch.set_num_threads(options.threads)
     try:
         served = load_served_model(options.model_dir, options.served_model_names, options.max_model_len)

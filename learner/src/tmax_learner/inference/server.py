@@ -17,7 +17,7 @@ import socket
 import sys
 import threading
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -40,14 +40,18 @@ class ServedModel:
     model: torch.nn.Module
     tokenizer: PreTrainedTokenizerBase | None
     limits: ModelLimits
+    # A fast tokenizer is not safe to share between threads (encoding sets its truncation state: "Already borrowed").
+    _tokenizer_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def encode(self, text: str, add_special_tokens: bool) -> list[int]:
         assert self.tokenizer is not None
-        return list(self.tokenizer.encode(text, add_special_tokens=add_special_tokens))
+        with self._tokenizer_lock:
+            return list(self.tokenizer.encode(text, add_special_tokens=add_special_tokens))
 
     def decode(self, ids: list[int], skip_special_tokens: bool) -> str:
         assert self.tokenizer is not None
-        return str(self.tokenizer.decode(ids, skip_special_tokens=skip_special_tokens))
+        with self._tokenizer_lock:
+            return str(self.tokenizer.decode(ids, skip_special_tokens=skip_special_tokens))
 
 
 def _ids(value: object) -> list[int]:
