@@ -438,6 +438,23 @@ def test_a_bad_checkpoint_changes_nothing(
     assert fresh.sample(prompt, **request) == original
 
 
+def test_a_checkpoint_in_another_hugging_face_layout_loads_through_transformers(
+    fresh: Running, other_model_dir: Path, tmp_path: Path, prompt: list[int]
+) -> None:
+    # Tensor names without the base-model prefix ("layers.0…" for "model.layers.0…"): not the module's names, but a
+    # layout transformers converts on load.
+    unprefixed = tmp_path / "unprefixed"
+    shutil.copytree(other_model_dir, unprefixed)
+    tensors = load_file(str(unprefixed / "model.safetensors"))
+    save_file({k.removeprefix("model."): v for k, v in tensors.items()}, str(unprefixed / "model.safetensors"))
+    status, reply = load(fresh, unprefixed, "converted")
+    assert (status, reply["weight_version"]) == (200, "converted"), reply
+    choice = fresh.sample(prompt, max_tokens=6, temperature=1.0, seed=2, ignore_eos=True)
+    expected, _, _ = reference_logprobs(other_model_dir, prompt, choice["token_ids"], 1.0, 1.0)
+    reported = torch.tensor(choice["logprobs"]["token_logprobs"], dtype=torch.float64)
+    assert torch.allclose(reported, expected, atol=2e-4), "the converted checkpoint's weights are the ones served"
+
+
 def test_a_client_that_goes_away_has_its_request_aborted(fresh: Running, prompt: list[int]) -> None:
     body = json.dumps({"prompt": prompt, "max_tokens": 3000, "ignore_eos": True}).encode()
     connection = socket.create_connection(("127.0.0.1", fresh.server.port))

@@ -4,13 +4,20 @@ Face model dir of the same architecture), checked completely before anything is 
 Checks: the path is an absolute directory holding `*.safetensors` files (vLLM's disk backend asks the same); no
 tensor name appears twice; every name is a parameter of the served model (tied weights may appear under either
 name); every parameter of the model is present (a tied one once); every shape equals the model's; every dtype is a
-floating point one. The tensors are then cast to the parameters' dtypes. Applying them copies into the parameters
-in place, which the engine does between two decoding steps, so no forward pass sees a mix of old and new weights.
+floating point one; every value is finite. The tensors are then cast to the parameters' dtypes.
+
+Checkpoints whose tensor names are not the module's own (Hugging Face checkpoint layouts transformers converts on
+load: a missing base-model prefix, renamed or fused weights) are read through transformers' own loader instead,
+with the directory's config.json, and accepted only when it reports no missing, unexpected or mismatched tensor.
+
+Applying copies the tensors into the parameters in place, which the engine does between two decoding steps, so no
+forward pass sees a mix of old and new weights.
 """
 
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from safetensors import safe_open
@@ -49,9 +56,57 @@ def _canonical_names(model: torch.nn.Module) -> dict[str, str]:
     return names
 
 
+class _NotModuleNames(WeightLoadError):
+    """The checkpoint's tensor names are not the module's parameter names."""
+
+
 def stage_weights(model: torch.nn.Module, path: str) -> StagedWeights:
     """Reads and checks every tensor of the directory against `model`; raises WeightLoadError on the first problem."""
     files = _safetensors_files(path)
+    try:
+        staged = _stage_by_module_names(model, path, files)
+    except _NotModuleNames as err:
+        staged = _stage_through_transformers(model, path, err)
+    non_finite = [name for name, tensor in staged.items() if not bool(torch.isfinite(tensor).all())]
+    if non_finite:
+        raise WeightLoadError(f"{path}: tensor {non_finite[0]} has non-finite values")
+    return StagedWeights(Path(path), staged)
+
+
+def _stage_through_transformers(model: torch.nn.Module, path: str, cause: WeightLoadError) -> dict[str, torch.Tensor]:
+    from transformers import AutoModelForCausalLM
+
+    if not (Path(path) / "config.json").is_file():
+        raise WeightLoadError(f"{cause} (and the directory has no config.json to convert it with)") from cause
+    try:
+        # With output_loading_info, from_pretrained returns (model, info); its annotation says a model.
+        result: Any = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32, output_loading_info=True)
+        loaded: torch.nn.Module = result[0]
+        info: dict[str, Any] = result[1]
+    except Exception as err:
+        raise WeightLoadError(f"{cause} (transformers cannot load it either: {type(err).__name__}: {err})") from err
+    problems = {kind: list(info.get(kind) or []) for kind in ("missing_keys", "unexpected_keys", "mismatched_keys")}
+    if any(problems.values()):
+        shown = "; ".join(f"{kind}: {', '.join(map(str, keys[:3]))}" for kind, keys in problems.items() if keys)
+        raise WeightLoadError(f"{cause} (through transformers: {shown})") from cause
+    parameters = dict(model.named_parameters())
+    staged: dict[str, torch.Tensor] = {}
+    for name, tensor in loaded.named_parameters():
+        target = parameters.get(name)
+        if target is None:
+            raise WeightLoadError(f"{path}: parameter {name} of the checkpoint's model is not one of the served model")
+        if tuple(tensor.shape) != tuple(target.shape):
+            raise WeightLoadError(
+                f"{path}: parameter {name} has shape {list(tensor.shape)}, the model's is {list(target.shape)}"
+            )
+        staged[name] = tensor.detach().to(target.dtype)
+    missing = sorted(set(parameters) - set(staged))
+    if missing:
+        raise WeightLoadError(f"{path}: the checkpoint lacks {len(missing)} parameter(s) of the model: {missing[0]}")
+    return staged
+
+
+def _stage_by_module_names(model: torch.nn.Module, path: str, files: list[Path]) -> dict[str, torch.Tensor]:
     names = _canonical_names(model)
     parameters = dict(model.named_parameters())
     staged: dict[str, torch.Tensor] = {}
@@ -65,7 +120,7 @@ def stage_weights(model: torch.nn.Module, path: str) -> StagedWeights:
                     seen.add(key)
                     canonical = names.get(key)
                     if canonical is None:
-                        raise WeightLoadError(f"{file}: tensor {key} is not a parameter of the served model")
+                        raise _NotModuleNames(f"{file}: tensor {key} is not a parameter of the served model")
                     tensor = reader.get_tensor(key)
                     target = parameters[canonical]
                     if tuple(tensor.shape) != tuple(target.shape):
@@ -85,10 +140,7 @@ def stage_weights(model: torch.nn.Module, path: str) -> StagedWeights:
     if missing:
         shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
         raise WeightLoadError(f"{path}: the checkpoint lacks {len(missing)} parameter(s) of the model: {shown}")
-    non_finite = [name for name, tensor in staged.items() if not bool(torch.isfinite(tensor).all())]
-    if non_finite:
-        raise WeightLoadError(f"{path}: tensor {non_finite[0]} has non-finite values")
-    return StagedWeights(Path(path), staged)
+    return staged
 
 
 @torch.no_grad()
