@@ -20,7 +20,9 @@ from safetensors.torch import load_file, save_file
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from tmax_learner.inference.server import InferenceHttpServer, load_served_model, make_server
+from tmax_learner.model.policy_model import load_policy_model
 from tmax_learner.model.tiny_model import TinyDims, make_tiny_model
+from tmax_learner.train.checkpoints import save_hf_checkpoint
 
 EOS = 151645  # Qwen3's <|im_end|>, the tiny model's EOS
 
@@ -453,6 +455,23 @@ def test_a_checkpoint_in_another_hugging_face_layout_loads_through_transformers(
     expected, _, _ = reference_logprobs(other_model_dir, prompt, choice["token_ids"], 1.0, 1.0)
     reported = torch.tensor(choice["logprobs"]["token_logprobs"], dtype=torch.float64)
     assert torch.allclose(reported, expected, atol=2e-4), "the converted checkpoint's weights are the ones served"
+
+
+def test_a_learner_checkpoint_loads(
+    fresh: Running, tiny_model_dir: Path, tokenizer_dir: Path, tmp_path: Path, prompt: list[int]
+) -> None:
+    policy = load_policy_model(tiny_model_dir, torch.device("cpu"))
+    with torch.no_grad():
+        for parameter in policy.model.parameters():
+            parameter.mul_(1.5)
+    checkpoint = save_hf_checkpoint(policy, tmp_path / "out", 3, tokenizer_dir)
+    assert checkpoint.name == "step_3"
+    status, reply = load(fresh, checkpoint, "3")
+    assert (status, reply["weight_version"]) == (200, "3"), reply
+    choice = fresh.sample(prompt, max_tokens=6, temperature=0.9, seed=4, ignore_eos=True)
+    expected, _, _ = reference_logprobs(checkpoint, prompt, choice["token_ids"], 0.9, 1.0)
+    reported = torch.tensor(choice["logprobs"]["token_logprobs"], dtype=torch.float64)
+    assert torch.allclose(reported, expected, atol=2e-4)
 
 
 def test_a_client_that_goes_away_has_its_request_aborted(fresh: Running, prompt: list[int]) -> None:
