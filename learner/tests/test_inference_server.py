@@ -506,3 +506,77 @@ def test_serve_inference_refuses_a_context_longer_than_the_model_and_a_missing_d
 
     assert serve_inference(InferenceOptions(tiny_model_dir, port=0, max_model_len=10_000)) == 1
     assert serve_inference(InferenceOptions(tmp_path / "nothing", port=0)) == 1
+
+
+BASH_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "bash",
+        "description": "Run a command",
+        "parameters": {"type": "object", "properties": {"command": {"type": "string"}}, "required": ["command"]},
+    },
+}
+
+
+def test_chat_completions_render_the_chat_template_and_sample_as_completions(
+    shared: Running, tiny_model_dir: Path
+) -> None:
+    messages: list[dict[str, Any]] = [
+        {"role": "system", "content": "You are a terminal agent."},
+        {"role": "user", "content": "List /tmp."},
+        {
+            "role": "assistant",
+            "content": "",
+            "tool_calls": [
+                {"id": "c1", "type": "function", "function": {"name": "bash", "arguments": '{"command": "ls /tmp"}'}}
+            ],
+        },
+        {"role": "tool", "tool_call_id": "c1", "content": "a\nb"},
+    ]
+    body = {
+        "model": "default",
+        "messages": messages,
+        "tools": [BASH_TOOL],
+        "max_tokens": 6,
+        "temperature": 0.8,
+        "seed": 9,
+        "logprobs": True,
+        "return_token_ids": True,
+        "ignore_eos": True,
+    }
+    status, reply = shared.call("POST", "/v1/chat/completions", body)
+    assert status == 200, reply
+    assert reply["object"] == "chat.completion"
+    tokenizer = AutoTokenizer.from_pretrained(str(tiny_model_dir))
+    decoded_call = {"id": "c1", "type": "function", "function": {"name": "bash", "arguments": {"command": "ls /tmp"}}}
+    history = [*messages[:2], {**messages[2], "tool_calls": [decoded_call]}, messages[3]]
+    expected_prompt = tokenizer.apply_chat_template(
+        history, tools=[BASH_TOOL], add_generation_prompt=True, tokenize=True, return_dict=False
+    )
+    assert reply["prompt_token_ids"] == expected_prompt
+    choice = reply["choices"][0]
+    ids = choice["token_ids"]
+    assert len(ids) == 6 and choice["finish_reason"] == "length"
+    assert choice["message"]["role"] == "assistant" and choice["message"]["tool_calls"] == []
+    assert choice["message"]["content"] == tokenizer.decode(ids, skip_special_tokens=True)
+    same = shared.sample(reply["prompt_token_ids"], max_tokens=6, temperature=0.8, seed=9, ignore_eos=True)
+    assert same["token_ids"] == ids, "a chat request samples as the completion of its rendered prompt"
+    logprobs = [entry["logprob"] for entry in choice["logprobs"]["content"]]
+    expected, _, _ = reference_logprobs(tiny_model_dir, reply["prompt_token_ids"], ids, 0.8, 1.0)
+    assert torch.allclose(torch.tensor(logprobs, dtype=torch.float64), expected, atol=2e-4)
+    assert reply["usage"]["prompt_tokens"] == len(expected_prompt) and reply["usage"]["completion_tokens"] == 6
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"messages": []}, "messages must be a non-empty list"),
+        ({"messages": [{"content": "hi"}]}, "role"),
+        ({"messages": [{"role": "user", "content": "hi"}], "tool_choice": "required"}, "tool_choice"),
+        ({"messages": [{"role": "user", "content": "hi"}], "top_logprobs": 2}, "top_logprobs needs logprobs"),
+        ({"messages": [{"role": "user", "content": "hi"}], "max_tokens": 5000}, "maximum context length"),
+    ],
+)
+def test_bad_chat_requests_get_400(shared: Running, body: dict[str, Any], message: str) -> None:
+    status, reply = shared.call("POST", "/v1/chat/completions", {"model": "default", **body})
+    assert status == 400 and message in reply["error"]["message"], reply

@@ -6,6 +6,7 @@ import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { CompletionsTokenClient } from "../../src/model/completions-client.js";
 import { loadHfTokenizer, type HfTokenizer } from "../../src/model/hf/hf-tokenizer.js";
+import { OpenAIChatClient } from "../../src/model/openai-client.js";
 import { VllmDevControl } from "../../src/rl/inference-control.js";
 import { findLearnerPython } from "../../src/rl/learner-python.js";
 import { promptCodecFor } from "../../src/rl/prompt-codec.js";
@@ -155,6 +156,15 @@ test("tmax serve: rollouts' behaviour logprobs are the model's, a disk weight sy
   assertClose(synced.logprobs, fromNew!, "logprobs after the sync");
   await assert.rejects(control.loadWeightsFromDisk(join(tempDir(), "missing"), "2"), /HTTP 400: .*no such directory/);
   assert.equal(await control.weightVersion(), "1", "a failed load changes nothing");
+
+  // The chat endpoint, as the tmax agent calls it (e.g. to evaluate a checkpoint): the template's prompt ids come back.
+  const chat = new OpenAIChatClient({ baseUrl, model: "default", apiKey: null });
+  const messages = [{ role: "user" as const, content: "List /tmp." }];
+  const reply = await chat.complete(messages, [], { max_tokens: 5, temperature: 0, tokenDetails: true });
+  assert.equal(reply.message.role, "assistant");
+  assert.equal(typeof reply.message.content, "string");
+  assert.deepEqual(reply.tokens?.promptTokenIds, tok.promptIds(messages, null, { addGenerationPrompt: true }));
+  assert.equal(reply.tokens?.completionTokenIds?.length, reply.tokens?.logprobs?.length);
 
   assert.ok(isAlive(serverPid));
   cli.kill("SIGINT");

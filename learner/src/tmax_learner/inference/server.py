@@ -1,4 +1,5 @@
-"""The reference inference server's HTTP side: vLLM's OpenAI-compatible /v1/completions and /v1/models, its probes
+"""The reference inference server's HTTP side: vLLM's OpenAI-compatible /v1/completions, /v1/chat/completions and
+/v1/models, its probes
 (/health, /ping, /version) and its dev-mode RL control plane (/pause, /resume, /is_paused, /abort_requests,
 /init_weight_transfer_engine, /start_weight_update, /update_weights, /finish_weight_update, /update_weight_version,
 /weight_info, /get_world_size, /reset_prefix_cache), as vLLM 0.33 serves them with
@@ -17,6 +18,7 @@ import socket
 import sys
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -27,8 +29,21 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig, PreTrainedTokenizerBase
 
 from tmax_learner import __version__
-from tmax_learner.inference.engine import PAUSE_MODES, EngineStateError, InferenceEngine, PauseMode
-from tmax_learner.inference.protocol import ApiError, ModelLimits, completion_response, parse_completion
+from tmax_learner.inference.chat import chat_response, chat_to_completion
+from tmax_learner.inference.engine import (
+    PAUSE_MODES,
+    EngineStateError,
+    GenerationResult,
+    InferenceEngine,
+    PauseMode,
+)
+from tmax_learner.inference.protocol import (
+    ApiError,
+    CompletionCall,
+    ModelLimits,
+    completion_response,
+    parse_completion,
+)
 from tmax_learner.inference.weights import WeightLoadError
 
 MAX_BODY_BYTES = 64 * 1024 * 1024
@@ -47,6 +62,21 @@ class ServedModel:
         assert self.tokenizer is not None
         with self._tokenizer_lock:
             return list(self.tokenizer.encode(text, add_special_tokens=add_special_tokens))
+
+    def render(
+        self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None, kwargs: dict[str, Any]
+    ) -> list[int]:
+        """The chat template's token ids for a conversation, with the generation prompt."""
+        assert self.tokenizer is not None
+        tool_list: list[dict[Any, Any] | Callable[..., Any]] | None = list(tools) if tools else None
+        with self._tokenizer_lock:
+            ids = self.tokenizer.apply_chat_template(
+                messages, tools=tool_list, add_generation_prompt=True, tokenize=True, return_dict=False, **kwargs
+            )
+        tokens = [x for x in ids if isinstance(x, int)] if isinstance(ids, list) else []
+        if not tokens or len(tokens) != len(ids):
+            raise ValueError("the chat template did not give a list of token ids")
+        return tokens
 
     def decode(self, ids: list[int], skip_special_tokens: bool) -> str:
         assert self.tokenizer is not None
@@ -201,6 +231,7 @@ class InferenceHttpServer(ThreadingHTTPServer):
             (get, "/version"): lambda h, b, q: (200, {"version": __version__, "server": "tmax-reference"}),
             (get, "/v1/models"): self._models,
             (post, "/v1/completions"): self._completions,
+            (post, "/v1/chat/completions"): self._chat_completions,
             (post, "/pause"): self._pause,
             (post, "/resume"): self._resume,
             (get, "/is_paused"): lambda h, b, q: (200, {"is_paused": self.engine.is_paused}),
@@ -240,6 +271,23 @@ class InferenceHttpServer(ThreadingHTTPServer):
         has_tokenizer = served.tokenizer is not None
         call = parse_completion(body, served.limits, served.encode if has_tokenizer else None)
         response_id = f"cmpl-{uuid.uuid4().hex}"
+        results = self._generate(handler, call, response_id)
+        if results is None:
+            return 0, None
+        return 200, completion_response(call, results, served.decode if has_tokenizer else None, response_id)
+
+    def _chat_completions(self, handler: _Handler, body: object, query: dict[str, str]) -> Reply:
+        served = self.served
+        render = served.render if served.tokenizer is not None else None
+        call = parse_completion(chat_to_completion(body, render, served.limits.max_model_len), served.limits)
+        response_id = f"chatcmpl-{uuid.uuid4().hex}"
+        results = self._generate(handler, call, response_id)
+        if results is None:
+            return 0, None
+        return 200, chat_response(call, results, served.decode, response_id)
+
+    def _generate(self, handler: _Handler, call: CompletionCall, response_id: str) -> list[GenerationResult] | None:
+        """Runs the call's requests; None when the client went away (they were aborted)."""
         keys = [response_id] + ([call.request_id] if call.request_id else [])
         try:
             sequences = [self.engine.submit(request) for request in call.requests]
@@ -256,7 +304,7 @@ class InferenceHttpServer(ThreadingHTTPServer):
                     for other in sequences:
                         self.engine.abort(other)
                     handler.close_connection = True
-                    return 0, None
+                    return None
                 if result.error is not None:
                     raise ApiError(500, f"generation failed: {result.error}")
                 results.append(result)
@@ -264,7 +312,7 @@ class InferenceHttpServer(ThreadingHTTPServer):
             with self._inflight_lock:
                 for key in keys:
                     self._inflight.pop(key, None)
-        return 200, completion_response(call, results, served.decode if has_tokenizer else None, response_id)
+        return results
 
     def _pause(self, handler: _Handler, body: object, query: dict[str, str]) -> Reply:
         mode = query.get("mode", "abort")
