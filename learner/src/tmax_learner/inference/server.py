@@ -1,8 +1,7 @@
 """The reference inference server's HTTP side: vLLM's OpenAI-compatible /v1/completions, /v1/chat/completions and
-/v1/models, its probes
-(/health, /ping, /version) and its dev-mode RL control plane (/pause, /resume, /is_paused, /abort_requests,
-/init_weight_transfer_engine, /start_weight_update, /update_weights, /finish_weight_update, /update_weight_version,
-/weight_info, /get_world_size, /reset_prefix_cache), as vLLM 0.33 serves them with
+/v1/models, its probes (/health, /ping, /version) and its dev-mode RL control plane (/pause, /resume, /is_paused,
+/abort_requests, /init_weight_transfer_engine, /start_weight_update, /update_weights, /finish_weight_update,
+/update_weight_version, /weight_info, /get_world_size, /reset_prefix_cache), as vLLM 0.33 serves them with
 `--weight-transfer-config '{"backend": "disk"}'` (INFERENCE.md lists each one).
 
 HTTP stack: the standard library's ThreadingHTTPServer (one thread per connection, HTTP/1.1 keep-alive). The server
