@@ -465,7 +465,7 @@ def test_a_learner_checkpoint_loads(
         for parameter in policy.model.parameters():
             parameter.mul_(1.5)
     checkpoint = save_hf_checkpoint(policy, tmp_path / "out", 3, tokenizer_dir)
-    assert checkpoint.name == "step_3"
+    assert checkpoint is not None and checkpoint.name == "step_3"
     status, reply = load(fresh, checkpoint, "3")
     assert (status, reply["weight_version"]) == (200, "3"), reply
     choice = fresh.sample(prompt, max_tokens=6, temperature=0.9, seed=4, ignore_eos=True)
