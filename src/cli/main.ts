@@ -4,6 +4,7 @@ import { TMAX_VERSION } from "../version.js";
 import { errorMessage } from "../util/errors.js";
 import { EXIT, UsageError, type ExitCode } from "./exit-codes.js";
 import { withAgentSettings, withBackend, withModelServer } from "./options.js";
+import { trainConfigOptions, trainOverrides } from "./train-flags.js";
 import { collect, nonNegativeInt, nonNegativeNumber, parseEnvPair, positiveInt, positiveNumber, splitWords } from "./parse.js";
 
 /**
@@ -28,6 +29,8 @@ const program = new Command()
   .name("tmax")
   .description("Terminal agents end to end: run Harbor-format tasks in containers, score them, generate and train.")
   .version(TMAX_VERSION)
+  // Options belong to the command they follow (`tmax train --lr X` vs `tmax train step --lr X`).
+  .enablePositionalOptions()
   .showHelpAfterError()
   // Parser errors (unknown options, missing arguments, invalid values) end as usage errors, not as commander's exit 1.
   .exitOverride();
@@ -321,7 +324,29 @@ program
     }),
   );
 
-const train = program.command("train").description("the RL learner (the Python package in learner/, run from .venv)");
+const train = program
+  .command("train")
+  .description("asynchronous DPPO on terminal tasks: `tmax train --config train.yaml` (every key also a flag) or `tmax train --resume OUT`; subcommands run single learner steps, SFT and loss checks")
+  .option("-c, --config <file>", "a YAML (or JSON) config; keys as the flags below, snake_case")
+  .option("--resume <out>", "continue the run in OUT from its last resume state")
+  .option("--json", "print the run's summary as JSON", false)
+  // The run's flags (--model-dir, --lr, …) belong to `tmax train` only when given before a subcommand, so that
+  // `tmax train step --model-dir D` keeps its own.
+  .enablePositionalOptions();
+for (const option of trainConfigOptions()) train.addOption(option);
+train.action(
+  handle("train", async (opts: Record<string, unknown>) => {
+    const { trainCommand } = await import("./commands/train.js");
+    let overrides: Record<string, unknown>;
+    try {
+      overrides = trainOverrides(opts);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    if (opts.config === undefined && opts.resume === undefined && Object.keys(overrides).length === 0) throw new UsageError("give --config FILE (or the settings as flags), or --resume OUT; see tmax train --help");
+    return trainCommand({ config: opts.config as string | undefined, resume: opts.resume as string | undefined, json: opts.json === true, overrides });
+  }),
+);
 train
   .command("loss-check")
   .description("run the learner's loss code (DPPO, PPO-clip) on cases from a JSON file; print loss, kept fraction and gradients as JSON")

@@ -39,6 +39,8 @@ export interface RolloutDeps {
   logsDir: string;
   signal: AbortSignal;
   onEvent?: (sample: number, event: EpisodeEvent) => void;
+  /** Tool calls per episode; default the harness's (64). */
+  maxToolCalls?: number;
 }
 
 export interface RolloutSample {
@@ -86,7 +88,7 @@ async function play(env: Environment, policy: TokenPolicy, sample: RolloutSample
     instruction: task.instruction,
     policy,
     shell,
-    settings: TMAX_RL_RULES,
+    settings: deps.maxToolCalls === undefined ? TMAX_RL_RULES : { ...TMAX_RL_RULES, maxSteps: deps.maxToolCalls },
     signal: deps.signal,
     onEvent: (event) => deps.onEvent?.(sample.sampleIndex, event),
   });

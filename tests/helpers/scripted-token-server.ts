@@ -55,10 +55,20 @@ export interface RecordedTokenRequest {
   headers: Record<string, string>;
 }
 
+/** A call to the control plane stand-in (vLLM's dev-mode RL endpoints, as tmax drives them). */
+export interface RecordedControlCall {
+  path: string;
+  body: unknown;
+  /** Completion requests answered before this call (where in the stream of samples it came). */
+  afterRequests: number;
+}
+
 export interface ScriptedTokenServer {
   /** Base URL, ending in /v1. */
   url: string;
   requests: RecordedTokenRequest[];
+  /** Control calls, in order (pause, resume, weight updates, versions). */
+  controls: RecordedControlCall[];
   /** Scripted turns not yet served. */
   remaining(): number;
   close(): Promise<void>;
@@ -120,6 +130,47 @@ export async function startScriptedTokenServer(
   const delays = new Set<() => void>();
   const app = new Hono();
 
+  // A stand-in of vLLM's dev-mode control plane (pause/resume, the disk weight-transfer calls, weight versions):
+  // it records each call and keeps the state tmax reads back. It loads no weights.
+  const controls: RecordedControlCall[] = [];
+  let paused = false;
+  let weightVersion: string | null = null;
+  const record = async (c: { req: { path: string; url: string; raw: Request } }): Promise<unknown> => {
+    const text = await c.req.raw.text();
+    const body = text ? (JSON.parse(text) as unknown) : null;
+    const query = new URL(c.req.url).search;
+    controls.push({ path: c.req.path + query, body, afterRequests: requests.length });
+    return body;
+  };
+  app.post("/pause", async (c) => {
+    await record(c);
+    paused = true;
+    return c.json({ status: "paused" });
+  });
+  app.post("/resume", async (c) => {
+    await record(c);
+    paused = false;
+    return c.json({ status: "resumed" });
+  });
+  app.get("/is_paused", (c) => c.json({ is_paused: paused }));
+  app.get("/weight_info", (c) => c.json({ weight_version: weightVersion }));
+  app.post("/update_weight_version", async (c) => {
+    const body = (await record(c)) as { new_version?: string };
+    weightVersion = body.new_version ?? null;
+    return c.json({ status: "ok" });
+  });
+  for (const path of ["/init_weight_transfer_engine", "/start_weight_update", "/update_weights"]) {
+    app.post(path, async (c) => {
+      await record(c);
+      return c.json({ status: "ok" });
+    });
+  }
+  app.post("/finish_weight_update", async (c) => {
+    const body = (await record(c)) as { weight_version?: string };
+    weightVersion = body.weight_version ?? weightVersion;
+    return c.json({ status: "ok" });
+  });
+
   app.get("/v1/models", (c) => c.json({ object: "list", data: [{ id: "scripted-token-model", object: "model", owned_by: "tmax-tests" }] }));
 
   app.post("/v1/completions", async (c) => {
@@ -153,6 +204,7 @@ export async function startScriptedTokenServer(
   return {
     url: loopback.url,
     requests,
+    controls,
     remaining: () => queue?.length ?? 0,
     close: () => loopback.close(delays),
   };

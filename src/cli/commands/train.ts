@@ -1,0 +1,104 @@
+import { resolve } from "node:path";
+import pc from "picocolors";
+import type { EngineProvider } from "../../environment/providers.js";
+import { loadTrainConfig } from "../../rl/train/config-file.js";
+import { TrainConfigError, type TrainConfig } from "../../rl/train/train-config.js";
+import { METRICS_FILE, readRunConfig, REPORT_FILE, trainRun } from "../../rl/train/train-run.js";
+import { TrainView } from "../../ui/train-view.js";
+import { openEngine } from "../engine.js";
+import { EXIT, UsageError, type ExitCode } from "../exit-codes.js";
+import { handleInterrupts } from "../interrupts.js";
+
+/**
+ * `tmax train --config FILE [flags]` and `tmax train --resume OUT`: asynchronous DPPO (rl/train/). The live view
+ * and logs go to stderr; the run's summary to stdout (JSON with --json). Ctrl-C stops within seconds, removes every
+ * container, stops the learner and the servers tmax started, and leaves the run resumable from its last resume
+ * state.
+ */
+
+export interface TrainCliOptions {
+  config?: string;
+  resume?: string;
+  json: boolean;
+  /** Config keys given as flags (snake_case). */
+  overrides: Record<string, unknown>;
+}
+
+/** What a resumed run may change: how long it runs, and where it samples. */
+const RESUME_OVERRIDES = new Set(["steps", "endpoints", "reference_servers", "sandboxes"]);
+
+async function configFor(o: TrainCliOptions): Promise<TrainConfig> {
+  try {
+    if (o.resume !== undefined) {
+      const saved = await readRunConfig(resolve(o.resume));
+      const refused = Object.keys(o.overrides).filter((k) => !RESUME_OVERRIDES.has(k));
+      if (o.config !== undefined || refused.length > 0) {
+        throw new UsageError(`--resume continues a run with its own config; only ${[...RESUME_OVERRIDES].join(", ")} may be given again (got ${[...(o.config ? ["--config"] : []), ...refused].join(", ")})`);
+      }
+      return { ...saved, ...o.overrides } as TrainConfig;
+    }
+    return await loadTrainConfig(o.config, o.overrides);
+  } catch (err) {
+    if (err instanceof TrainConfigError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
+export async function trainCommand(o: TrainCliOptions): Promise<ExitCode> {
+  const config = await configFor(o);
+  let provider: EngineProvider | null = null;
+  let view = null as TrainView | null;
+  const interrupts = handleInterrupts("stopping the training run: rollouts, containers, learner, servers…", async () => provider?.close());
+  try {
+    provider = await openEngine(config.env, interrupts.signal);
+    const result = await trainRun(config, o.resume !== undefined, {
+      provider,
+      signal: interrupts.signal,
+      log: (line) => (view ? view.message(pc.dim(line)) : console.error(pc.dim(line))),
+      onStart: (info) => {
+        console.error(
+          pc.dim(
+            `training on ${info.tasks} task(s) · ${config.prompts_per_step} prompts × ${config.group_size} rollouts per step · steps ${info.startStep + 1}–${config.steps} · endpoints ${info.endpoints.join(", ")} → ${config.out}`,
+          ),
+        );
+        view = new TrainView(config.steps, info.startStep, config.sandboxes, info.status);
+        view.start();
+      },
+      onStep: (m) => view?.stepEnded(m),
+    });
+    view?.stop();
+    const summary = {
+      out: result.out,
+      steps: result.steps,
+      resumed_from_step: result.firstStep,
+      reward_mean: result.lastMetrics?.reward_mean ?? null,
+      policy_version: result.lastMetrics?.policy_version ?? 0,
+      checkpoint: result.checkpoint,
+      metrics: resolve(result.out, METRICS_FILE),
+      chart: resolve(result.out, REPORT_FILE),
+    };
+    if (o.json) console.log(JSON.stringify(summary, null, 2));
+    else {
+      console.log(
+        [
+          `${summary.steps} steps in ${summary.out} (policy version ${summary.policy_version})`,
+          `reward mean at the last step: ${summary.reward_mean?.toFixed(3) ?? "–"}`,
+          `weights: ${summary.checkpoint ?? "none"}`,
+          `metrics: ${summary.metrics} · chart: ${summary.chart}`,
+        ].join("\n"),
+      );
+    }
+    return EXIT.ok;
+  } catch (err) {
+    view?.stop();
+    if (interrupts.signal.aborted) {
+      console.error(pc.yellow(`stopped; continue with: npx tmax train --resume ${config.out}`));
+      return EXIT.interrupted;
+    }
+    if (err instanceof TrainConfigError) throw new UsageError(err.message);
+    throw err;
+  } finally {
+    await provider?.close();
+    interrupts.dispose();
+  }
+}

@@ -1,0 +1,83 @@
+import { z } from "zod";
+
+/**
+ * The settings of a `tmax train` run, with the recipe's defaults (spec rl.md §1). Keys are snake_case as in the YAML
+ * config file; every key is also a flag (`--group-size 8` sets group_size). Paths are resolved against the config
+ * file's directory (or the working directory for flags).
+ */
+
+const positiveInt = z.number().int().positive();
+
+export const trainConfigSchema = z
+  .object({
+    /** A directory of Harbor tasks (each child with task.toml), or one task. */
+    tasks: z.string().min(1),
+    /** The Hugging Face model dir to start from (tokenizer, chat template, weights). */
+    model_dir: z.string().min(1),
+    /** Where checkpoints, metrics.jsonl, metrics.html and rollout logs go. */
+    out: z.string().min(1),
+    /** Inference endpoints: base URLs (…/v1) of vLLM or tmax serve, or "reference" to start tmax's reference server. */
+    endpoints: z.array(z.string().min(1)).min(1).default(["reference"]),
+    /** How many reference servers to start for "reference". */
+    reference_servers: positiveInt.default(1),
+    /** The served model name requests use. */
+    served_model: z.string().min(1).default("default"),
+    group_size: positiveInt.default(32),
+    prompts_per_step: positiveInt.default(8),
+    steps: positiveInt.default(500),
+    lr: z.number().positive().default(1e-6),
+    weight_decay: z.number().nonnegative().default(0),
+    max_grad_norm: z.number().positive().nullable().default(null),
+    async_steps: z.number().int().nonnegative().default(4),
+    max_prompt_tokens: positiveInt.default(2048),
+    max_turn_tokens: positiveInt.default(16_384),
+    max_response_tokens: positiveInt.default(65_536),
+    context_tokens: positiveInt.default(67_584),
+    /** Tool calls per episode (the harness's 64). */
+    max_tool_calls: positiveInt.default(64),
+    loss: z.enum(["dppo", "dppo-kl", "ppo-clip"]).default("dppo"),
+    delta: z.number().default(0.1),
+    temperature: z.number().positive().default(1.0),
+    top_p: z.number().gt(0).lte(1).default(1.0),
+    /** Prompt order (reshuffled each epoch from seed + epoch) and sample seeds (seed + j). */
+    seed: z.number().int().default(42),
+    /** A Hugging Face checkpoint every N steps (and at the end); the resume state every M, keeping K. */
+    hf_every: positiveInt.default(20),
+    resume_every: positiveInt.default(10),
+    keep_resume: positiveInt.default(3),
+    weight_sync: z.enum(["disk"]).default("disk"),
+    /** Most sandboxes (rollouts) at once. */
+    sandboxes: positiveInt.default(16),
+    env: z.enum(["podman", "docker"]).default("podman"),
+    learner_processes: positiveInt.default(1),
+    torchrun_args: z.array(z.string()).nullable().default(null),
+    /** Sampling of infra_error rollouts again before the group is given up (rl.md: resampled, not scored). */
+    infra_retries: z.number().int().nonnegative().default(2),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.loss.startsWith("dppo") && !(c.delta > 0)) ctx.addIssue({ code: "custom", path: ["delta"], message: "DPPO needs a trust-region delta > 0" });
+    if (c.max_prompt_tokens + c.max_response_tokens > c.context_tokens) {
+      ctx.addIssue({ code: "custom", path: ["context_tokens"], message: "must be at least max_prompt_tokens + max_response_tokens" });
+    }
+  });
+
+export type TrainConfig = z.output<typeof trainConfigSchema>;
+export type TrainConfigInput = z.input<typeof trainConfigSchema>;
+
+/** The keys a config file may hold, for --help and error messages. */
+export const TRAIN_CONFIG_KEYS = Object.keys(trainConfigSchema.shape) as (keyof TrainConfig)[];
+
+export class TrainConfigError extends Error {
+  override name = "TrainConfigError";
+}
+
+/** Validates a config (file values overlaid with flags); errors name the key. */
+export function parseTrainConfig(input: unknown, origin: string): TrainConfig {
+  const parsed = trainConfigSchema.safeParse(input);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join(".") || "(config)"}: ${i.message}`);
+    throw new TrainConfigError(`${origin}: ${problems.join("; ")}`);
+  }
+  return parsed.data;
+}

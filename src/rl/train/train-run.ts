@@ -1,0 +1,204 @@
+import { existsSync, readdirSync } from "node:fs";
+import { appendFile, mkdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { z } from "zod";
+import type { EnvironmentProvider } from "../../environment/environment.js";
+import { loadHfTokenizer } from "../../model/hf/hf-tokenizer.js";
+import { padTokenOf } from "../../model/hf/pad-token.js";
+import { discoverTasks } from "../../task/dataset.js";
+import { formatProblem } from "../../task/problems.js";
+import type { Task } from "../../task/task.js";
+import { trainReportHtml } from "../../ui/html/train-report.js";
+import { writeFileAtomic } from "../../util/atomic-write.js";
+import { LearnerClient } from "../learner-client.js";
+import { promptCodecFor } from "../prompt-codec.js";
+import { ReferenceServer } from "../reference-server.js";
+import { EndpointPool } from "./endpoints.js";
+import { tasksWithinPromptLimit } from "./prompt-filter.js";
+import type { StreamPosition } from "./prompt-stream.js";
+import type { StepMetrics, TrainerStatus } from "./step-metrics.js";
+import { parseTrainConfig, TrainConfigError, type TrainConfig } from "./train-config.js";
+import { Trainer } from "./trainer.js";
+
+/**
+ * A whole `tmax train` run in its output dir:
+ *
+ *   OUT/train-config.json       the resolved config (what --resume continues)
+ *   OUT/metrics.jsonl           one line per step (step-metrics.ts); OUT/metrics.html, its curves
+ *   OUT/checkpoints/step_N/     Hugging Face weights (every hf_every steps and the newest); …/resume/step_N/ the
+ *                               learner's resume state (every resume_every steps, the last keep_resume kept)
+ *   OUT/rollouts/step_N/        the rollouts step N trained on (rollouts.json + rollouts.bin); …/logs/ per sample
+ *
+ * It starts what the config asks for (reference inference servers, the learner, possibly under torchrun), runs the
+ * trainer, and stops everything it started on every exit path.
+ */
+
+export const CONFIG_FILE = "train-config.json";
+export const METRICS_FILE = "metrics.jsonl";
+export const REPORT_FILE = "metrics.html";
+
+export interface TrainRunHooks {
+  provider: EnvironmentProvider;
+  signal: AbortSignal;
+  log: (line: string) => void;
+  onStart?: (info: { startStep: number; tasks: number; endpoints: string[]; status: () => TrainerStatus }) => void;
+  onStep?: (metrics: StepMetrics) => void;
+}
+
+export interface TrainRunResult {
+  out: string;
+  steps: number;
+  firstStep: number;
+  lastMetrics: StepMetrics | null;
+  checkpoint: string | null;
+}
+
+/** The newest complete learner resume dir under OUT/checkpoints/resume, with its step. */
+export function latestResumeDir(out: string): { dir: string; step: number } | null {
+  const base = join(out, "checkpoints", "resume");
+  if (!existsSync(base)) return null;
+  const steps = readdirSync(base)
+    .filter((name) => /^step_\d+$/.test(name) && existsSync(join(base, name, "state.json")))
+    .map((name) => Number(name.slice(5)))
+    .sort((a, b) => a - b);
+  const step = steps.at(-1);
+  return step === undefined ? null : { dir: join(base, `step_${step}`), step };
+}
+
+/** The config a run was started with (OUT/train-config.json). */
+export async function readRunConfig(out: string): Promise<TrainConfig> {
+  const file = join(out, CONFIG_FILE);
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch {
+    throw new TrainConfigError(`${out}: not a tmax train output dir (no ${CONFIG_FILE})`);
+  }
+  return parseTrainConfig(JSON.parse(text), file);
+}
+
+async function loadTrainingTasks(config: TrainConfig, log: (line: string) => void, codec: ReturnType<typeof promptCodecFor>): Promise<Task[]> {
+  const found = await discoverTasks(config.tasks);
+  for (const bad of found.invalid) log(`skipping invalid task ${bad.name}: ${bad.problems.map(formatProblem).join("; ")}`);
+  const { kept, tooLong } = tasksWithinPromptLimit(found.tasks, codec, config.max_prompt_tokens);
+  for (const t of tooLong) log(`skipping ${t.task.name}: its prompt has ${t.tokens} tokens (max_prompt_tokens ${config.max_prompt_tokens})`);
+  if (kept.length === 0) throw new TrainConfigError(`${config.tasks}: no task to train on`);
+  return kept;
+}
+
+const positionSchema = z.object({ stream: z.object({ next: z.number().int().nonnegative(), pending: z.array(z.number().int().nonnegative()) }) });
+
+/** Keeps the metrics of steps up to `step` (a resumed run redoes the ones after its checkpoint). */
+async function truncateMetrics(file: string, step: number): Promise<StepMetrics[]> {
+  if (!existsSync(file)) return [];
+  const kept = (await readFile(file, "utf8"))
+    .split("\n")
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as StepMetrics)
+    .filter((m) => m.step <= step);
+  await writeFileAtomic(file, kept.map((m) => JSON.stringify(m) + "\n").join(""));
+  return kept;
+}
+
+export async function trainRun(config: TrainConfig, resume: boolean, hooks: TrainRunHooks): Promise<TrainRunResult> {
+  const out = config.out;
+  const metricsFile = join(out, METRICS_FILE);
+  const checkpointsDir = join(out, "checkpoints");
+  const resumeFrom = resume ? latestResumeDir(out) : null;
+  if (!resume && existsSync(metricsFile)) throw new TrainConfigError(`${out} already holds a training run: continue it with --resume ${out}, or choose another out dir`);
+  await mkdir(join(checkpointsDir, "batches"), { recursive: true });
+  if (!resume) await writeFileAtomic(join(out, CONFIG_FILE), JSON.stringify(config, null, 2) + "\n");
+  const history = await truncateMetrics(metricsFile, resumeFrom?.step ?? 0);
+
+  const tokenizer = await loadHfTokenizer(config.model_dir);
+  const codec = promptCodecFor(tokenizer);
+  const tasks = await loadTrainingTasks(config, hooks.log, codec);
+  const padTokenId = await padTokenOf(config.model_dir);
+  const startWeights = resumeFrom?.dir ?? config.model_dir;
+
+  const servers: ReferenceServer[] = [];
+  let learner: LearnerClient | null = null;
+  try {
+    const urls: string[] = [];
+    for (const endpoint of config.endpoints) {
+      if (endpoint !== "reference") {
+        urls.push(endpoint);
+        continue;
+      }
+      for (let i = 0; i < config.reference_servers; i++) {
+        const server = await ReferenceServer.start({
+          modelDir: startWeights,
+          port: 0,
+          seed: config.seed + i,
+          servedModelNames: [config.served_model],
+          batchDecode: true,
+          onLog: (line) => hooks.log(`[serve ${i}] ${line}`),
+          signal: hooks.signal,
+        });
+        servers.push(server);
+        urls.push(server.url);
+      }
+    }
+    const endpoints = new EndpointPool(urls, config.served_model);
+
+    const serveArgs = [
+      "--loss", config.loss, "--delta", String(config.delta), "--lr", String(config.lr), "--weight-decay", String(config.weight_decay),
+      ...(config.max_grad_norm === null ? [] : ["--max-grad-norm", String(config.max_grad_norm)]),
+      "--hf-every", "1", "--resume-every", String(config.resume_every), "--keep-resume", String(config.keep_resume),
+      ...(resumeFrom ? ["--resume-from", resumeFrom.dir] : []),
+    ];
+    learner = await LearnerClient.start({
+      modelDir: config.model_dir,
+      outDir: checkpointsDir,
+      serveArgs,
+      onLog: (line) => hooks.log(`[learner] ${line}`),
+      signal: hooks.signal,
+      launch: { processes: config.learner_processes, ...(config.torchrun_args ? { torchrunArgs: config.torchrun_args } : {}) },
+    });
+    const startStep = learner.ready.step;
+    const position: StreamPosition = startStep > 0 ? positionSchema.parse(learner.ready.data_position).stream : { next: 0, pending: [] };
+    const sync = {
+      push: (version: number, dir: string) => Promise.all(endpoints.endpoints.map((e) => e.control.loadWeightsFromDisk(dir, String(version)))).then(() => undefined),
+    };
+    if (startStep > 0 && servers.length < urls.length) {
+      // External endpoints serve whatever they were started with: give them the resumed weights.
+      await endpoints.pauseAll("keep");
+      await sync.push(startStep, resumeFrom!.dir).finally(() => endpoints.resumeAll());
+    }
+    await endpoints.setWeightVersion(startStep);
+
+    const steps = [...history];
+    const trainer = new Trainer({
+      config,
+      tasks,
+      provider: hooks.provider,
+      endpoints,
+      codec,
+      learner,
+      sync,
+      checkpointsDir,
+      rolloutsDir: join(out, "rollouts"),
+      padTokenId,
+      startStep,
+      position,
+      signal: hooks.signal,
+      onStep: async (m) => {
+        steps.push(m);
+        await appendFile(metricsFile, JSON.stringify(m) + "\n");
+        await writeFile(join(out, REPORT_FILE), trainReportHtml(`tmax train · ${out}`, steps));
+        hooks.onStep?.(m);
+      },
+    });
+    hooks.onStart?.({ startStep, tasks: tasks.length, endpoints: urls, status: () => trainer.status() });
+    await trainer.run();
+    const final = await learner.save("resume", { stream: trainer.streamPosition() });
+    hooks.log(`resume state: ${final.path}`);
+    await learner.shutdown();
+    const last = steps.at(-1) ?? null;
+    const checkpoint = last ? join(checkpointsDir, `step_${last.policy_version}`) : null;
+    return { out, steps: steps.length, firstStep: startStep, lastMetrics: last, checkpoint: checkpoint && existsSync(checkpoint) ? checkpoint : null };
+  } finally {
+    await learner?.close();
+    await Promise.all(servers.map((s) => s.close()));
+  }
+}

@@ -1,0 +1,106 @@
+import assert from "node:assert/strict";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { SUBMIT_MARKER } from "../../src/agent/tmax/prompts.js";
+import { cacheSalt } from "../../src/model/cache-salt.js";
+import { loadHfTokenizer, type HfTokenizer } from "../../src/model/hf/hf-tokenizer.js";
+import { readRollouts } from "../../src/rl/rollout-store.js";
+import type { StepMetrics } from "../../src/rl/train/step-metrics.js";
+import { runCli } from "../helpers/cli.js";
+import { startScriptedTokenServer, type ScriptedTokenServer } from "../helpers/scripted-token-server.js";
+import { tempDir, writeTask } from "../helpers/task-fixture.js";
+import { makeTinyModel } from "../helpers/tiny-model.js";
+
+/**
+ * `tmax train` end to end with the real learner (the tiny Qwen3) and real sandboxes, sampling from a scripted token
+ * server with a stand-in of vLLM's control plane (it records pause / weight-update / version calls; it loads no
+ * weights). The script makes the groups' rewards vary: sample j (seed 42 + j) solves the task when j is even and
+ * answers without a tool call when j is odd, so every group is kept with advantages ±0.5.
+ */
+
+let tok: HfTokenizer;
+let server: ScriptedTokenServer;
+let modelDir: string;
+
+const toolCall = (command: string): string => `<tool_call>\n{"name": "bash", "arguments": {"command": "${command}"}}\n</tool_call><|im_end|>`;
+
+before(async () => {
+  modelDir = makeTinyModel();
+  tok = await loadHfTokenizer(modelDir);
+  server = await startScriptedTokenServer(
+    (req) => {
+      const seed = req.body.seed ?? 0;
+      const text = (seed - 42) % 2 === 0 ? toolCall(`touch /app/done; echo ${SUBMIT_MARKER}`) : "I cannot do that.<|im_end|>";
+      return { ids: tok.encode(text, { addSpecialTokens: false }) };
+    },
+    { decode: (ids) => tok.decode(ids, { skipSpecialTokens: false }) },
+  );
+});
+
+after(() => server.close());
+
+function metricsOf(out: string): StepMetrics[] {
+  return readFileSync(join(out, "metrics.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as StepMetrics);
+}
+
+test("tmax train: async groups → learner steps → disk weight sync per step → the next groups sample at the new version; resume continues", { timeout: 480_000 }, async () => {
+  const tasks = tempDir("tmax-train-tasks-");
+  writeTask(tasks, "make-done");
+  writeTask(tasks, "make-done-too");
+  const out = join(tempDir("tmax-train-"), "run");
+  const flags = ["--tasks", tasks, "--model-dir", modelDir, "--out", out, "--endpoints", server.url, "--group-size", "2", "--prompts-per-step", "1", "--async-steps", "1", "--sandboxes", "2", "--lr", "1e-4", "--hf-every", "1", "--resume-every", "1", "--max-tool-calls", "4"];
+  const run = await runCli(["train", ...flags, "--steps", "2", "--json"]);
+  assert.equal(run.code, 0, run.stderr);
+  const summary = JSON.parse(run.stdout) as { steps: number; policy_version: number; checkpoint: string };
+  assert.equal(summary.steps, 2);
+  assert.equal(summary.policy_version, 2);
+  assert.equal(summary.checkpoint, join(out, "checkpoints", "step_2"));
+
+  const metrics = metricsOf(out);
+  assert.deepEqual(metrics.map((m) => [m.step, m.policy_version, m.applied, m.groups_kept, m.trajectories]), [[1, 1, true, 1, 2], [2, 2, true, 1, 2]]);
+  for (const m of metrics) {
+    assert.equal(m.reward_mean_kept, 0.5, "one of the two samples solved it");
+    assert.ok(m.loss !== null && Number.isFinite(m.loss));
+    assert.ok(m.kept_fraction !== null && m.kept_fraction > 0);
+  }
+  assert.ok(existsSync(join(out, "metrics.html")));
+  assert.match(readFileSync(join(out, "metrics.html"), "utf8"), /<svg[\s\S]*reward/);
+
+  // Each step's sync, in order: pause without draining, the disk weight-transfer calls with the learner's new
+  // weights, the version label, resume.
+  const syncs = server.controls.filter((c) => c.path === "/update_weights");
+  assert.deepEqual(syncs.map((c) => c.body), [1, 2].map((v) => ({ update_info: { path: join(out, "checkpoints", `step_${v}`) } })));
+  const sequence = server.controls.map((c) => c.path).filter((p) => p !== "/init_weight_transfer_engine");
+  assert.deepEqual(sequence, ["/update_weight_version", ...[1, 2].flatMap(() => ["/pause?mode=keep", "/start_weight_update", "/update_weights", "/finish_weight_update", "/update_weight_version", "/resume"])]);
+  assert.deepEqual(server.controls.filter((c) => c.path === "/finish_weight_update").map((c) => c.body), [{ weight_version: "1" }, { weight_version: "2" }]);
+
+  // Groups admitted after the first sync sample at version 1: their prefix-cache salt is version 1's.
+  const firstSync = server.controls.find((c) => c.path === "/resume")!.afterRequests;
+  const later = server.requests.slice(firstSync).map((r) => r.body.cache_salt);
+  const trained2 = await readRollouts(join(out, "rollouts", "step_2"));
+  assert.ok(trained2.every((r) => r.policyVersion <= 1));
+  assert.ok(later.some((salt) => [0, 1, 2, 3, 4].some((k) => salt === cacheSalt(`p${k}`, 1))), "a group was admitted at version 1");
+  assert.deepEqual(readdirSync(join(out, "checkpoints", "resume")).sort(), ["step_1", "step_2", "step_3"].filter((d) => existsSync(join(out, "checkpoints", "resume", d))));
+
+  // --resume with more steps: the learner continues from its last resume state, the pending prompts come first.
+  const resumed = await runCli(["train", "--resume", out, "--steps", "3", "--json"]);
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.deepEqual(JSON.parse(resumed.stdout), { ...JSON.parse(resumed.stdout), steps: 3, resumed_from_step: 2, policy_version: 3 });
+  assert.deepEqual(metricsOf(out).map((m) => m.step), [1, 2, 3]);
+  const refused = await runCli(["train", "--resume", out, "--lr", "1"]);
+  assert.equal(refused.code, 2);
+  assert.match(refused.stderr, /only steps, endpoints, reference_servers, sandboxes may be given again/);
+});
+
+test("tmax train: a config error names the key; an out dir with a run in it is not overwritten", { timeout: 60_000 }, async () => {
+  const bad = await runCli(["train", "--tasks", "x", "--model-dir", "y", "--out", join(tempDir(), "o"), "--loss", "dppo", "--delta", "0"]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /delta: DPPO needs a trust-region delta > 0/);
+  const missing = await runCli(["train", "--model-dir", "y", "--out", join(tempDir(), "o")]);
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /tasks: /);
+});
