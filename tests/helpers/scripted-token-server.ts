@@ -118,10 +118,10 @@ function completion(body: TokenRequestBody, turn: SampleTurn, decode: (ids: numb
 
 /**
  * Serves `turns` in order, one per request, or a function of the request (its prompt ids, its salt, …) and its
- * index. A request beyond a list's end gets a 500 saying the script ran out. `decode` renders ids as text.
+ * index (it may return a promise: the request is answered when it settles). A request beyond a list's end gets a 500 saying the script ran out. `decode` renders ids as text.
  */
 export async function startScriptedTokenServer(
-  turns: TokenTurn[] | ((req: RecordedTokenRequest, index: number) => TokenTurn),
+  turns: TokenTurn[] | ((req: RecordedTokenRequest, index: number) => TokenTurn | Promise<TokenTurn>),
   opts: { decode?: (ids: number[]) => string } = {},
 ): Promise<ScriptedTokenServer> {
   const requests: RecordedTokenRequest[] = [];
@@ -177,7 +177,7 @@ export async function startScriptedTokenServer(
     const body = await c.req.json<TokenRequestBody>();
     const req: RecordedTokenRequest = { body, headers: Object.fromEntries(c.req.raw.headers.entries()) };
     requests.push(req);
-    const turn = queue ? queue.shift() : (turns as (r: RecordedTokenRequest, i: number) => TokenTurn)(req, requests.length - 1);
+    const turn = queue ? queue.shift() : await (turns as (r: RecordedTokenRequest, i: number) => TokenTurn | Promise<TokenTurn>)(req, requests.length - 1);
     if (turn === undefined) return c.json({ error: { message: "the script has no more turns", type: "InternalServerError", param: null, code: 500 } }, 500);
     if (turn.delayMs !== undefined) {
       await new Promise<void>((resolve) => {

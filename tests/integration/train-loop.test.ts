@@ -7,6 +7,7 @@ import { cacheSalt } from "../../src/model/cache-salt.js";
 import { loadHfTokenizer, type HfTokenizer } from "../../src/model/hf/hf-tokenizer.js";
 import { readRollouts } from "../../src/rl/rollout-store.js";
 import type { StepMetrics } from "../../src/rl/train/step-metrics.js";
+import { seededPermutation } from "../../src/util/shuffle.js";
 import { runCli } from "../helpers/cli.js";
 import { startScriptedTokenServer, type ScriptedTokenServer } from "../helpers/scripted-token-server.js";
 import { tempDir, writeTask } from "../helpers/task-fixture.js";
@@ -29,9 +30,13 @@ before(async () => {
   modelDir = makeTinyModel();
   tok = await loadHfTokenizer(modelDir);
   server = await startScriptedTokenServer(
-    (req) => {
+    async (req) => {
       const seed = req.body.seed ?? 0;
-      const text = (seed - 42) % 2 === 0 ? toolCall(`touch /app/done; echo ${SUBMIT_MARKER}`) : "I cannot do that.<|im_end|>";
+      const prompt = tok.decode(req.body.prompt as number[], { skipSpecialTokens: false });
+      // The stale-group test holds prompt 0's samples until the weights are 3 versions newer than at its admission.
+      if (prompt.includes("SLOW") && req.body.cache_salt === cacheSalt("p0", 0)) await until(() => server.controls.some((c) => JSON.stringify(c.body) === '{"weight_version":"3"}'));
+      const solves = (seed - 42) % 2 === 0 && !prompt.includes("NEVER");
+      const text = solves ? toolCall(`touch /app/done; echo ${SUBMIT_MARKER}`) : "I cannot do that.<|im_end|>";
       return { ids: tok.encode(text, { addSpecialTokens: false }) };
     },
     { decode: (ids) => tok.decode(ids, { skipSpecialTokens: false }) },
@@ -39,6 +44,10 @@ before(async () => {
 });
 
 after(() => server.close());
+
+async function until(done: () => boolean): Promise<void> {
+  while (!done()) await new Promise((resolve) => setTimeout(resolve, 100));
+}
 
 function metricsOf(out: string): StepMetrics[] {
   return readFileSync(join(out, "metrics.jsonl"), "utf8")
@@ -84,16 +93,35 @@ test("tmax train: async groups → learner steps → disk weight sync per step �
   const trained2 = await readRollouts(join(out, "rollouts", "step_2"));
   assert.ok(trained2.every((r) => r.policyVersion <= 1));
   assert.ok(later.some((salt) => [0, 1, 2, 3, 4].some((k) => salt === cacheSalt(`p${k}`, 1))), "a group was admitted at version 1");
-  assert.deepEqual(readdirSync(join(out, "checkpoints", "resume")).sort(), ["step_1", "step_2", "step_3"].filter((d) => existsSync(join(out, "checkpoints", "resume", d))));
+  assert.deepEqual(readdirSync(join(out, "checkpoints", "resume")).sort(), ["step_1", "step_2"]);
 
   // --resume with more steps: the learner continues from its last resume state, the pending prompts come first.
   const resumed = await runCli(["train", "--resume", out, "--steps", "3", "--json"]);
   assert.equal(resumed.code, 0, resumed.stderr);
   assert.deepEqual(JSON.parse(resumed.stdout), { ...JSON.parse(resumed.stdout), steps: 3, resumed_from_step: 2, policy_version: 3 });
   assert.deepEqual(metricsOf(out).map((m) => m.step), [1, 2, 3]);
+  assert.deepEqual(readdirSync(join(out, "checkpoints", "resume")).sort(), ["step_1", "step_2", "step_3"]);
   const refused = await runCli(["train", "--resume", out, "--lr", "1"]);
   assert.equal(refused.code, 2);
   assert.match(refused.stderr, /only steps, endpoints, reference_servers, sandboxes may be given again/);
+});
+
+test("tmax train: a group more than async_steps versions old is dropped as stale, all-zero groups are replaced (active sampling)", { timeout: 480_000 }, async () => {
+  const tasks = tempDir("tmax-train-stale-");
+  writeTask(tasks, "make-done", { instruction: "SLOW: create /app/done.\n" });
+  writeTask(tasks, "never-done", { instruction: "NEVER: create /app/done.\n" });
+  const out = join(tempDir("tmax-train-"), "stale");
+  // A seed whose first prompt is the SLOW task (tasks are in name order: make-done is task 0).
+  const seed = [...Array(50).keys()].find((s) => seededPermutation(2, s)[0] === 0)!;
+  const flags = ["--tasks", tasks, "--model-dir", modelDir, "--out", out, "--endpoints", server.url, "--group-size", "2", "--prompts-per-step", "1", "--async-steps", "2", "--sandboxes", "6", "--lr", "1e-4", "--max-tool-calls", "4", "--seed", String(seed)];
+  const run = await runCli(["train", ...flags, "--steps", "4", "--json"]);
+  assert.equal(run.code, 0, run.stderr);
+  const metrics = metricsOf(out);
+  assert.deepEqual(metrics.map((m) => m.groups_kept), [1, 1, 1, 1], "every step got its group");
+  assert.ok(metrics.reduce((n, m) => n + m.groups_filtered_zero, 0) >= 1, "the NEVER task's groups were filtered and replaced");
+  // Prompt 0 was held until the weights were 3 versions newer (> async_steps 2): dropped, never trained.
+  assert.deepEqual(metrics.map((m) => m.groups_stale), [0, 0, 0, 1]);
+  for (const step of [1, 2, 3, 4]) assert.ok((await readRollouts(join(out, "rollouts", `step_${step}`))).every((r) => r.groupId !== "p0"));
 });
 
 test("tmax train: a config error names the key; an out dir with a run in it is not overwritten", { timeout: 60_000 }, async () => {
