@@ -28,6 +28,7 @@ from tmax_learner.train.data_parallel import init_from_environment, is_distribut
 from tmax_learner.train.packed_batch import BatchFileError, PackedRow, load_batch
 from tmax_learner.train.sharding import Sharding, shard_policy, wants_fsdp2
 from tmax_learner.train.train_step import TrainConfig, make_optimizer, train_step
+from tmax_learner.train.weight_transfer import WIRE_DTYPES, NcclWeightSender, WeightTransferError
 
 PROTOCOL_VERSION = 1
 
@@ -70,6 +71,7 @@ class LearnerServer:
                 shard_policy(self.policy)
             self.optimizer = make_optimizer(self.policy, options.config)
             self.step, self.data_position = 0, None
+        self.weight_sender = NcclWeightSender(is_sender=rank() == 0)
 
     def ready_message(self) -> dict[str, Any]:
         return {
@@ -88,7 +90,34 @@ class LearnerServer:
             return self._step(message)
         if kind == "save":
             return self._save(message)
-        raise ProtocolError(f"unknown message type {json.dumps(kind)} (step, save, shutdown)")
+        if kind == "init_weight_transfer":
+            return self._init_weight_transfer(message)
+        if kind == "send_weights":
+            report = self.weight_sender.send(self.policy.model)
+            return {
+                "type": "send_weights",
+                "step": self.step,
+                "tensors": report.tensors,
+                "bytes": report.bytes,
+                "seconds": report.seconds,
+            }
+        raise ProtocolError(
+            f"unknown message type {json.dumps(kind)} (step, save, init_weight_transfer, send_weights, shutdown)"
+        )
+
+    def _init_weight_transfer(self, message: dict[str, Any]) -> dict[str, Any]:
+        address, port, size = message.get("master_address"), message.get("master_port"), message.get("world_size")
+        dtype = message.get("dtype", "bfloat16")
+        if not isinstance(address, str) or not address:
+            raise ProtocolError('init_weight_transfer: "master_address" must be a host name or address')
+        if not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536:
+            raise ProtocolError('init_weight_transfer: "master_port" must be a port number')
+        if not isinstance(size, int) or isinstance(size, bool) or size < 2:
+            raise ProtocolError('init_weight_transfer: "world_size" must be an integer ≥ 2 (the learner + the workers)')
+        if dtype not in WIRE_DTYPES:
+            raise ProtocolError(f'init_weight_transfer: "dtype" must be one of {", ".join(WIRE_DTYPES)}')
+        info = self.weight_sender.init(self.policy.model, self.policy.device, address, port, size, dtype)
+        return {"type": "init_weight_transfer", "update_info": info}
 
     def _step(self, message: dict[str, Any]) -> dict[str, Any]:
         batch = message.get("batch")
@@ -179,6 +208,6 @@ def serve(options: ServerOptions, source: TextIO = sys.stdin, sink: TextIO = sys
                 reply({"id": message_id, "ok": True, "type": "shutdown", "step": server.step})
                 return 0
             reply({"id": message_id, "ok": True, **server.handle(message)})
-        except (json.JSONDecodeError, ProtocolError, BatchFileError, OSError) as err:
+        except (json.JSONDecodeError, ProtocolError, BatchFileError, WeightTransferError, OSError) as err:
             reply({"id": message_id, "ok": False, "error": str(err)})
     return 0
