@@ -47,6 +47,18 @@ export interface VllmDevControlOptions {
 }
 
 const weightInfoSchema = z.object({ weight_version: z.string().nullable() });
+const worldSizeSchema = z.object({ world_size: z.number().int().positive() });
+
+/** A control call the server answered with an HTTP error status (the message carries the server's text). */
+export class ControlHttpError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+    this.name = "ControlHttpError";
+  }
+}
 const isPausedSchema = z.object({ is_paused: z.boolean() });
 
 /** The server's root from a base URL as the completion clients take it (…/v1). */
@@ -91,11 +103,40 @@ export class VllmDevControl implements InferenceControl, DiskWeightLoader {
   /** vLLM's weight-transfer sequence with the disk backend: init (once), start, update {path}, finish {version}. */
   async loadWeightsFromDisk(dir: string, version: string): Promise<void> {
     if (!this.transferReady) {
-      await this.call("POST", "/init_weight_transfer_engine", { init_info: {} });
+      await this.initWeightTransfer({});
       this.transferReady = true;
     }
+    await this.startWeightUpdate();
+    await this.updateWeights({ path: resolve(dir) });
+    await this.finishWeightUpdate(version);
+  }
+
+  // vLLM's weight-transfer calls one by one (vllm/entrypoints/serve/dev/rlhf/api_router.py; vLLM ≥ 0.16, start and
+  // finish since ≈0.22), for transports that interleave them with work elsewhere (NCCL: update_weights blocks while
+  // the learner broadcasts).
+
+  /** GET /get_world_size: the ranks the server's workers take in a weight-transfer group (TP × PP × DP). */
+  async worldSize(): Promise<number> {
+    return worldSizeSchema.parse(await this.call("GET", "/get_world_size")).world_size;
+  }
+
+  /** POST /init_weight_transfer_engine {"init_info"}: with NCCL it returns once the workers joined the group. */
+  async initWeightTransfer(initInfo: Record<string, unknown>, timeoutMs: number = this.loadTimeoutMs): Promise<void> {
+    await this.call("POST", "/init_weight_transfer_engine", { init_info: initInfo }, timeoutMs);
+  }
+
+  /** POST /start_weight_update. Rejects with ControlHttpError 404 on a vLLM without the start/finish phases. */
+  async startWeightUpdate(): Promise<void> {
     await this.call("POST", "/start_weight_update");
-    await this.call("POST", "/update_weights", { update_info: { path: resolve(dir) } }, this.loadTimeoutMs);
+  }
+
+  /** POST /update_weights {"update_info"}: returns once the server has the weights (the load timeout applies). */
+  async updateWeights(updateInfo: Record<string, unknown>): Promise<void> {
+    await this.call("POST", "/update_weights", { update_info: updateInfo }, this.loadTimeoutMs);
+  }
+
+  /** POST /finish_weight_update {"weight_version"}: the new weights go live, labelled `version`. */
+  async finishWeightUpdate(version: string): Promise<void> {
     await this.call("POST", "/finish_weight_update", { weight_version: version });
   }
 
@@ -121,7 +162,7 @@ export class VllmDevControl implements InferenceControl, DiskWeightLoader {
     } finally {
       timer.clear();
     }
-    if (!reply.ok) throw new Error(`${what}: HTTP ${reply.status}: ${errorText(text)}`);
+    if (!reply.ok) throw new ControlHttpError(`${what}: HTTP ${reply.status}: ${errorText(text)}`, reply.status);
     if (text.trim() === "") return null;
     try {
       return JSON.parse(text) as unknown;

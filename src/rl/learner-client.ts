@@ -61,12 +61,33 @@ const stepReplySchema = z.object({
 });
 
 const saveReplySchema = z.object({ type: z.literal("save"), kind: z.enum(["hf", "resume"]), step: z.number().int(), path: z.string() });
+const initWeightTransferReplySchema = z.object({
+  type: z.literal("init_weight_transfer"),
+  update_info: z.object({ names: z.array(z.string()), dtype_names: z.array(z.string()), shapes: z.array(z.array(z.number().int().nonnegative())) }),
+});
+const sendWeightsReplySchema = z.object({
+  type: z.literal("send_weights"),
+  step: z.number().int().nonnegative(),
+  tensors: z.number().int().nonnegative(),
+  bytes: z.number().int().nonnegative(),
+  seconds: z.number().nonnegative(),
+});
 const shutdownReplySchema = z.object({ type: z.literal("shutdown"), step: z.number().int() });
 
 export type LearnerReady = z.infer<typeof readySchema>;
 /** `report` holds the fields PROTOCOL.md lists (non-finite values are null); the named ones are checked. */
 export type LearnerStepReply = z.infer<typeof stepReplySchema>;
 export type LearnerSaveReply = z.infer<typeof saveReplySchema>;
+export type LearnerSendWeightsReply = z.infer<typeof sendWeightsReplySchema>;
+
+/** The NCCL weight-transfer group the learner's rank 0 joins as rank 0 (PROTOCOL.md, `init_weight_transfer`). */
+export interface LearnerNcclGroup {
+  masterAddress: string;
+  masterPort: number;
+  worldSize: number;
+  /** The wire dtype of every tensor (default bfloat16: what vLLM serves; float32 sends the fp32 master weights). */
+  dtype?: "bfloat16" | "float16" | "float32";
+}
 
 interface Pending {
   resolve: (reply: Record<string, unknown>) => void;
@@ -198,6 +219,28 @@ export class LearnerClient {
 
   save(kind: "hf" | "resume", dataPosition?: unknown): Promise<LearnerSaveReply> {
     return this.request({ type: "save", kind, ...withDataPosition(dataPosition) }, saveReplySchema);
+  }
+
+  /** Joins vLLM's NCCL weight-transfer group as its rank 0 (blocks until every inference worker joined: call it
+   *  while the endpoints' /init_weight_transfer_engine calls run) and resolves with the update info to send them. */
+  async initWeightTransfer(group: LearnerNcclGroup): Promise<z.infer<typeof initWeightTransferReplySchema>["update_info"]> {
+    const reply = await this.request(
+      {
+        type: "init_weight_transfer",
+        master_address: group.masterAddress,
+        master_port: group.masterPort,
+        world_size: group.worldSize,
+        ...(group.dtype ? { dtype: group.dtype } : {}),
+      },
+      initWeightTransferReplySchema,
+    );
+    return reply.update_info;
+  }
+
+  /** Broadcasts the current weights to the group (every rank takes part; rank 0 sends). Call it while the
+   *  endpoints' /update_weights calls run. */
+  sendWeights(): Promise<LearnerSendWeightsReply> {
+    return this.request({ type: "send_weights" }, sendWeightsReplySchema);
   }
 
   /** Asks the server to stop and waits until it has exited; resolves with the final weights version. */
