@@ -256,7 +256,7 @@ test("disk: a failing endpoint fails the push, named", async () => {
     { rootUrl: "http://a", loadWeightsFromDisk: async () => {} },
     { rootUrl: "http://b", loadWeightsFromDisk: async () => Promise.reject(new Error("HTTP 400: no such directory")) },
   ]);
-  await assert.rejects(sync.push(1, "/x"), /failed on 1 of 2 endpoint\(s\):\n  http:\/\/b: HTTP 400: no such directory/);
+  await assert.rejects(sync.push(1, "/x"), /failed on 1 of 2 endpoint\(s\):\n {2}http:\/\/b: HTTP 400: no such directory/);
 });
 
 test("command: runs the hook with the version and dir as arguments and in its environment; a failure carries its stderr", async () => {
