@@ -33,7 +33,11 @@ const HELP: Record<keyof TrainConfig, string> = {
   hf_every: "keep Hugging Face weights every N steps",
   resume_every: "resume state every M steps",
   keep_resume: "resume states kept",
-  weight_sync: "how new weights reach the endpoints",
+  weight_sync: "how new weights reach the endpoints: disk | vllm-nccl | command",
+  weight_sync_command: "for --weight-sync command: run after each step with TMAX_WEIGHT_VERSION, the checkpoint dir and the endpoints",
+  nccl_master_address: "for --weight-sync vllm-nccl: learner rank 0's address the inference workers reach",
+  nccl_master_port: "for --weight-sync vllm-nccl: a free port there",
+  probe_endpoints: "check each endpoint's tokenizer, token ids and logprobs at start (true | false)",
   sandboxes: "most rollouts (sandboxes) at once",
   env: "container backend",
   learner_processes: "data-parallel learner ranks (torchrun)",
@@ -45,7 +49,7 @@ function flagName(key: string): string {
   return `--${key.replaceAll("_", "-")}`;
 }
 
-type Kind = "int" | "number" | "string" | "list" | "enum";
+type Kind = "int" | "number" | "string" | "list" | "enum" | "bool";
 
 function kindOf(key: keyof TrainConfig): { kind: Kind; choices?: string[] } {
   const value = trainConfigSchema.shape[key].def as { defaultValue?: unknown };
@@ -53,7 +57,9 @@ function kindOf(key: keyof TrainConfig): { kind: Kind; choices?: string[] } {
   if (key === "endpoints" || key === "torchrun_args") return { kind: "list" };
   if (key === "loss") return { kind: "enum", choices: ["dppo", "dppo-kl", "ppo-clip"] };
   if (key === "env") return { kind: "enum", choices: ["podman", "docker"] };
-  if (key === "weight_sync") return { kind: "enum", choices: ["disk"] };
+  if (key === "weight_sync") return { kind: "enum", choices: ["disk", "vllm-nccl", "command"] };
+  if (key === "probe_endpoints") return { kind: "bool", choices: ["true", "false"] };
+  if (key === "nccl_master_port") return { kind: "int" };
   if (typeof def === "number" || key === "max_grad_norm") return { kind: Number.isInteger(def) && !["lr", "delta", "temperature", "top_p", "weight_decay"].includes(key) ? "int" : "number" };
   return { kind: "string" };
 }
@@ -91,6 +97,8 @@ export function trainOverrides(opts: Record<string, unknown>): Record<string, un
       const n = Number(text);
       if (!Number.isFinite(n) || (kind === "int" && !Number.isInteger(n))) throw new TrainFlagError(`${flagName(key)}: expected ${kind === "int" ? "an integer" : "a number"}, got ${text}`);
       out[key] = n;
+    } else if (kind === "bool") {
+      out[key] = text === "true";
     } else if (kind === "list") {
       out[key] = text.split(key === "torchrun_args" ? /\s+/ : /[\s,]+/).filter((w) => w.length > 0);
     } else {

@@ -23,6 +23,8 @@ import { makeTinyModel } from "../helpers/tiny-model.js";
 let tok: HfTokenizer;
 let server: ScriptedTokenServer;
 let modelDir: string;
+/** The stale-group test's first control call (the server is shared by the tests of this file). */
+let holdFrom = 0;
 
 const toolCall = (command: string): string => `<tool_call>\n{"name": "bash", "arguments": {"command": "${command}"}}\n</tool_call><|im_end|>`;
 
@@ -34,7 +36,9 @@ before(async () => {
       const seed = req.body.seed ?? 0;
       const prompt = tok.decode(req.body.prompt as number[], { skipSpecialTokens: false });
       // The stale-group test holds prompt 0's samples until the weights are 3 versions newer than at its admission.
-      if (prompt.includes("SLOW") && req.body.cache_salt === cacheSalt("p0", 0)) await until(() => server.controls.some((c) => JSON.stringify(c.body) === '{"weight_version":"3"}'));
+      if (prompt.includes("SLOW") && req.body.cache_salt === cacheSalt("p0", 0)) {
+        await until(() => server.controls.slice(holdFrom).some((c) => JSON.stringify(c.body) === '{"weight_version":"3"}'));
+      }
       const solves = (seed - 42) % 2 === 0 && !prompt.includes("NEVER");
       const text = solves ? toolCall(`touch /app/done; echo ${SUBMIT_MARKER}`) : "I cannot do that.<|im_end|>";
       return { ids: tok.encode(text, { addSpecialTokens: false }) };
@@ -61,7 +65,7 @@ test("tmax train: async groups → learner steps → disk weight sync per step �
   writeTask(tasks, "make-done");
   writeTask(tasks, "make-done-too");
   const out = join(tempDir("tmax-train-"), "run");
-  const flags = ["--tasks", tasks, "--model-dir", modelDir, "--out", out, "--endpoints", server.url, "--group-size", "2", "--prompts-per-step", "1", "--async-steps", "1", "--sandboxes", "2", "--lr", "1e-4", "--hf-every", "1", "--resume-every", "1", "--max-tool-calls", "4"];
+  const flags = ["--tasks", tasks, "--model-dir", modelDir, "--out", out, "--endpoints", server.url, "--group-size", "2", "--prompts-per-step", "1", "--async-steps", "1", "--sandboxes", "2", "--lr", "1e-4", "--hf-every", "1", "--resume-every", "1", "--max-tool-calls", "4", "--probe-endpoints", "false"];
   const run = await runCli(["train", ...flags, "--steps", "2", "--json"]);
   assert.equal(run.code, 0, run.stderr);
   const summary = JSON.parse(run.stdout) as { steps: number; policy_version: number; checkpoint: string };
@@ -111,9 +115,10 @@ test("tmax train: a group more than async_steps versions old is dropped as stale
   writeTask(tasks, "make-done", { instruction: "SLOW: create /app/done.\n" });
   writeTask(tasks, "never-done", { instruction: "NEVER: create /app/done.\n" });
   const out = join(tempDir("tmax-train-"), "stale");
+  holdFrom = server.controls.length;
   // A seed whose first prompt is the SLOW task (tasks are in name order: make-done is task 0).
   const seed = [...Array(50).keys()].find((s) => seededPermutation(2, s)[0] === 0)!;
-  const flags = ["--tasks", tasks, "--model-dir", modelDir, "--out", out, "--endpoints", server.url, "--group-size", "2", "--prompts-per-step", "1", "--async-steps", "2", "--sandboxes", "6", "--lr", "1e-4", "--max-tool-calls", "4", "--seed", String(seed)];
+  const flags = ["--tasks", tasks, "--model-dir", modelDir, "--out", out, "--endpoints", server.url, "--group-size", "2", "--prompts-per-step", "1", "--async-steps", "2", "--sandboxes", "6", "--lr", "1e-4", "--max-tool-calls", "4", "--probe-endpoints", "false", "--seed", String(seed)];
   const run = await runCli(["train", ...flags, "--steps", "4", "--json"]);
   assert.equal(run.code, 0, run.stderr);
   const metrics = metricsOf(out);

@@ -45,7 +45,15 @@ export const trainConfigSchema = z
     hf_every: positiveInt.default(20),
     resume_every: positiveInt.default(10),
     keep_resume: positiveInt.default(3),
-    weight_sync: z.enum(["disk"]).default("disk"),
+    /** disk: each endpoint loads the learner's checkpoint dir; vllm-nccl: learner rank 0 broadcasts over NCCL; command: a
+     *  hook of yours (weight_sync_command) gets the version and dir. */
+    weight_sync: z.enum(["disk", "vllm-nccl", "command"]).default("disk"),
+    weight_sync_command: z.string().min(1).nullable().default(null),
+    /** vllm-nccl: the address and port of learner rank 0 that the inference workers connect to. */
+    nccl_master_address: z.string().min(1).nullable().default(null),
+    nccl_master_port: z.number().int().positive().nullable().default(null),
+    /** Check at start that each endpoint serves with the model dir's tokenizer and returns token ids and logprobs. */
+    probe_endpoints: z.boolean().default(true),
     /** Most sandboxes (rollouts) at once. */
     sandboxes: positiveInt.default(16),
     env: z.enum(["podman", "docker"]).default("podman"),
@@ -57,6 +65,10 @@ export const trainConfigSchema = z
   .strict()
   .superRefine((c, ctx) => {
     if (c.loss.startsWith("dppo") && !(c.delta > 0)) ctx.addIssue({ code: "custom", path: ["delta"], message: "DPPO needs a trust-region delta > 0" });
+    if (c.weight_sync === "command" && c.weight_sync_command === null) ctx.addIssue({ code: "custom", path: ["weight_sync_command"], message: "weight_sync command needs the command to run" });
+    if (c.weight_sync === "vllm-nccl" && (c.nccl_master_address === null || c.nccl_master_port === null)) {
+      ctx.addIssue({ code: "custom", path: ["nccl_master_address"], message: "vllm-nccl needs nccl_master_address and nccl_master_port (learner rank 0's host and a free port the inference workers reach)" });
+    }
     if (c.max_prompt_tokens + c.max_response_tokens > c.context_tokens) {
       ctx.addIssue({ code: "custom", path: ["context_tokens"], message: "must be at least max_prompt_tokens + max_response_tokens" });
     }

@@ -18,7 +18,9 @@ import { tasksWithinPromptLimit } from "./prompt-filter.js";
 import type { StreamPosition } from "./prompt-stream.js";
 import type { StepMetrics, TrainerStatus } from "./step-metrics.js";
 import { parseTrainConfig, TrainConfigError, type TrainConfig } from "./train-config.js";
+import { modelVocabSize, probeServerTokenizer } from "./guards.js";
 import { Trainer } from "./trainer.js";
+import { weightSyncFor, type WeightSync } from "./weight-sync.js";
 
 /**
  * A whole `tmax train` run in its output dir:
@@ -118,6 +120,7 @@ export async function trainRun(config: TrainConfig, resume: boolean, hooks: Trai
 
   const servers: ReferenceServer[] = [];
   let learner: LearnerClient | null = null;
+  let syncToClose: WeightSync | null = null;
   try {
     const urls: string[] = [];
     for (const endpoint of config.endpoints) {
@@ -157,9 +160,19 @@ export async function trainRun(config: TrainConfig, resume: boolean, hooks: Trai
     });
     const startStep = learner.ready.step;
     const position: StreamPosition = startStep > 0 ? positionSchema.parse(learner.ready.data_position).stream : { next: 0, pending: [] };
-    const sync = {
-      push: (version: number, dir: string) => Promise.all(endpoints.endpoints.map((e) => e.control.loadWeightsFromDisk(dir, String(version)))).then(() => undefined),
-    };
+    const sync = weightSyncFor(config.weight_sync, {
+      endpoints: urls,
+      learner,
+      ...(config.weight_sync_command === null ? {} : { command: config.weight_sync_command }),
+      ...(config.nccl_master_address === null ? {} : { ncclMasterAddress: config.nccl_master_address }),
+      ...(config.nccl_master_port === null ? {} : { ncclMasterPort: config.nccl_master_port }),
+    });
+    syncToClose = sync;
+    if (config.probe_endpoints) {
+      const vocabSize = await modelVocabSize(config.model_dir);
+      for (const url of urls) await probeServerTokenizer({ baseUrl: url, model: config.served_model, tokenizer, vocabSize });
+    }
+    await sync.init();
     if (startStep > 0 && servers.length < urls.length) {
       // External endpoints serve whatever they were started with: give them the resumed weights.
       await endpoints.pauseAll("keep");
@@ -198,6 +211,7 @@ export async function trainRun(config: TrainConfig, resume: boolean, hooks: Trai
     const checkpoint = last ? join(checkpointsDir, `step_${last.policy_version}`) : null;
     return { out, steps: steps.length, firstStep: startStep, lastMetrics: last, checkpoint: checkpoint && existsSync(checkpoint) ? checkpoint : null };
   } finally {
+    await syncToClose?.close().catch(() => undefined);
     await learner?.close();
     await Promise.all(servers.map((s) => s.close()));
   }

@@ -12,6 +12,7 @@ import { writeRollouts } from "../rollout-store.js";
 import type { RolloutSettings } from "../rollout-runner.js";
 import type { PromptCodec } from "../token-policy.js";
 import { ActivityClock } from "./activity-clock.js";
+import { checkBehaviourLogprobs } from "./guards.js";
 import type { EndpointPool } from "./endpoints.js";
 import { runGroup, type GroupRun } from "./group-runner.js";
 import { PromptStream, type StreamPosition } from "./prompt-stream.js";
@@ -34,7 +35,7 @@ import type { TrainConfig } from "./train-config.js";
 /** Makes the endpoints serve the learner's weights of `version` (saved as a model dir in `checkpointDir`). The
  *  trainer pauses the endpoints before and labels and resumes them after. */
 export interface WeightPush {
-  push(version: number, checkpointDir: string): Promise<void>;
+  push(version: number, checkpointDir: string | null): Promise<void>;
 }
 
 export interface TrainerDeps {
@@ -225,6 +226,7 @@ export class Trainer {
     await this.waitForGroups(c.prompts_per_step);
     const taken = this.waiting.splice(0, c.prompts_per_step);
     const rollouts = taken.flatMap((f) => f.rollouts);
+    for (const r of rollouts) checkBehaviourLogprobs(c.loss, r.logprobs, r.lossMask, `rollout ${r.groupId}/${r.sampleIndex} of ${r.taskName}`);
     const batch = buildStepBatch(rollouts, { currentStep: this.version, padTokenId: this.deps.padTokenId, dpSize: c.learner_processes });
     const next = this.stepsDone + 1;
     const staleness = taken.map((f) => this.version - f.run.policyVersion);
