@@ -76,7 +76,7 @@ export function trainConfigOptions(): Option[] {
     const shown = def === undefined ? "" : ` (recipe: ${JSON.stringify(def)})`;
     const option = new Option(`${flagName(key)} <${kind === "list" ? "values" : "value"}>`, `${HELP[key]}${shown}`);
     if (choices) option.choices(choices);
-    return option as unknown as Option;
+    return option;
   });
 }
 
@@ -91,7 +91,7 @@ export function trainOverrides(opts: Record<string, unknown>): Record<string, un
     const camel = key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
     const raw = opts[camel];
     if (raw === undefined) continue;
-    const text = String(raw);
+    const text = typeof raw === "string" ? raw : JSON.stringify(raw);
     const { kind } = kindOf(key);
     if (kind === "int" || kind === "number") {
       const n = Number(text);

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -8,7 +9,8 @@ import { loadHfTokenizer, type HfTokenizer } from "../../src/model/hf/hf-tokeniz
 import { readRollouts } from "../../src/rl/rollout-store.js";
 import type { StepMetrics } from "../../src/rl/train/step-metrics.js";
 import { seededPermutation } from "../../src/util/shuffle.js";
-import { runCli } from "../helpers/cli.js";
+import { readSessionRecords } from "../../src/environment/engine-sessions.js";
+import { finished, podmanContainers, runCli, startCli } from "../helpers/cli.js";
 import { startScriptedTokenServer, type ScriptedTokenServer } from "../helpers/scripted-token-server.js";
 import { tempDir, writeTask } from "../helpers/task-fixture.js";
 import { makeTinyModel } from "../helpers/tiny-model.js";
@@ -136,4 +138,75 @@ test("tmax train: a config error names the key; an out dir with a run in it is n
   const missing = await runCli(["train", "--model-dir", "y", "--out", join(tempDir(), "o")]);
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /tasks: /);
+});
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function waitFor(what: string, ok: () => boolean, ms = 180_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const stepsIn = (out: string): number => (existsSync(join(out, "metrics.jsonl")) ? metricsOf(out).length : 0);
+
+/** The learner process of a run (its command line names the run's checkpoints dir). */
+function learnerPids(out: string): number[] {
+  const r = spawnSync("pgrep", ["-f", `tmax_learner serve .*--out-dir ${join(out, "checkpoints")}`], { encoding: "utf8" });
+  return r.stdout.split("\n").filter(Boolean).map(Number);
+}
+
+test("tmax train: SIGKILL mid-run, then --resume continues at the checkpoint; Ctrl-C leaves no container or learner and the run resumes", { timeout: 600_000 }, async () => {
+  const tasks = tempDir("tmax-train-kill-");
+  for (const name of ["a-task", "b-task", "c-task"]) writeTask(tasks, name);
+  const out = join(tempDir("tmax-train-"), "killed");
+  const flags = ["--tasks", tasks, "--model-dir", modelDir, "--out", out, "--endpoints", server.url, "--group-size", "2", "--prompts-per-step", "1", "--async-steps", "2", "--sandboxes", "4", "--lr", "1e-4", "--max-tool-calls", "4", "--probe-endpoints", "false", "--resume-every", "1"];
+
+  // SIGKILL: nothing of tmax runs its cleanup. The learner notices its stdin close and exits.
+  const first = startCli(["train", ...flags, "--steps", "40"], { group: true });
+  const firstDone = finished(first);
+  await waitFor("two steps", () => stepsIn(out) >= 2);
+  const learners = learnerPids(out);
+  assert.equal(learners.length, 1, "one learner process");
+  process.kill(first.pid!, "SIGKILL");
+  await firstDone;
+  await waitFor("the orphaned learner to exit", () => !alive(learners[0]!), 30_000);
+
+  // --resume: from the newest resume state (the step the killed run had reached or the one before).
+  const second = startCli(["train", "--resume", out, "--steps", "40"], { group: true });
+  const secondDone = finished(second);
+  const resumedAt = stepsIn(out);
+  await waitFor("a step after the resume", () => stepsIn(out) > resumedAt);
+  const session = readSessionRecords().find((r) => r.owner.pid === second.pid)?.session;
+  assert.ok(session, "the resumed run recorded its session");
+  const learner = learnerPids(out);
+
+  // Ctrl-C, as a terminal sends it: the whole process group.
+  const sentAt = Date.now();
+  process.kill(-second.pid!, "SIGINT");
+  const stopped = await secondDone;
+  assert.equal(stopped.code, 130, stopped.stderr);
+  assert.ok((Date.now() - sentAt) / 1000 < 20, "stopped within seconds");
+  assert.match(stopped.stderr, /npx tmax train --resume /);
+  assert.deepEqual(podmanContainers(`label=tmax.session=${session}`), [], "no rollout container left");
+  assert.ok(learner.every((pid) => !alive(pid)), "the learner was stopped");
+
+  // Finish the run: the steps are contiguous and no prompt was trained twice.
+  const total = stepsIn(out) + 1;
+  const last = await runCli(["train", "--resume", out, "--steps", String(total), "--json"]);
+  assert.equal(last.code, 0, last.stderr);
+  const metrics = metricsOf(out);
+  assert.deepEqual(metrics.map((m) => m.step), Array.from({ length: total }, (_, i) => i + 1));
+  const trained: string[] = [];
+  for (let step = 1; step <= total; step++) trained.push(...new Set((await readRollouts(join(out, "rollouts", `step_${step}`))).map((r) => r.groupId)));
+  assert.equal(new Set(trained).size, trained.length, `a prompt was trained twice: ${trained.join(" ")}`);
 });

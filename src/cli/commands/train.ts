@@ -4,6 +4,7 @@ import type { EngineProvider } from "../../environment/providers.js";
 import { loadTrainConfig } from "../../rl/train/config-file.js";
 import { TrainConfigError, type TrainConfig } from "../../rl/train/train-config.js";
 import { METRICS_FILE, readRunConfig, REPORT_FILE, trainRun } from "../../rl/train/train-run.js";
+import { trainReportHtml } from "../../ui/html/train-report.js";
 import { TrainView } from "../../ui/train-view.js";
 import { openEngine } from "../engine.js";
 import { EXIT, UsageError, type ExitCode } from "../exit-codes.js";
@@ -35,7 +36,7 @@ async function configFor(o: TrainCliOptions): Promise<TrainConfig> {
       if (o.config !== undefined || refused.length > 0) {
         throw new UsageError(`--resume continues a run with its own config; only ${[...RESUME_OVERRIDES].join(", ")} may be given again (got ${[...(o.config ? ["--config"] : []), ...refused].join(", ")})`);
       }
-      return { ...saved, ...o.overrides } as TrainConfig;
+      return { ...saved, ...o.overrides };
     }
     return await loadTrainConfig(o.config, o.overrides);
   } catch (err) {
@@ -65,6 +66,7 @@ export async function trainCommand(o: TrainCliOptions): Promise<ExitCode> {
         view.start();
       },
       onStep: (m) => view?.stepEnded(m),
+      report: (steps) => trainReportHtml(`tmax train · ${config.out}`, steps),
     });
     view?.stop();
     const summary = {

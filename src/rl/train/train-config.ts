@@ -75,7 +75,6 @@ export const trainConfigSchema = z
   });
 
 export type TrainConfig = z.output<typeof trainConfigSchema>;
-export type TrainConfigInput = z.input<typeof trainConfigSchema>;
 
 /** The keys a config file may hold, for --help and error messages. */
 export const TRAIN_CONFIG_KEYS = Object.keys(trainConfigSchema.shape) as (keyof TrainConfig)[];

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { appendFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
@@ -8,7 +8,6 @@ import { padTokenOf } from "../../model/hf/pad-token.js";
 import { discoverTasks } from "../../task/dataset.js";
 import { formatProblem } from "../../task/problems.js";
 import type { Task } from "../../task/task.js";
-import { trainReportHtml } from "../../ui/html/train-report.js";
 import { writeFileAtomic } from "../../util/atomic-write.js";
 import { LearnerClient } from "../learner-client.js";
 import { promptCodecFor } from "../prompt-codec.js";
@@ -45,6 +44,8 @@ export interface TrainRunHooks {
   log: (line: string) => void;
   onStart?: (info: { startStep: number; tasks: number; endpoints: string[]; status: () => TrainerStatus }) => void;
   onStep?: (metrics: StepMetrics) => void;
+  /** The HTML of OUT/metrics.html from every step's metrics so far (rewritten after each step). */
+  report?: (steps: readonly StepMetrics[]) => string;
 }
 
 export interface TrainRunResult {
@@ -55,13 +56,14 @@ export interface TrainRunResult {
   checkpoint: string | null;
 }
 
-/** The newest complete learner resume dir under OUT/checkpoints/resume, with its step. */
-export function latestResumeDir(out: string): { dir: string; step: number } | null {
+/** The newest complete learner resume dir under OUT/checkpoints/resume (at most `maxStep`), with its step. */
+export function latestResumeDir(out: string, maxStep = Number.POSITIVE_INFINITY): { dir: string; step: number } | null {
   const base = join(out, "checkpoints", "resume");
   if (!existsSync(base)) return null;
   const steps = readdirSync(base)
     .filter((name) => /^step_\d+$/.test(name) && existsSync(join(base, name, "state.json")))
     .map((name) => Number(name.slice(5)))
+    .filter((step) => step <= maxStep)
     .sort((a, b) => a - b);
   const step = steps.at(-1);
   return step === undefined ? null : { dir: join(base, `step_${step}`), step };
@@ -90,6 +92,13 @@ async function loadTrainingTasks(config: TrainConfig, log: (line: string) => voi
 
 const positionSchema = z.object({ stream: z.object({ next: z.number().int().nonnegative(), pending: z.array(z.number().int().nonnegative()) }) });
 
+/** The last step metrics.jsonl has a line for (0 without one). */
+function lastRecordedStep(file: string): number {
+  if (!existsSync(file)) return 0;
+  const lines = readFileSync(file, "utf8").split("\n").filter((l) => l.trim());
+  return lines.length ? (JSON.parse(lines.at(-1)!) as StepMetrics).step : 0;
+}
+
 /** Keeps the metrics of steps up to `step` (a resumed run redoes the ones after its checkpoint). */
 async function truncateMetrics(file: string, step: number): Promise<StepMetrics[]> {
   if (!existsSync(file)) return [];
@@ -106,7 +115,9 @@ export async function trainRun(config: TrainConfig, resume: boolean, hooks: Trai
   const out = config.out;
   const metricsFile = join(out, METRICS_FILE);
   const checkpointsDir = join(out, "checkpoints");
-  const resumeFrom = resume ? latestResumeDir(out) : null;
+  // A run killed hard may have had the learner finish (and save) a step whose metrics line was never written: resume
+  // from the newest state the metrics account for, so that no step goes unrecorded (the later one is redone).
+  const resumeFrom = resume ? latestResumeDir(out, lastRecordedStep(metricsFile)) : null;
   if (!resume && existsSync(metricsFile)) throw new TrainConfigError(`${out} already holds a training run: continue it with --resume ${out}, or choose another out dir`);
   await mkdir(join(checkpointsDir, "batches"), { recursive: true });
   if (!resume) await writeFileAtomic(join(out, CONFIG_FILE), JSON.stringify(config, null, 2) + "\n");
@@ -198,7 +209,7 @@ export async function trainRun(config: TrainConfig, resume: boolean, hooks: Trai
       onStep: async (m) => {
         steps.push(m);
         await appendFile(metricsFile, JSON.stringify(m) + "\n");
-        await writeFile(join(out, REPORT_FILE), trainReportHtml(`tmax train · ${out}`, steps));
+        if (hooks.report) await writeFile(join(out, REPORT_FILE), hooks.report(steps));
         hooks.onStep?.(m);
       },
     });

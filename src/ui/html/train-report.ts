@@ -5,7 +5,7 @@ import { lineChartSvg } from "./line-chart.js";
 /** metrics.html of a training run: the curves of metrics.jsonl as inline SVG, self-contained (opens offline). */
 export function trainReportHtml(title: string, steps: readonly StepMetrics[]): string {
   const xs = steps.map((m) => m.step);
-  const pick = (key: keyof StepMetrics): (number | null)[] => steps.map((m) => (typeof m[key] === "number" ? (m[key] as number) : null));
+  const pick = (key: keyof StepMetrics): (number | null)[] => steps.map((m) => (typeof m[key] === "number" ? (m[key]) : null));
   const charts = [
     lineChartSvg(
       [
