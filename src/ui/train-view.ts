@@ -42,6 +42,8 @@ export class TrainView extends LiveStatus {
     const eta = this.stepsThisRun > 0 ? formatDuration(((this.totalSteps - done) * elapsed) / this.stepsThisRun) : "–";
     const busy = Math.min(s.rolloutsRunning, this.sandboxes);
     const state = s.syncing ? pc.cyan("syncing weights") : `v${s.version}`;
-    return `step ${done}/${this.totalSteps} · ${state} · reward ${f3(this.last?.reward_mean ?? null)} · rollouts ${s.rolloutsRunning} · groups ${s.inFlightGroups} in flight, ${s.waitingGroups} waiting · sandboxes ${busy} busy / ${this.sandboxes - busy} free · staleness ${f3(this.last?.staleness_mean ?? null)} · ${formatDuration(elapsed)} · ETA ${eta}`;
+    const d = s.droppedSinceStep;
+    const dropped = d.allZero + d.allOne + d.stale + d.other > 0 ? ` · dropped ${d.allZero} all-0 / ${d.allOne} all-1 / ${d.stale} stale` : "";
+    return `step ${done}/${this.totalSteps} · ${state} · reward ${f3(this.last?.reward_mean ?? null)} · rollouts ${s.rolloutsRunning} · groups ${s.inFlightGroups} in flight, ${s.waitingGroups} waiting${dropped} · sandboxes ${busy} busy / ${this.sandboxes - busy} free · staleness ${f3(this.last?.staleness_mean ?? null)} · ${formatDuration(elapsed)} · ETA ${eta}`;
   }
 }

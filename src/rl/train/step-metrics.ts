@@ -8,6 +8,8 @@ export interface TrainerStatus {
   waitingGroups: number;
   rolloutsRunning: number;
   syncing: boolean;
+  /** Groups dropped since the last step: all 0, all 1, stale or otherwise. */
+  droppedSinceStep: { allZero: number; allOne: number; stale: number; other: number };
 }
 
 /** What the groups consumed since the last step came to. */

@@ -146,7 +146,9 @@ export async function trainRun(config: TrainConfig, resume: boolean, hooks: Trai
           seed: config.seed + i,
           servedModelNames: [config.served_model],
           batchDecode: true,
-          onLog: (line) => hooks.log(`[serve ${i}] ${line}`),
+          onLog: (line) => {
+            if (line.trim()) hooks.log(`[serve ${i}] ${line}`);
+          },
           signal: hooks.signal,
         });
         servers.push(server);
@@ -165,7 +167,9 @@ export async function trainRun(config: TrainConfig, resume: boolean, hooks: Trai
       modelDir: config.model_dir,
       outDir: checkpointsDir,
       serveArgs,
-      onLog: (line) => hooks.log(`[learner] ${line}`),
+      onLog: (line) => {
+        if (line.trim()) hooks.log(`[learner] ${line}`);
+      },
       signal: hooks.signal,
       launch: { processes: config.learner_processes, ...(config.torchrun_args ? { torchrunArgs: config.torchrun_args } : {}) },
     });
@@ -206,6 +210,7 @@ export async function trainRun(config: TrainConfig, resume: boolean, hooks: Trai
       startStep,
       position,
       signal: hooks.signal,
+      onNotice: hooks.log,
       onStep: async (m) => {
         steps.push(m);
         await appendFile(metricsFile, JSON.stringify(m) + "\n");

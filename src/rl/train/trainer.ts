@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { EnvironmentProvider } from "../../environment/environment.js";
@@ -57,6 +58,8 @@ export interface TrainerDeps {
   signal: AbortSignal;
   onStep: (metrics: StepMetrics) => Promise<void> | void;
   onGroup?: (group: GroupRun, verdict: string) => void;
+  /** Something the user should know (e.g. many groups in a row without reward variance). */
+  onNotice?: (line: string) => void;
 }
 
 interface Finished {
@@ -94,6 +97,8 @@ export class Trainer {
     this.stepsDone = deps.startStep;
     this.stream = new PromptStream(deps.tasks.length, c.seed, deps.position);
     this.signal = AbortSignal.any([deps.signal, this.stop.signal]);
+    // Every running rollout listens on it (its sandbox, its requests): many listeners are expected.
+    setMaxListeners(0, this.signal, deps.signal);
     this.pool = new WorkPool({ concurrency: c.sandboxes, signal: this.signal });
     this.settings = {
       temperature: c.temperature,
@@ -110,6 +115,7 @@ export class Trainer {
       waitingGroups: this.waiting.length,
       rolloutsRunning: this.clock.running,
       syncing: this.syncing,
+      droppedSinceStep: { allZero: this.counts.allZero, allOne: this.counts.allOne, stale: this.counts.stale, other: this.counts.other },
     };
   }
 
@@ -184,6 +190,12 @@ export class Trainer {
         this.waiting.push(f);
         continue;
       }
+      const dropped = this.counts.allZero + this.counts.allOne + this.counts.other + 1;
+      const every = 4 * this.deps.config.prompts_per_step;
+      // Said at 4, 8, 16, 32 … × prompts_per_step groups without a step.
+      if (verdict.kind !== "stale" && dropped % every === 0 && Number.isInteger(Math.log2(dropped / every))) {
+        this.deps.onNotice?.(`${dropped} groups in a row without reward variance since the last step (${this.counts.allZero + (verdict.kind === "all_zero" ? 1 : 0)} all 0): the model may not solve any task yet (warm-start it with tmax train sft), or solve all`);
+      }
       if (verdict.kind === "stale") this.counts.stale++;
       else if (verdict.kind === "all_zero") this.counts.allZero++;
       else if (verdict.kind === "all_one") this.counts.allOne++;
@@ -200,8 +212,12 @@ export class Trainer {
       this.consumeFinished();
       if (this.waiting.length >= n) return;
       await new Promise<void>((resolve) => {
-        this.wake = resolve;
-        this.deps.signal.addEventListener("abort", () => resolve(), { once: true });
+        const onAbort = (): void => resolve();
+        this.wake = () => {
+          this.deps.signal.removeEventListener("abort", onAbort);
+          resolve();
+        };
+        this.deps.signal.addEventListener("abort", onAbort, { once: true });
       });
     }
   }

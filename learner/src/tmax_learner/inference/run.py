@@ -16,6 +16,7 @@ from pathlib import Path
 from types import FrameType
 
 import torch
+from transformers.utils import logging as hf_logging
 
 from tmax_learner.inference.server import load_served_model, make_server
 
@@ -57,6 +58,7 @@ def serve_inference(options: InferenceOptions) -> int:
 
 def _serve(options: InferenceOptions, stop: threading.Event) -> int:
     torch.set_num_threads(options.threads)
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
     try:
         served = load_served_model(options.model_dir, options.served_model_names, options.max_model_len)
     except (OSError, ValueError) as err:

@@ -215,6 +215,13 @@ class InferenceHttpServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that went away (a cancelled rollout, a stopped trainer) is routine, not a traceback.
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
     def __init__(self, address: tuple[str, int], served: ServedModel, engine: InferenceEngine, log_requests: bool):
         super().__init__(address, _Handler)
         self.served = served
