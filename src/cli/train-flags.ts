@@ -43,13 +43,19 @@ const HELP: Record<keyof TrainConfig, string> = {
   learner_processes: "data-parallel learner ranks (torchrun)",
   torchrun_args: "torchrun's own arguments instead of --standalone (space-separated)",
   infra_retries: "times an infrastructure failure is sampled again",
+  eval_dataset: "held-out Harbor tasks: a tmax-agent job on each eval_every-th checkpoint (evals/step_N/, best/)",
+  eval_every: "evaluate every N steps",
+  eval_k: "attempts per eval task (pass@k)",
+  eval_endpoint: "'reference' (a server started on the checkpoint) or a base URL that loads it from disk",
+  eval_concurrency: "eval trials at once",
+  eval_agent_kwargs: "the tmax agent's settings for the eval job, as KEY=VALUE[,KEY=VALUE…] (its --ak)",
 };
 
 function flagName(key: string): string {
   return `--${key.replaceAll("_", "-")}`;
 }
 
-type Kind = "int" | "number" | "string" | "list" | "enum" | "bool";
+type Kind = "int" | "number" | "string" | "list" | "enum" | "bool" | "kwargs";
 
 function kindOf(key: keyof TrainConfig): { kind: Kind; choices?: string[] } {
   const value = trainConfigSchema.shape[key].def as { defaultValue?: unknown };
@@ -60,6 +66,7 @@ function kindOf(key: keyof TrainConfig): { kind: Kind; choices?: string[] } {
   if (key === "weight_sync") return { kind: "enum", choices: ["disk", "vllm-nccl", "command"] };
   if (key === "probe_endpoints") return { kind: "bool", choices: ["true", "false"] };
   if (key === "nccl_master_port") return { kind: "int" };
+  if (key === "eval_agent_kwargs") return { kind: "kwargs" };
   if (typeof def === "number" || key === "max_grad_norm") return { kind: Number.isInteger(def) && !["lr", "delta", "temperature", "top_p", "weight_decay"].includes(key) ? "int" : "number" };
   return { kind: "string" };
 }
@@ -97,6 +104,16 @@ export function trainOverrides(opts: Record<string, unknown>): Record<string, un
       const n = Number(text);
       if (!Number.isFinite(n) || (kind === "int" && !Number.isInteger(n))) throw new TrainFlagError(`${flagName(key)}: expected ${kind === "int" ? "an integer" : "a number"}, got ${text}`);
       out[key] = n;
+    } else if (kind === "kwargs") {
+      const pairs = text.split(",").filter((p) => p.trim());
+      const kwargs: Record<string, string | number | boolean> = {};
+      for (const pair of pairs) {
+        const at = pair.indexOf("=");
+        if (at < 1) throw new TrainFlagError(`${flagName(key)}: expected KEY=VALUE, got ${pair}`);
+        const v = pair.slice(at + 1).trim();
+        kwargs[pair.slice(0, at).trim()] = v === "true" ? true : v === "false" ? false : v !== "" && Number.isFinite(Number(v)) ? Number(v) : v;
+      }
+      out[key] = kwargs;
     } else if (kind === "bool") {
       out[key] = text === "true";
     } else if (kind === "list") {

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
-import { open, readdir } from "node:fs/promises";
-import { join, relative, sep } from "node:path";
+import { copyFile, link, mkdir, open, readdir, rename, rm } from "node:fs/promises";
+import { dirname, join, relative, sep } from "node:path";
 
 /** Every regular file under `root`, as sorted POSIX-style relative paths. Symlinks are listed, not followed. */
 export async function listFiles(root: string): Promise<string[]> {
@@ -42,4 +42,21 @@ export async function directoryChecksum(root: string): Promise<string> {
     }
   }
   return hash.digest("hex");
+}
+
+/**
+ * `dest` becomes a copy of the directory `src` made of hard links (no data copied; it outlives `src`), replacing
+ * whatever `dest` was: built under `dest.partial`, then renamed into place. Falls back to copying a file that cannot
+ * be linked (another filesystem).
+ */
+export async function linkTree(src: string, dest: string): Promise<void> {
+  const partial = `${dest}.partial`;
+  await rm(partial, { recursive: true, force: true });
+  for (const rel of await listFiles(src)) {
+    const to = join(partial, rel);
+    await mkdir(dirname(to), { recursive: true });
+    await link(join(src, rel), to).catch(() => copyFile(join(src, rel), to));
+  }
+  await rm(dest, { recursive: true, force: true });
+  await rename(partial, dest);
 }

@@ -68,7 +68,9 @@ test("tmax train: async groups → learner steps → disk weight sync per step �
   writeTask(tasks, "make-done-too");
   const out = join(tempDir("tmax-train-"), "run");
   const flags = ["--tasks", tasks, "--model-dir", modelDir, "--out", out, "--endpoints", server.url, "--group-size", "2", "--prompts-per-step", "1", "--async-steps", "1", "--sandboxes", "2", "--lr", "1e-4", "--hf-every", "1", "--resume-every", "1", "--max-tool-calls", "4", "--probe-endpoints", "false"];
-  const run = await runCli(["train", ...flags, "--steps", "2", "--json"]);
+  // Step 2's weights are evaluated: a tmax-agent job against a reference server started on that checkpoint.
+  const evalFlags = ["--eval-dataset", tasks, "--eval-every", "2", "--eval-agent-kwargs", "max_steps=2,max_tokens=16,max_format_errors=1"];
+  const run = await runCli(["train", ...flags, ...evalFlags, "--steps", "2", "--json"]);
   assert.equal(run.code, 0, run.stderr);
   const summary = JSON.parse(run.stdout) as { steps: number; policy_version: number; checkpoint: string };
   assert.equal(summary.steps, 2);
@@ -82,6 +84,14 @@ test("tmax train: async groups → learner steps → disk weight sync per step �
     assert.ok(m.loss !== null && Number.isFinite(m.loss));
     assert.ok(m.kept_fraction !== null && m.kept_fraction > 0);
   }
+  assert.equal(metrics[0]!.eval, null);
+  const evaluation = metrics[1]!.eval!;
+  assert.equal(evaluation.job_dir, join(out, "evals", "step_2"));
+  assert.equal(evaluation.trials, 2, "2 tasks × k = 1");
+  assert.equal(evaluation.best_step, 2);
+  assert.ok(existsSync(join(evaluation.job_dir, "result.json")), "the eval is a normal job dir");
+  assert.equal((JSON.parse(readFileSync(join(out, "best.json"), "utf8")) as { step: number }).step, 2);
+  assert.ok(existsSync(join(out, "best", "model.safetensors")), "best/ holds the best checkpoint's weights");
   assert.ok(existsSync(join(out, "metrics.html")));
   assert.match(readFileSync(join(out, "metrics.html"), "utf8"), /<svg[\s\S]*reward/);
 

@@ -1,9 +1,10 @@
+import { spawn } from "node:child_process";
 import { resolve } from "node:path";
 import pc from "picocolors";
 import type { EngineProvider } from "../../environment/providers.js";
 import { loadTrainConfig } from "../../rl/train/config-file.js";
 import { TrainConfigError, type TrainConfig } from "../../rl/train/train-config.js";
-import { METRICS_FILE, readRunConfig, REPORT_FILE, trainRun } from "../../rl/train/train-run.js";
+import { METRICS_FILE, readRunConfig, REPORT_FILE, trainRun, type EvalJob, type EvalSummary } from "../../rl/train/train-run.js";
 import { trainReportHtml } from "../../ui/html/train-report.js";
 import { TrainView } from "../../ui/train-view.js";
 import { openEngine } from "../engine.js";
@@ -45,6 +46,34 @@ async function configFor(o: TrainCliOptions): Promise<TrainConfig> {
   }
 }
 
+/**
+ * A checkpoint evaluation is a normal `tmax run` of the tmax agent (this same CLI, as a child process), so its job
+ * dir is one `tmax stats`, the viewer and Harbor read; its JSON summary is the result.
+ */
+function runEvalJob(job: EvalJob, signal: AbortSignal): Promise<EvalSummary> {
+  const cli = process.argv[1]!;
+  const args = [cli, "run", "-p", job.dataset, "-a", "tmax", "-m", job.model, "--base-url", job.baseUrl, "-k", String(job.attempts), "-n", String(job.concurrency)];
+  args.push("-o", job.jobsDir, "--job-name", job.jobName, "--env", job.env, "--json");
+  for (const [key, value] of Object.entries(job.agentKwargs)) args.push("--ak", `${key}=${String(value)}`);
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], signal, env: { ...process.env, OPENAI_API_KEY: process.env.OPENAI_API_KEY ?? "none" } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.once("error", reject);
+    child.once("close", (code) => {
+      try {
+        const summary = JSON.parse(stdout) as EvalSummary;
+        if (typeof summary.mean !== "number") throw new Error("no mean in its summary");
+        resolvePromise(summary);
+      } catch (err) {
+        reject(new Error(`the evaluation job ${job.jobName} failed (exit ${code}): ${(err as Error).message}\n${stderr.slice(-2000)}`));
+      }
+    });
+  });
+}
+
 export async function trainCommand(o: TrainCliOptions): Promise<ExitCode> {
   const config = await configFor(o);
   let provider: EngineProvider | null = null;
@@ -67,6 +96,7 @@ export async function trainCommand(o: TrainCliOptions): Promise<ExitCode> {
       },
       onStep: (m) => view?.stepEnded(m),
       report: (steps) => trainReportHtml(`tmax train · ${config.out}`, steps),
+      runEval: (job) => runEvalJob(job, interrupts.signal),
     });
     view?.stop();
     const summary = {

@@ -8,7 +8,7 @@ import { parseTrainConfig, TrainConfigError, type TrainConfig } from "./train-co
  * out) are resolved against the file's directory; those given as flags against the working directory.
  */
 
-const PATH_KEYS = ["tasks", "model_dir", "out"] as const;
+const PATH_KEYS = ["tasks", "model_dir", "out", "eval_dataset"] as const;
 
 function resolvePaths(values: Record<string, unknown>, base: string): Record<string, unknown> {
   const out = { ...values };

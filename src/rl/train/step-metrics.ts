@@ -71,7 +71,19 @@ export interface StepMetrics {
   sync_seconds: number;
   /** Fraction of the learner's step during which rollouts were being generated. */
   generation_overlap: number;
+  /** Checkpoint evaluation of this step's weights (null when none ran): mean ± SEM over runs, pass@k, the job dir. */
+  eval: StepEval | null;
   time: string;
+}
+
+export interface StepEval {
+  mean: number;
+  sem: number;
+  pass_at_k: Record<string, number>;
+  trials: number;
+  job_dir: string;
+  /** The best evaluated step so far (this one or an earlier one); its weights are in OUT/best/. */
+  best_step: number;
 }
 
 export interface StepMetricsInput {
@@ -84,6 +96,7 @@ export interface StepMetricsInput {
   staleness: number[];
   status: TrainerStatus;
   seconds: { step: number; learner: number; sync: number; overlap: number };
+  evaluation: StepEval | null;
 }
 
 const num = (value: unknown): number | null => (typeof value === "number" && Number.isFinite(value) ? value : null);
@@ -127,6 +140,7 @@ export function stepMetrics(i: StepMetricsInput): StepMetrics {
     learner_seconds: i.seconds.learner,
     sync_seconds: i.seconds.sync,
     generation_overlap: i.seconds.overlap,
+    eval: i.evaluation,
     time: new Date().toISOString(),
   };
 }

@@ -59,6 +59,16 @@ export const trainConfigSchema = z
     env: z.enum(["podman", "docker"]).default("podman"),
     learner_processes: positiveInt.default(1),
     torchrun_args: z.array(z.string()).nullable().default(null),
+    /** Checkpoint evaluation: a normal tmax job (the tmax agent) on this held-out dataset every eval_every steps. */
+    eval_dataset: z.string().min(1).nullable().default(null),
+    eval_every: positiveInt.default(20),
+    /** Attempts per task (pass@k up to k). */
+    eval_k: positiveInt.default(1),
+    /** "reference": a reference server started on the checkpoint for the job; or a base URL that loads it from disk. */
+    eval_endpoint: z.string().min(1).default("reference"),
+    eval_concurrency: positiveInt.default(4),
+    /** The tmax agent's settings for the eval job (its --ak), e.g. {max_steps: 64}. */
+    eval_agent_kwargs: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
     /** Sampling of infra_error rollouts again before the group is given up (rl.md: resampled, not scored). */
     infra_retries: z.number().int().nonnegative().default(2),
   })

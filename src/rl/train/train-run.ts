@@ -9,13 +9,15 @@ import { discoverTasks } from "../../task/dataset.js";
 import { formatProblem } from "../../task/problems.js";
 import type { Task } from "../../task/task.js";
 import { writeFileAtomic } from "../../util/atomic-write.js";
+import { linkTree } from "../../util/file-tree.js";
+import { VllmDevControl } from "../inference-control.js";
 import { LearnerClient } from "../learner-client.js";
 import { promptCodecFor } from "../prompt-codec.js";
 import { ReferenceServer } from "../reference-server.js";
 import { EndpointPool } from "./endpoints.js";
 import { tasksWithinPromptLimit } from "./prompt-filter.js";
 import type { StreamPosition } from "./prompt-stream.js";
-import type { StepMetrics, TrainerStatus } from "./step-metrics.js";
+import type { StepEval, StepMetrics, TrainerStatus } from "./step-metrics.js";
 import { parseTrainConfig, TrainConfigError, type TrainConfig } from "./train-config.js";
 import { modelVocabSize, probeServerTokenizer } from "./guards.js";
 import { Trainer } from "./trainer.js";
@@ -46,6 +48,27 @@ export interface TrainRunHooks {
   onStep?: (metrics: StepMetrics) => void;
   /** The HTML of OUT/metrics.html from every step's metrics so far (rewritten after each step). */
   report?: (steps: readonly StepMetrics[]) => string;
+  /** Runs a tmax-agent job on the eval dataset against `baseUrl` (a normal `tmax run`); its summary. */
+  runEval?: (job: EvalJob) => Promise<EvalSummary>;
+}
+
+export interface EvalJob {
+  dataset: string;
+  baseUrl: string;
+  model: string;
+  attempts: number;
+  concurrency: number;
+  jobsDir: string;
+  jobName: string;
+  env: TrainConfig["env"];
+  agentKwargs: Record<string, string | number | boolean>;
+}
+
+export interface EvalSummary {
+  mean: number;
+  sem: number;
+  pass_at_k: Record<string, number>;
+  n_trials: number;
 }
 
 export interface TrainRunResult {
@@ -195,6 +218,35 @@ export async function trainRun(config: TrainConfig, resume: boolean, hooks: Trai
     }
     await endpoints.setWeightVersion(startStep);
 
+    let best: { step: number; mean: number } | null = null;
+    for (const m of history) if (m.eval && (best === null || m.eval.mean > best.mean)) best = { step: m.step, mean: m.eval.mean };
+    const evaluate = async (version: number, checkpointDir: string): Promise<StepEval> => {
+      if (!hooks.runEval || config.eval_dataset === null) throw new Error("evaluation was asked for without an eval dataset");
+      const jobName = `step_${version}`;
+      const jobsDir = join(out, "evals");
+      // A dedicated endpoint serving exactly this checkpoint: training's endpoints move on to the next weights.
+      let server: ReferenceServer | null = null;
+      let baseUrl = config.eval_endpoint;
+      if (config.eval_endpoint === "reference") {
+        server = await ReferenceServer.start({ modelDir: checkpointDir, port: 0, seed: config.seed, servedModelNames: [config.served_model], batchDecode: true, signal: hooks.signal });
+        baseUrl = server.url;
+      } else {
+        const control = new VllmDevControl(config.eval_endpoint);
+        await control.loadWeightsFromDisk(checkpointDir, String(version));
+      }
+      try {
+        hooks.log(`evaluating step ${version} on ${config.eval_dataset} (k = ${config.eval_k}) → ${join(jobsDir, jobName)}`);
+        const summary = await hooks.runEval({ dataset: config.eval_dataset, baseUrl, model: config.served_model, attempts: config.eval_k, concurrency: config.eval_concurrency, jobsDir, jobName, env: config.env, agentKwargs: config.eval_agent_kwargs });
+        if (best === null || summary.mean > best.mean) {
+          best = { step: version, mean: summary.mean };
+          await linkTree(checkpointDir, join(out, "best"));
+          await writeFileAtomic(join(out, "best.json"), JSON.stringify({ step: version, eval_mean: summary.mean, eval_sem: summary.sem, pass_at_k: summary.pass_at_k }, null, 2) + "\n");
+        }
+        return { mean: summary.mean, sem: summary.sem, pass_at_k: summary.pass_at_k, trials: summary.n_trials, job_dir: join(jobsDir, jobName), best_step: best.step };
+      } finally {
+        await server?.close();
+      }
+    };
     const steps = [...history];
     const trainer = new Trainer({
       config,
@@ -211,6 +263,7 @@ export async function trainRun(config: TrainConfig, resume: boolean, hooks: Trai
       position,
       signal: hooks.signal,
       onNotice: hooks.log,
+      ...(config.eval_dataset !== null && hooks.runEval ? { evaluate } : {}),
       onStep: async (m) => {
         steps.push(m);
         await appendFile(metricsFile, JSON.stringify(m) + "\n");

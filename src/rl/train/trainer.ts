@@ -17,7 +17,7 @@ import { checkBehaviourLogprobs } from "./guards.js";
 import type { EndpointPool } from "./endpoints.js";
 import { runGroup, type GroupRun } from "./group-runner.js";
 import { PromptStream, type StreamPosition } from "./prompt-stream.js";
-import { stepMetrics, type ConsumedCounts, type StepMetrics, type TrainerStatus } from "./step-metrics.js";
+import { stepMetrics, type ConsumedCounts, type StepEval, type StepMetrics, type TrainerStatus } from "./step-metrics.js";
 import type { TrainConfig } from "./train-config.js";
 
 /**
@@ -58,6 +58,8 @@ export interface TrainerDeps {
   signal: AbortSignal;
   onStep: (metrics: StepMetrics) => Promise<void> | void;
   onGroup?: (group: GroupRun, verdict: string) => void;
+  /** Evaluates the weights of `version` (their checkpoint dir); called after the sync of every eval_every-th step. */
+  evaluate?: (version: number, checkpointDir: string) => Promise<StepEval>;
   /** Something the user should know (e.g. many groups in a row without reward variance). */
   onNotice?: (line: string) => void;
 }
@@ -270,6 +272,10 @@ export class Trainer {
     }
     // A step the learner skipped (or one left with no row) changes no weights; the loop goes on with them.
     this.stepsDone = next;
+    let evaluation: StepEval | null = null;
+    if (reply?.report.applied && this.deps.evaluate && this.version % c.eval_every === 0) {
+      evaluation = await this.deps.evaluate(this.version, join(this.deps.checkpointsDir, `step_${this.version}`));
+    }
     await this.deps.onStep(
       stepMetrics({
         step: next,
@@ -281,6 +287,7 @@ export class Trainer {
         staleness,
         status: this.status(),
         seconds: { step: (performance.now() - stepStarted) / 1000, learner: (learnerEnded - learnerStarted) / 1000, sync: syncSeconds, overlap },
+        evaluation,
       }),
     );
   }
