@@ -6,6 +6,7 @@ import { test } from "node:test";
 import { readSessionRecords, type SessionRecord } from "../../src/environment/engine-sessions.js";
 import { finished, podmanContainers, REPO, runCli, startCli } from "../helpers/cli.js";
 import { tempDir, writeTask } from "../helpers/task-fixture.js";
+import { pidAlive, waitFor } from "../helpers/wait.js";
 
 /**
  * A terminal's Ctrl-C signals the whole foreground process group, not just tmax: the podman service tmax started
@@ -13,22 +14,8 @@ import { tempDir, writeTask } from "../helpers/task-fixture.js";
  * signal the group, as a terminal does.
  */
 
-const until = async (what: string, ok: () => boolean, ms = 90_000): Promise<void> => {
-  const deadline = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-};
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+const until = waitFor;
+const alive = pidAlive;
 
 function recordOf(pid: number): SessionRecord | undefined {
   return readSessionRecords().find((r) => r.owner.pid === pid);

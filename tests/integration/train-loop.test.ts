@@ -13,6 +13,7 @@ import { readSessionRecords } from "../../src/environment/engine-sessions.js";
 import { finished, podmanContainers, runCli, startCli } from "../helpers/cli.js";
 import { startScriptedTokenServer, type ScriptedTokenServer } from "../helpers/scripted-token-server.js";
 import { tempDir, writeTask } from "../helpers/task-fixture.js";
+import { pidAlive, waitFor } from "../helpers/wait.js";
 import { makeTinyModel } from "../helpers/tiny-model.js";
 
 /**
@@ -150,23 +151,6 @@ test("tmax train: a config error names the key; an out dir with a run in it is n
   assert.match(missing.stderr, /tasks: /);
 });
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function waitFor(what: string, ok: () => boolean, ms = 180_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 const stepsIn = (out: string): number => (existsSync(join(out, "metrics.jsonl")) ? metricsOf(out).length : 0);
 
 /** The learner process of a run (its command line names the run's checkpoints dir). */
@@ -184,18 +168,18 @@ test("tmax train: SIGKILL mid-run, then --resume continues at the checkpoint; Ct
   // SIGKILL: nothing of tmax runs its cleanup. The learner notices its stdin close and exits.
   const first = startCli(["train", ...flags, "--steps", "40"], { group: true });
   const firstDone = finished(first);
-  await waitFor("two steps", () => stepsIn(out) >= 2);
+  await waitFor("two steps", () => stepsIn(out) >= 2, 180_000);
   const learners = learnerPids(out);
   assert.equal(learners.length, 1, "one learner process");
   process.kill(first.pid!, "SIGKILL");
   await firstDone;
-  await waitFor("the orphaned learner to exit", () => !alive(learners[0]!), 30_000);
+  await waitFor("the orphaned learner to exit", () => !pidAlive(learners[0]!), 30_000);
 
   // --resume: from the newest resume state (the step the killed run had reached or the one before).
   const second = startCli(["train", "--resume", out, "--steps", "40"], { group: true });
   const secondDone = finished(second);
   const resumedAt = stepsIn(out);
-  await waitFor("a step after the resume", () => stepsIn(out) > resumedAt);
+  await waitFor("a step after the resume", () => stepsIn(out) > resumedAt, 180_000);
   const session = readSessionRecords().find((r) => r.owner.pid === second.pid)?.session;
   assert.ok(session, "the resumed run recorded its session");
   const learner = learnerPids(out);
@@ -208,7 +192,7 @@ test("tmax train: SIGKILL mid-run, then --resume continues at the checkpoint; Ct
   assert.ok((Date.now() - sentAt) / 1000 < 20, "stopped within seconds");
   assert.match(stopped.stderr, /npx tmax train --resume /);
   assert.deepEqual(podmanContainers(`label=tmax.session=${session}`), [], "no rollout container left");
-  assert.ok(learner.every((pid) => !alive(pid)), "the learner was stopped");
+  assert.ok(learner.every((pid) => !pidAlive(pid)), "the learner was stopped");
 
   // Finish the run: the steps are contiguous and no prompt was trained twice.
   const total = stepsIn(out) + 1;
