@@ -31,6 +31,26 @@ def response_logprobs(policy: PolicyModel, row: PackedRow, trajectory_number: in
     return scored.logprobs[row.response_mask[1:] == trajectory_number]
 
 
+def test_scoring_only_response_positions_gives_their_logprobs_entropy_and_gradients(policy: PolicyModel) -> None:
+    generator = torch.Generator().manual_seed(3)
+    row = pack_row([random_trajectory(generator, 6, 5, 0.5), random_trajectory(generator, 4, 7, -0.5)], pad_to=30)
+    response = row.response_mask[1:] != 0
+    full = policy.row_logprobs(row.token_ids, row.position_ids, row.document_ids)
+    (full.logprobs[response].sum() + full.entropy[response].sum()).backward()  # type: ignore[no-untyped-call]
+    full_grads = {n: p.grad.clone() for n, p in policy.model.named_parameters() if p.grad is not None}
+    policy.model.zero_grad(set_to_none=True)
+    part = policy.row_logprobs(row.token_ids, row.position_ids, row.document_ids, scored=response)
+    (part.logprobs[response].sum() + part.entropy[response].sum()).backward()  # type: ignore[no-untyped-call]
+    torch.testing.assert_close(part.logprobs[response], full.logprobs[response], rtol=0, atol=1e-6)
+    torch.testing.assert_close(part.entropy[response], full.entropy[response], rtol=0, atol=1e-6)
+    assert bool((part.logprobs[~response] == 0).all()) and bool((part.entropy[~response] == 0).all())
+    for name, p in policy.model.named_parameters():
+        if name in full_grads:
+            torch.testing.assert_close(p.grad, full_grads[name], rtol=1e-5, atol=1e-7)
+    with pytest.raises(ValueError, match="scored has shape"):
+        policy.row_logprobs(row.token_ids, row.position_ids, row.document_ids, scored=response[:-1])
+
+
 def test_block_causal_mask_allows_only_earlier_tokens_of_the_same_document() -> None:
     mask = block_causal_mask(torch.tensor([[1, 1, 2, 2, 0]]))
     allowed = (mask == 0)[0, 0].int().tolist()

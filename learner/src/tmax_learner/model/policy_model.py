@@ -34,6 +34,7 @@ class PackedRowScorer(torch.nn.Module):
         mask: torch.Tensor | None,
         temperature: float,
         compute_dtype: torch.dtype,
+        scored: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         body = self.model.get_decoder()  # type: ignore[no-untyped-call]
         autocast: AbstractContextManager[object] = (
@@ -47,11 +48,21 @@ class PackedRowScorer(torch.nn.Module):
         head = self.model.get_output_embeddings()  # type: ignore[no-untyped-call]
         if head is None or not isinstance(head.weight, torch.Tensor):
             raise ValueError("the model has no output embedding (LM head)")
-        scored = chunked_token_logprobs(
-            last_hidden, head.weight, tokens[0, 1:], chunk_size=self.head_chunk_size, temperature=temperature
+        targets = tokens[0, 1:]
+        if scored is None:
+            full = chunked_token_logprobs(
+                last_hidden, head.weight, targets, chunk_size=self.head_chunk_size, temperature=temperature
+            )
+            # A tuple, not the dataclass: FSDP2 finds the output tensors to hook its backward pass on.
+            return full.logprobs, full.entropy
+        # Only the positions a loss reads: the [T, V] head product dominates a small model, and most of a rollout's
+        # tokens are prompt and tool output. The others get 0 (a constant: no gradient flows there).
+        index = scored.to(last_hidden.device).nonzero().squeeze(1)
+        part = chunked_token_logprobs(
+            last_hidden[index], head.weight, targets[index], chunk_size=self.head_chunk_size, temperature=temperature
         )
-        # A tuple, not the dataclass: FSDP2 finds the output tensors to hook its backward pass on.
-        return scored.logprobs, scored.entropy
+        zeros = part.logprobs.new_zeros(targets.shape[0])
+        return zeros.index_copy(0, index, part.logprobs), zeros.index_copy(0, index, part.entropy)
 
 
 @dataclass
@@ -74,16 +85,24 @@ class PolicyModel:
         return self.scorer
 
     def row_logprobs(
-        self, token_ids: torch.Tensor, position_ids: torch.Tensor, document_ids: torch.Tensor, temperature: float = 1.0
+        self,
+        token_ids: torch.Tensor,
+        position_ids: torch.Tensor,
+        document_ids: torch.Tensor,
+        temperature: float = 1.0,
+        scored: torch.Tensor | None = None,
     ) -> TokenLogprobs:
         """Logprobs of tokens 1..L-1 of one packed row [L] (the hidden state at p scores the token at p + 1), and
-        the entropy at each of those positions. Differentiable w.r.t. the model's parameters."""
+        the entropy at each of those positions. Differentiable w.r.t. the model's parameters. With `scored` (bool
+        [L-1]) only those positions go through the LM head; the others are 0 in both outputs."""
+        if scored is not None and scored.shape != (token_ids.shape[0] - 1,):
+            raise ValueError(f"scored has shape {tuple(scored.shape)}, expected ({token_ids.shape[0] - 1},)")
         if token_ids.dim() != 1 or token_ids.shape != position_ids.shape or token_ids.shape != document_ids.shape:
             raise ValueError("a row's token_ids, position_ids and document_ids must be 1-D and of one length")
         tokens = token_ids.to(self.device, torch.long)[None]
         positions = position_ids.to(self.device, torch.long)[None]
         mask = None if self.varlen_attention else block_causal_mask(document_ids.to(self.device)[None])
-        logprobs, entropy = self.row_scorer()(tokens, positions, mask, temperature, self.compute_dtype)
+        logprobs, entropy = self.row_scorer()(tokens, positions, mask, temperature, self.compute_dtype, scored)
         return TokenLogprobs(logprobs, entropy)
 
 

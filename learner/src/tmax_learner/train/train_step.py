@@ -152,12 +152,13 @@ def train_step(
     learner_logprobs: list[torch.Tensor] = []
     entropy_sum = 0.0
     for row in rows:
-        scored = policy.row_logprobs(row.token_ids, row.position_ids, row.document_ids, config.temperature)
+        # Every loss and statistic reads the learner's logprobs at response positions only: only those are scored.
+        response = row.response_mask[1:].to(device) != 0
+        scored = policy.row_logprobs(row.token_ids, row.position_ids, row.document_ids, config.temperature, response)
         loss = _row_loss(config, row, scored.logprobs, divisor)
         loss.backward()  # type: ignore[no-untyped-call]
         loss_total += loss.detach().double().cpu()
         learner_logprobs.append(scored.logprobs.detach())
-        response = row.response_mask[1:].to(device) != 0
         entropy_sum += float(scored.entropy.detach()[response].double().sum())
     for _ in range(passes - len(rows)):
         _idle_pass(policy)
