@@ -1,0 +1,3 @@
+#!/bin/bash
+set -euo pipefail
+mv /app/notes.txt /app/backup.txt

@@ -1,0 +1,3 @@
+#!/bin/bash
+set -euo pipefail
+cp /app/items.txt /app/draft.txt

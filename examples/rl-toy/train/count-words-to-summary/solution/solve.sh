@@ -1,0 +1,3 @@
+#!/bin/bash
+set -euo pipefail
+wc -l < /app/words.txt > /app/summary.txt

@@ -1,0 +1,80 @@
+import assert from "node:assert/strict";
+import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { after, before, test } from "node:test";
+import { trialResultSchema } from "../../src/harbor/trial-schema.js";
+import { loadHfTokenizer } from "../../src/model/hf/hf-tokenizer.js";
+import { writeQwen3TokenizerDir } from "../../src/model/hf/qwen3-model-dir.js";
+import { promptCodecFor } from "../../src/rl/prompt-codec.js";
+import { readRollouts } from "../../src/rl/rollout-store.js";
+import type { PromptCodec } from "../../src/rl/token-policy.js";
+import { toyDemoTurnIds, type ToyDemoLine } from "../../src/rl/toy/toy-demos.js";
+import { toyTaskFiles, toyTasks } from "../../src/rl/toy/toy-family.js";
+import { REPO, runCli } from "../helpers/cli.js";
+import { startScriptedTokenServer, type ScriptedTokenServer } from "../helpers/scripted-token-server.js";
+import { tempDir } from "../helpers/task-fixture.js";
+
+/**
+ * The toy family in real podman sandboxes: oracle solutions score 1 and a wrong one 0 with the generated verifiers,
+ * and a rollout that replays a scripted demonstration (a token server answering its turns) submits, scores 1 and
+ * records exactly the token stream of its demos.jsonl line — so SFT on demos.jsonl teaches what RL samples.
+ */
+
+const TOY = join(REPO, "examples", "rl-toy");
+let modelDir: string;
+let codec: PromptCodec;
+let server: ScriptedTokenServer;
+const demo = toyTasks().find((t) => t.split === "demo" && t.kind === "count")!;
+
+before(async () => {
+  modelDir = await writeQwen3TokenizerDir(tempDir("tmax-toy-tok-"), "qwen3");
+  const tok = await loadHfTokenizer(modelDir);
+  codec = promptCodecFor(tok);
+  const turns = toyDemoTurnIds(demo, codec);
+  const decode = (ids: number[]): string => tok.decode(ids, { skipSpecialTokens: false });
+  // The n-th turn of the demonstration once n observations are in the prompt.
+  server = await startScriptedTokenServer((req) => ({ ids: turns[decode(req.body.prompt as number[]).split("<tool_response>").length - 1] ?? [] }), { decode });
+});
+
+after(() => server.close());
+
+test("oracle solutions of toy tasks score 1, a wrong solution 0", async () => {
+  const ds = tempDir("tmax-toy-ds-");
+  const names = readdirSync(join(TOY, "train"));
+  const picked = ["count-", "append-"].map((p) => names.find((n) => n.startsWith(p))!);
+  for (const n of picked) cpSync(join(TOY, "train", n), join(ds, n), { recursive: true });
+  // The count task again, with the wrong number.
+  cpSync(join(TOY, "train", picked[0]!), join(ds, "wrong-count"), { recursive: true });
+  const solve = join(ds, "wrong-count", "solution", "solve.sh");
+  writeFileSync(solve, readFileSync(solve, "utf8").replace(/wc -l < \S+/, "echo 99"));
+  const jobs = tempDir("tmax-toy-jobs-");
+  const r = await runCli(["run", "-p", ds, "-a", "oracle", "-n", "3", "-o", jobs, "--job-name", "toy"]);
+  assert.equal(r.code, 0, r.stderr);
+  const rewards = Object.fromEntries(
+    readdirSync(join(jobs, "toy"), { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => trialResultSchema.parse(JSON.parse(readFileSync(join(jobs, "toy", e.name, "result.json"), "utf8"))))
+      .map((t) => [t.task_name, t.verifier_result?.rewards?.reward]),
+  );
+  assert.deepEqual(rewards, { [picked[0]!]: 1, [picked[1]!]: 1, "wrong-count": 0 });
+});
+
+test("a rollout replaying a demonstration scores 1 and records exactly its demos.jsonl token stream", async () => {
+  const task = join(tempDir("tmax-toy-demo-"), demo.name);
+  for (const [rel, text] of Object.entries(toyTaskFiles(demo))) {
+    mkdirSync(dirname(join(task, rel)), { recursive: true });
+    writeFileSync(join(task, rel), text);
+  }
+  const out = join(tempDir("tmax-toy-rollout-"), "r");
+  const r = await runCli(["rollout", "-p", task, "--model-dir", modelDir, "--base-url", server.url, "-n", "1", "-o", out, "--json"]);
+  assert.equal(r.code, 0, r.stderr);
+  const [ro] = await readRollouts(out);
+  assert.equal(ro!.ending, "submitted");
+  assert.equal(ro!.reward, 1);
+  const line = readFileSync(join(TOY, "demos.jsonl"), "utf8")
+    .split("\n")
+    .map((l) => (l ? (JSON.parse(l) as ToyDemoLine) : null))
+    .find((l) => l?.metadata.task === demo.name)!;
+  assert.deepEqual([...ro!.promptIds, ...ro!.responseIds], line.input_ids);
+  assert.deepEqual([...new Array<number>(ro!.promptIds.length).fill(0), ...ro!.lossMask], line.loss_mask);
+});
