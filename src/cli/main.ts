@@ -293,6 +293,8 @@ withBackend(
     .option("--temperature <t>", "sampling temperature", nonNegativeNumber, 1)
     .option("--top-p <p>", "nucleus sampling", positiveNumber, 1)
     .option("--seed <n>", "sample j is seeded n + j", nonNegativeInt, 42)
+    .option("--max-turn-tokens <n>", "tokens one model turn may sample", positiveInt, 16_384)
+    .option("--max-response-tokens <n>", "tokens of the whole response, sampled and appended", positiveInt, 65_536)
     .option("--show", "print each rollout with the trained (mask 1) spans marked", false)
     .option("--json", "print a JSON summary", false),
 ).action(

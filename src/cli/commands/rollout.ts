@@ -28,6 +28,8 @@ export interface RolloutCliOptions {
   temperature: number;
   topP: number;
   seed: number;
+  maxTurnTokens: number;
+  maxResponseTokens: number;
   show: boolean;
   json: boolean;
   env: EnvironmentKind;
@@ -49,7 +51,8 @@ export async function rolloutCommand(o: RolloutCliOptions): Promise<ExitCode> {
   const client = new CompletionsTokenClient({ baseUrl: o.baseUrl, model: o.model ?? "default", apiKey: o.apiKey ?? process.env.OPENAI_API_KEY ?? null });
   const groupId = o.group ?? `${task.name}-${Date.now().toString(36)}`;
   const out = resolve(o.out);
-  const settings = { ...RECIPE_ROLLOUT_SETTINGS, temperature: o.temperature, topP: o.topP, seedBase: o.seed };
+  const budgets = { ...RECIPE_ROLLOUT_SETTINGS.budgets, turn: o.maxTurnTokens, response: o.maxResponseTokens };
+  const settings = { ...RECIPE_ROLLOUT_SETTINGS, temperature: o.temperature, topP: o.topP, seedBase: o.seed, budgets };
   let provider: EngineProvider | null = null;
   const interrupts = handleInterrupts("stopping the rollouts and removing their containers…", async () => provider?.close());
   try {
