@@ -5,7 +5,7 @@
  * solves the training tasks sometimes (groups with reward variance).
  *
  *   npx tsx scripts/rl-toy-solve-rates.ts --model-dir OUT/step_N [--tasks examples/rl-toy/train] [-n 8] [--parallel 2]
- *     [--max-turn-tokens 256] [--out DIR] [--json]
+ *     [--max-turn-tokens 256] [--temperature 1] [--out DIR] [--json]
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync } from "node:fs";
@@ -25,6 +25,7 @@ const { values } = parseArgs({
     samples: { type: "string", short: "n", default: "8" },
     parallel: { type: "string", default: "2" },
     "max-turn-tokens": { type: "string", default: "256" },
+    temperature: { type: "string", default: "1" },
     out: { type: "string" },
     json: { type: "boolean", default: false },
   },
@@ -66,7 +67,7 @@ try {
   const queue = [...tasks];
   const worker = async (): Promise<void> => {
     for (let task = queue.shift(); task; task = queue.shift()) {
-      const args = ["rollout", "-p", join(values.tasks, task), "--model-dir", modelDir, "--base-url", url, "-n", String(samples), "-c", String(samples), "--max-turn-tokens", values["max-turn-tokens"]];
+      const args = ["rollout", "-p", join(values.tasks, task), "--model-dir", modelDir, "--base-url", url, "-n", String(samples), "-c", String(samples), "--max-turn-tokens", values["max-turn-tokens"], "--temperature", values.temperature];
       const r = await run([...args, "-o", join(out, task), "--group", task, "--json"]);
       if (r.code !== 0) throw new Error(`${task}: tmax rollout exited with ${r.code}\n${r.stderr}`);
       const summary = JSON.parse(r.stdout) as { rollouts: { ending: string; reward: number | null }[] };
