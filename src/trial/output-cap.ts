@@ -66,6 +66,9 @@ export interface LogDirCap {
   /** Forgets the frozen state, e.g. after the dir was emptied. */
   reset(): void;
   stop(): void;
+  /** Stops the timer, waits for a look in progress, then looks once more: the last word once no writer is left
+   *  (a look that began before the last writes would miss them). */
+  settle(): Promise<boolean>;
   /** Whether the dir ever passed its cap. */
   readonly capped: boolean;
 }
@@ -127,6 +130,11 @@ export function capLogDir(dir: string, capBytes: number, onCapped?: (dir: string
       marked.clear();
     },
     stop: () => clearInterval(timer),
+    settle: async () => {
+      clearInterval(timer);
+      await running?.catch(() => undefined);
+      return check();
+    },
     get capped() {
       return everCapped;
     },

@@ -274,10 +274,8 @@ export async function runTrial(spec: TrialSpec, deps: TrialDeps): Promise<TrialR
     } catch (err) {
       log(`could not remove the environment: ${errorMessage(err)}`);
     }
-    for (const cap of Object.values(caps)) {
-      cap.stop();
-      await cap.check().catch(() => undefined); // what was written since the last look
-    }
+    // What was written since the last look (no writer is left now that the environment is stopped).
+    for (const cap of Object.values(caps)) await cap.settle().catch(() => undefined);
     await restoreModes(spec.dir).catch((err) => log(`could not restore the trial dir's modes: ${errorMessage(err)}`));
     result.finished_at = utcIso();
     await save();
