@@ -183,7 +183,8 @@ export async function trainRun(config: TrainConfig, resume: boolean, hooks: Trai
     const serveArgs = [
       "--loss", config.loss, "--delta", String(config.delta), "--lr", String(config.lr), "--weight-decay", String(config.weight_decay),
       ...(config.max_grad_norm === null ? [] : ["--max-grad-norm", String(config.max_grad_norm)]),
-      "--hf-every", "1", "--resume-every", String(config.resume_every), "--keep-resume", String(config.keep_resume),
+      // disk and command syncs load the weights the learner saves after every step; NCCL sends them from memory.
+      "--hf-every", config.weight_sync === "vllm-nccl" ? String(config.hf_every) : "1", "--resume-every", String(config.resume_every), "--keep-resume", String(config.keep_resume),
       ...(resumeFrom ? ["--resume-from", resumeFrom.dir] : []),
     ];
     learner = await LearnerClient.start({
