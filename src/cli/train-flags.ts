@@ -57,18 +57,30 @@ function flagName(key: string): string {
 
 type Kind = "int" | "number" | "string" | "list" | "enum" | "bool" | "kwargs";
 
+interface SchemaDef {
+  type: string;
+  innerType?: { def: SchemaDef; isInt?: boolean };
+  entries?: Record<string, string>;
+}
+
+/** A key's flag kind, read from its zod schema (defaults and nullables unwrapped). */
 function kindOf(key: keyof TrainConfig): { kind: Kind; choices?: string[] } {
-  const value = trainConfigSchema.shape[key].def as { defaultValue?: unknown };
-  const def = value.defaultValue;
-  if (key === "endpoints" || key === "torchrun_args") return { kind: "list" };
-  if (key === "loss") return { kind: "enum", choices: ["dppo", "dppo-kl", "ppo-clip"] };
-  if (key === "env") return { kind: "enum", choices: ["podman", "docker"] };
-  if (key === "weight_sync") return { kind: "enum", choices: ["disk", "vllm-nccl", "command"] };
-  if (key === "probe_endpoints") return { kind: "bool", choices: ["true", "false"] };
-  if (key === "nccl_master_port") return { kind: "int" };
-  if (key === "eval_agent_kwargs") return { kind: "kwargs" };
-  if (typeof def === "number" || key === "max_grad_norm") return { kind: Number.isInteger(def) && !["lr", "delta", "temperature", "top_p", "weight_decay"].includes(key) ? "int" : "number" };
-  return { kind: "string" };
+  let schema = trainConfigSchema.shape[key] as unknown as { def: SchemaDef; isInt?: boolean };
+  while ((schema.def.type === "default" || schema.def.type === "nullable") && schema.def.innerType) schema = schema.def.innerType;
+  switch (schema.def.type) {
+    case "number":
+      return { kind: schema.isInt ? "int" : "number" };
+    case "boolean":
+      return { kind: "bool", choices: ["true", "false"] };
+    case "enum":
+      return { kind: "enum", choices: Object.values(schema.def.entries ?? {}) };
+    case "array":
+      return { kind: "list" };
+    case "record":
+      return { kind: "kwargs" };
+    default:
+      return { kind: "string" };
+  }
 }
 
 function defaultOf(key: keyof TrainConfig): unknown {

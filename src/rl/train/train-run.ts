@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { appendFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
@@ -115,23 +115,13 @@ async function loadTrainingTasks(config: TrainConfig, log: (line: string) => voi
 
 const positionSchema = z.object({ stream: z.object({ next: z.number().int().nonnegative(), pending: z.array(z.number().int().nonnegative()) }) });
 
-/** The last step metrics.jsonl has a line for (0 without one). */
-function lastRecordedStep(file: string): number {
-  if (!existsSync(file)) return 0;
-  const lines = readFileSync(file, "utf8").split("\n").filter((l) => l.trim());
-  return lines.length ? (JSON.parse(lines.at(-1)!) as StepMetrics).step : 0;
-}
-
-/** Keeps the metrics of steps up to `step` (a resumed run redoes the ones after its checkpoint). */
-async function truncateMetrics(file: string, step: number): Promise<StepMetrics[]> {
+/** Every line of metrics.jsonl (none without the file). */
+async function readMetrics(file: string): Promise<StepMetrics[]> {
   if (!existsSync(file)) return [];
-  const kept = (await readFile(file, "utf8"))
+  return (await readFile(file, "utf8"))
     .split("\n")
     .filter((l) => l.trim())
-    .map((l) => JSON.parse(l) as StepMetrics)
-    .filter((m) => m.step <= step);
-  await writeFileAtomic(file, kept.map((m) => JSON.stringify(m) + "\n").join(""));
-  return kept;
+    .map((l) => JSON.parse(l) as StepMetrics);
 }
 
 export async function trainRun(config: TrainConfig, resume: boolean, hooks: TrainRunHooks): Promise<TrainRunResult> {
@@ -140,11 +130,14 @@ export async function trainRun(config: TrainConfig, resume: boolean, hooks: Trai
   const checkpointsDir = join(out, "checkpoints");
   // A run killed hard may have had the learner finish (and save) a step whose metrics line was never written: resume
   // from the newest state the metrics account for, so that no step goes unrecorded (the later one is redone).
-  const resumeFrom = resume ? latestResumeDir(out, lastRecordedStep(metricsFile)) : null;
+  const recorded = await readMetrics(metricsFile);
+  const resumeFrom = resume ? latestResumeDir(out, recorded.at(-1)?.step ?? 0) : null;
   if (!resume && existsSync(metricsFile)) throw new TrainConfigError(`${out} already holds a training run: continue it with --resume ${out}, or choose another out dir`);
   await mkdir(join(checkpointsDir, "batches"), { recursive: true });
   if (!resume) await writeFileAtomic(join(out, CONFIG_FILE), JSON.stringify(config, null, 2) + "\n");
-  const history = await truncateMetrics(metricsFile, resumeFrom?.step ?? 0);
+  // A resumed run redoes the steps after its checkpoint: their lines go.
+  const history = recorded.filter((m) => m.step <= (resumeFrom?.step ?? 0));
+  if (history.length < recorded.length) await writeFileAtomic(metricsFile, history.map((m) => JSON.stringify(m) + "\n").join(""));
 
   const tokenizer = await loadHfTokenizer(config.model_dir);
   const codec = promptCodecFor(tokenizer);

@@ -192,16 +192,16 @@ export class Trainer {
         this.waiting.push(f);
         continue;
       }
-      const dropped = this.counts.allZero + this.counts.allOne + this.counts.other + 1;
-      const every = 4 * this.deps.config.prompts_per_step;
-      // Said at 4, 8, 16, 32 … × prompts_per_step groups without a step.
-      if (verdict.kind !== "stale" && dropped % every === 0 && Number.isInteger(Math.log2(dropped / every))) {
-        this.deps.onNotice?.(`${dropped} groups in a row without reward variance since the last step (${this.counts.allZero + (verdict.kind === "all_zero" ? 1 : 0)} all 0): the model may not solve any task yet (warm-start it with tmax train sft), or solve all`);
-      }
       if (verdict.kind === "stale") this.counts.stale++;
       else if (verdict.kind === "all_zero") this.counts.allZero++;
       else if (verdict.kind === "all_one") this.counts.allOne++;
       else this.counts.other++;
+      const dropped = this.counts.allZero + this.counts.allOne + this.counts.other;
+      const every = 4 * this.deps.config.prompts_per_step;
+      // Said at 4, 8, 16, 32 … × prompts_per_step groups without a step.
+      if (verdict.kind !== "stale" && dropped % every === 0 && Number.isInteger(Math.log2(dropped / every))) {
+        this.deps.onNotice?.(`${dropped} groups in a row without reward variance since the last step (${this.counts.allZero} all 0): the model may not solve any task yet (warm-start it with tmax train sft), or solve all`);
+      }
       this.stream.finish(f.run.prompt);
     }
     this.admitWhilePossible();
