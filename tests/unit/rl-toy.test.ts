@@ -6,7 +6,7 @@ import { BASH_TOOL, SUBMIT_MARKER, SYSTEM_PROMPT, instanceMessage } from "../../
 import { loadHfTokenizer, type HfTokenizer } from "../../src/model/hf/hf-tokenizer.js";
 import { promptCodecFor } from "../../src/rl/prompt-codec.js";
 import type { PromptCodec } from "../../src/rl/token-policy.js";
-import { toyTurnText, type ToyDemoLine } from "../../src/rl/toy/toy-demos.js";
+import { toyDemoLine, toyTurnText, type ToyDemoLine } from "../../src/rl/toy/toy-demos.js";
 import { TOY_KINDS, toyDemoTurns, toyTasks } from "../../src/rl/toy/toy-family.js";
 import { writeToyFamily } from "../../src/rl/toy/write-toy.js";
 import { REPO, runCli } from "../helpers/cli.js";
@@ -21,7 +21,7 @@ let tok: HfTokenizer;
 let codec: PromptCodec;
 
 before(async () => {
-  tok = await loadHfTokenizer(QWEN3_TOKENIZER_DIR);
+  tok = await loadHfTokenizer(join(TOY, "tokenizer"));
   codec = promptCodecFor(tok);
 });
 
@@ -42,9 +42,9 @@ function tree(dir: string): Map<string, [number, string]> {
 test("the generator is deterministic and the committed examples/rl-toy is what it writes", async () => {
   const a = tempDir("tmax-toy-a-");
   const b = tempDir("tmax-toy-b-");
-  const counts = await writeToyFamily(a, codec);
-  await writeToyFamily(b, codec);
-  assert.deepEqual(counts, { train: 32, eval: 16, demos: 84 });
+  const counts = await writeToyFamily(a, QWEN3_TOKENIZER_DIR);
+  await writeToyFamily(b, QWEN3_TOKENIZER_DIR);
+  assert.deepEqual(counts, { train: 32, eval: 16, demos: 224, vocab: 1178 });
   assert.deepEqual(tree(a), tree(b));
   assert.deepEqual(tree(a), tree(TOY), "examples/rl-toy is stale: run npx tsx scripts/make-rl-toy.ts");
   assert.notDeepEqual(toyTasks(8), toyTasks(7), "the seed deals the splits");
@@ -102,4 +102,23 @@ test("demos.jsonl: rollout token streams — harness prompt, two sampled turns e
     assert.equal(spans[1]![1], line.input_ids.length, "the stream ends with the submitting turn");
     assert.match(codec.decode(line.input_ids.slice(spans[1]![0])), new RegExp(`"command": "echo ${SUBMIT_MARKER}"`));
   }
+});
+
+test("the toy tokenizer is Qwen3's cut to the toy episodes: they encode to the same tokens, other text still encodes", async () => {
+  const full = await loadHfTokenizer(QWEN3_TOKENIZER_DIR);
+  const fullCodec = promptCodecFor(full);
+  const small = JSON.parse(readFileSync(join(TOY, "tokenizer", "tokenizer.json"), "utf8")) as { model: { vocab: Record<string, number> }; added_tokens: { id: number; content: string }[] };
+  const big = JSON.parse(readFileSync(join(QWEN3_TOKENIZER_DIR, "tokenizer.json"), "utf8")) as typeof small;
+  const smallToken = new Map([...Object.entries(small.model.vocab).map(([t, id]): [number, string] => [id, t]), ...small.added_tokens.map((t): [number, string] => [t.id, t.content])]);
+  const bigToken = new Map([...Object.entries(big.model.vocab).map(([t, id]): [number, string] => [id, t]), ...big.added_tokens.map((t): [number, string] => [t.id, t.content])]);
+  assert.ok(smallToken.size < 1500, `${smallToken.size} tokens`);
+  for (const task of toyTasks()) {
+    const line = toyDemoLine(task, codec);
+    const reference = toyDemoLine(task, fullCodec);
+    assert.deepEqual(line.input_ids.map((id) => smallToken.get(id)), reference.input_ids.map((id) => bigToken.get(id)), task.name);
+    assert.deepEqual(line.loss_mask, reference.loss_mask);
+  }
+  assert.equal(codec.eosTokenId, tok.tokenId("<|im_end|>"));
+  const odd = "Ünïcode ✓ and 𝔘 text the toy never says\t€";
+  assert.equal(tok.decode(tok.encode(odd, { addSpecialTokens: false }), { skipSpecialTokens: false }), odd);
 });

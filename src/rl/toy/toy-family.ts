@@ -42,7 +42,7 @@ export interface ToySplitSizes {
   demo: number;
 }
 
-export const DEFAULT_SPLIT_SIZES: ToySplitSizes = { train: 4, eval: 2, demo: 12 };
+export const DEFAULT_SPLIT_SIZES: ToySplitSizes = { train: 4, eval: 2, demo: 40 };
 
 export interface ToyTask {
   /** Directory name, e.g. `rename-notes-to-report`. */

@@ -1,22 +1,31 @@
 import { chmod, mkdir, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import type { PromptCodec } from "../token-policy.js";
+import { loadHfTokenizer } from "../../model/hf/hf-tokenizer.js";
+import { writeTrimmedTokenizer } from "../../model/hf/trim-vocab.js";
+import { promptCodecFor } from "../prompt-codec.js";
 import { toyDemoLine } from "./toy-demos.js";
 import { toyTaskFiles, toyTasks, type ToyTask } from "./toy-family.js";
+import { toyVocabularyCorpus } from "./toy-vocab.js";
 
 export interface ToyFamilyCounts {
   train: number;
   eval: number;
   demos: number;
+  /** Vocabulary tokens of the trimmed tokenizer (special tokens not counted). */
+  vocab: number;
 }
 
 /**
- * Writes the toy family under `out`: `train/` and `eval/` (one Harbor task dir per instance; the dirs are replaced,
- * so no stale task survives) and `demos.jsonl` (the demo split's scripted demonstrations as token streams rendered
- * with `codec`). The same seed and codec write the same bytes.
+ * Writes the toy family under `out`: `tokenizer/` (the tokenizer of `tokenizerDir` trimmed to what the toy
+ * episodes use: the toy model's vocabulary), `train/` and `eval/` (one Harbor task dir per instance; the dirs are
+ * replaced, so no stale task survives) and `demos.jsonl` (the demo split's scripted demonstrations as token streams
+ * rendered with the trimmed tokenizer). The same seed and source tokenizer write the same bytes.
  */
-export async function writeToyFamily(out: string, codec: PromptCodec, seed = 7): Promise<ToyFamilyCounts> {
+export async function writeToyFamily(out: string, tokenizerDir: string, seed = 7): Promise<ToyFamilyCounts> {
   const tasks = toyTasks(seed);
+  const full = promptCodecFor(await loadHfTokenizer(tokenizerDir));
+  const vocab = await writeTrimmedTokenizer(tokenizerDir, join(out, "tokenizer"), toyVocabularyCorpus(tasks, full));
+  const codec = promptCodecFor(await loadHfTokenizer(join(out, "tokenizer")));
   const of = (split: ToyTask["split"]): ToyTask[] => tasks.filter((t) => t.split === split);
   for (const split of ["train", "eval"] as const) {
     await rm(join(out, split), { recursive: true, force: true });
@@ -32,5 +41,5 @@ export async function writeToyFamily(out: string, codec: PromptCodec, seed = 7):
   const demos = of("demo").map((t) => JSON.stringify(toyDemoLine(t, codec)));
   await mkdir(out, { recursive: true });
   await writeFile(join(out, "demos.jsonl"), demos.join("\n") + "\n");
-  return { train: of("train").length, eval: of("eval").length, demos: demos.length };
+  return { train: of("train").length, eval: of("eval").length, demos: demos.length, vocab };
 }
