@@ -53,6 +53,8 @@ function networkMode(policy: NetworkPolicy): string | undefined {
       return undefined;
     case "none":
       return "none";
+    case "allowlist":
+      throw new Error("network_mode = \"allowlist\" is not enforced yet; refusing to run with an open network");
   }
 }
 

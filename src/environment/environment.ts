@@ -1,3 +1,4 @@
+import type { HostPattern } from "../util/host-pattern.js";
 import type { Readable } from "node:stream";
 
 export interface ExecOptions {
@@ -78,10 +79,12 @@ export interface Resources {
 }
 
 /**
- * What the container may reach: `open` = the engine's default network, `none` = loopback only. (A future
- * `{ mode: "allowlist"; hosts: string[] }` goes here; providers switch on `mode` exhaustively.)
+ * What the container may reach: `open` = the engine's default network, `none` = loopback only, `allowlist` = only
+ * the hosts matching `hosts`, through an egress proxy (HTTP_PROXY and friends are set in the container; any other
+ * way out is blocked, see egress-gate.ts). An empty `hosts` denies all egress. Providers switch on `mode`
+ * exhaustively and refuse a mode they cannot enforce rather than run with more network than asked.
  */
-export type NetworkPolicy = { mode: "open" } | { mode: "none" };
+export type NetworkPolicy = { mode: "open" } | { mode: "none" } | { mode: "allowlist"; hosts: HostPattern[] };
 
 /** Everything an environment is made of; no Task needed (a trial, an RL row or a generated task all describe one). */
 export interface EnvironmentSpec {

@@ -4,6 +4,7 @@ import { hostLimitProblem, sizeLimitProblem, type HostCapacity } from "./limits.
 import { parseTomlDocument } from "../util/toml.js";
 import { parseSizeToMb } from "./sizes.js";
 import { tomlField, type TaskProblem } from "./problems.js";
+import { resolveNetworkPolicy, type TaskNetworkPolicy } from "./network-policy.js";
 
 /**
  * task.toml in both Harbor generations: TB2-era (`version`, `memory = "2G"`, 600 s agent timeout) and current
@@ -24,6 +25,9 @@ const stringMap = z.record(z.string(), z.string({ error: "values must be strings
 });
 const userSpec = z.union([z.string(), tomlInteger(z.number())], { error: "must be a user name or a numeric uid" }).nullable();
 const nameRe = /^[a-zA-Z0-9][a-zA-Z0-9._-]*$/;
+/** Harbor's network modes (schema 1.3+); entries of allowed_hosts are checked after the schema (network-policy.ts). */
+const networkMode = z.enum(["public", "no-network", "allowlist"], { error: 'must be "public", "no-network" or "allowlist"' });
+const allowedHosts = z.array(z.string({ error: "entries must be strings" }), { error: "must be an array of host names" });
 
 const healthcheckSchema = z.object({
   command: z.string(),
@@ -52,6 +56,8 @@ const environmentSchema = z.looseObject({
   memory_mb: tomlInteger(z.number({ error: "must be an integer number of megabytes" }).positive({ error: "must be > 0" })).nullable().optional(),
   storage_mb: tomlInteger(z.number({ error: "must be an integer number of megabytes" }).positive({ error: "must be > 0" })).nullable().optional(),
   allow_internet: z.boolean({ error: "must be true or false" }).optional(),
+  network_mode: networkMode.optional(),
+  allowed_hosts: allowedHosts.nullable().optional(),
   env: stringMap.optional(),
   workdir: z.string().nullable().optional(),
   gpus: tomlInteger(z.number().nonnegative()).nullable().optional(),
@@ -97,12 +103,16 @@ const taskTomlSchema = z.looseObject({
       user: userSpec.optional(),
       environment_mode: z.enum(["shared", "separate"]).nullable().optional(),
       environment: z.record(z.string(), z.unknown()).nullable().optional(),
+      network_mode: networkMode.nullable().optional(),
+      allowed_hosts: allowedHosts.nullable().optional(),
     })
     .optional(),
   agent: z
     .looseObject({
       timeout_sec: seconds.nullable().optional(),
       user: userSpec.optional(),
+      network_mode: networkMode.nullable().optional(),
+      allowed_hosts: allowedHosts.nullable().optional(),
     })
     .optional(),
   solution: z.looseObject({ env: stringMap.optional() }).optional(),
@@ -148,7 +158,10 @@ export interface TaskConfig {
     cpus: number | null;
     memoryMb: number | null;
     storageMb: number | null;
+    /** The deprecated `allow_internet` key as written (true when absent); `network` is what the runner applies. */
     allowInternet: boolean;
+    /** What the container may reach: `network_mode` / `allowed_hosts`, else `allow_internet`, as Harbor resolves them. */
+    network: TaskNetworkPolicy;
     env: Record<string, string>;
     workdir: string | null;
     gpus: number | null;
@@ -290,7 +303,8 @@ function normalize(raw: RawTaskToml, file: string, host: HostCapacity | undefine
   const env = raw.environment ?? {};
   const memoryMb = sizeField(env, "memory", "memory_mb", file, problems, host);
   const storageMb = sizeField(env, "storage", "storage_mb", file, problems, host);
-  if (problems.some((p) => p.severity === "error")) return { config: null, problems };
+  const network = resolveNetworkPolicy(raw, file, problems);
+  if (!network || problems.some((p) => p.severity === "error")) return { config: null, problems };
 
   const agentTimeout = raw.agent?.timeout_sec;
   const hc = env.healthcheck;
@@ -326,6 +340,7 @@ function normalize(raw: RawTaskToml, file: string, host: HostCapacity | undefine
       memoryMb: memoryMb === undefined ? (tb2 ? 2048 : null) : memoryMb,
       storageMb: storageMb === undefined ? (tb2 ? 10240 : null) : storageMb,
       allowInternet: env.allow_internet ?? true,
+      network,
       env: env.env ?? {},
       workdir: env.workdir ?? null,
       gpus: env.gpus ?? null,

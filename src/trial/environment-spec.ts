@@ -1,6 +1,7 @@
 import { availableParallelism } from "node:os";
 import { ResourceLimitError } from "../environment/engine-errors.js";
-import type { EnvironmentSpec, ImageSource, LogMounts } from "../environment/environment.js";
+import type { EnvironmentSpec, ImageSource, LogMounts, NetworkPolicy } from "../environment/environment.js";
+import type { TaskNetworkPolicy } from "../task/network-policy.js";
 import { resolveEnvMap } from "../task/templating.js";
 import type { Task } from "../task/task.js";
 
@@ -42,7 +43,7 @@ export interface TaskEnvironmentOptions {
 
 /**
  * The one mapping task.toml → EnvironmentSpec: resources with the overrides applied and CPUs capped at the host's
- * count, allow_internet = false → no network, the task's workdir, its env with `${VAR}` templates resolved (throws
+ * count, the network policy (network_mode / allow_internet, see networkPolicyFor), the task's workdir, its env with `${VAR}` templates resolved (throws
  * naming an unset variable), labelled with the task's name.
  */
 export function environmentSpecFor(task: Task, opts: TaskEnvironmentOptions): EnvironmentSpec {
@@ -63,7 +64,7 @@ export function environmentSpecFor(task: Task, opts: TaskEnvironmentOptions): En
       storageMb: opts.overrides?.storageMb ?? cfg.storageMb,
       gpus: cfg.gpus,
     },
-    network: cfg.allowInternet ? { mode: "open" } : { mode: "none" },
+    network: networkPolicyFor(cfg.network),
     workdir: cfg.workdir,
     env: { ...resolveEnvMap(cfg.env, opts.hostEnv), ...(opts.env ?? {}) },
     labels: { "tmax.task": task.name },
@@ -72,6 +73,18 @@ export function environmentSpecFor(task: Task, opts: TaskEnvironmentOptions): En
     logs: opts.logs,
     ...(opts.log ? { log: opts.log } : {}),
   };
+}
+
+/** The task's network policy in the environment's terms: public → open, no-network → none, allowlist → allowlist. */
+export function networkPolicyFor(policy: TaskNetworkPolicy): NetworkPolicy {
+  switch (policy.mode) {
+    case "public":
+      return { mode: "open" };
+    case "no-network":
+      return { mode: "none" };
+    case "allowlist":
+      return { mode: "allowlist", hosts: policy.allowedHosts };
+  }
 }
 
 /** Where each engine limit is set: the run option that overrides it, and the task.toml field. */
