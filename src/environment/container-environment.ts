@@ -13,6 +13,8 @@ import { ExitMarkerScanner } from "./exit-marker.js";
 import { HeadTailBuffer } from "./output-buffer.js";
 import { extractTar, tarDirectory, tarFile } from "./tar.js";
 import type { ImageCache } from "./image-cache.js";
+import type { EgressGate } from "./egress-gate.js";
+import type { HostPattern } from "../util/host-pattern.js";
 
 /** Default cap on stdout and on stderr kept per exec (head + tail). */
 export const DEFAULT_MAX_OUTPUT_BYTES = 8 * 1024 * 1024;
@@ -39,6 +41,8 @@ export interface ContainerEnvironmentDeps {
   /** Whether /logs bind mounts of host dirs are possible (local engine). */
   bindMounts: boolean;
   sessionLabel: string;
+  /** Sets up the network of an allowlist policy (egress-gate.ts); the provider tracks it for Ctrl-C. */
+  openEgressGate: (hosts: HostPattern[], trialName: string, log?: (line: string) => void) => Promise<EgressGate>;
 }
 
 function containerName(trialName: string): string {
@@ -46,15 +50,19 @@ function containerName(trialName: string): string {
   return `tmax_${slug || "trial"}`;
 }
 
-/** The engine's NetworkMode for a policy (undefined = the engine's default network). */
-function networkMode(policy: NetworkPolicy): string | undefined {
+/**
+ * The engine's NetworkMode for a policy (undefined = the engine's default network). An allowlist needs its gate
+ * (the network it names); without one this throws rather than fall back to a more open network.
+ */
+function networkMode(policy: NetworkPolicy, gate: EgressGate | null): string | undefined {
   switch (policy.mode) {
     case "open":
       return undefined;
     case "none":
       return "none";
     case "allowlist":
-      throw new Error("network_mode = \"allowlist\" is not enforced yet; refusing to run with an open network");
+      if (!gate) throw new Error("internal error: an allowlist network policy without its egress gate");
+      return gate.networkName;
   }
 }
 
@@ -87,6 +95,8 @@ function demux(stream: Readable, onStdout: (b: Buffer) => void, onStderr: (b: Bu
 /** An Environment backed by one container of a Docker-Engine-API server (podman's or Docker's). */
 export class ContainerEnvironment implements Environment {
   private container: Container | null = null;
+  /** The allowlist network and proxy of this container (allowlist policy only). */
+  private gate: EgressGate | null = null;
   private stopped = false;
   /** Exec output streams still held open by background jobs of finished commands. */
   private readonly lingering = new Set<Readable>();
@@ -113,9 +123,16 @@ export class ContainerEnvironment implements Environment {
     });
     opts.signal?.throwIfAborted();
 
+    if (spec.network.mode === "allowlist") {
+      this.gate = await this.deps.openEgressGate(spec.network.hosts, spec.trialName, spec.log);
+      if (this.stopped) {
+        await this.gate.close();
+        throw new Error("environment was stopped during start");
+      }
+    }
     const { cpus, memoryMb } = spec.resources;
     const hostConfig: Docker.HostConfig = {
-      NetworkMode: networkMode(spec.network),
+      NetworkMode: networkMode(spec.network, this.gate),
       // Never 0 (which would mean "no limit"): a limit too small for the engine is refused and reported.
       NanoCpus: cpus ? Math.max(1, Math.round(cpus * 1e9)) : undefined,
       Memory: memoryMb ? memoryMb * 1024 * 1024 : undefined,
@@ -142,7 +159,8 @@ export class ContainerEnvironment implements Environment {
       Entrypoint: ["sh", "-c"],
       Cmd: ["trap 'exit 0' TERM; while :; do sleep 86400 & wait $!; done"],
       WorkingDir: this.workdir ?? undefined,
-      Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
+      // The proxy settings come last: a task's own HTTP_PROXY could not get it out anyway, and would only break it.
+      Env: Object.entries({ ...spec.env, ...(this.gate?.proxyEnv ?? {}) }).map(([k, v]) => `${k}=${v}`),
       Labels: {
         ...spec.labels,
         "tmax.session": this.deps.sessionLabel,
@@ -152,7 +170,8 @@ export class ContainerEnvironment implements Environment {
       HostConfig: hostConfig,
     };
     // Engine errors name the spec's limit they are about (a memory limit runc cannot set, a byte count over int64).
-    const created = await this.deps.docker.createContainer(createOptions).catch((err: unknown) => {
+    const created = await this.deps.docker.createContainer(createOptions).catch(async (err: unknown) => {
+      await this.closeGate();
       throw containerStartError(err, spec.displayName, "create", spec.resources);
     });
     this.container = created;
@@ -411,13 +430,21 @@ export class ContainerEnvironment implements Environment {
 
   private async removeContainer(): Promise<void> {
     const c = this.container;
-    if (!c) return;
+    if (!c) return this.closeGate();
     try {
       await c.remove({ force: true, v: true });
     } catch (err) {
       if ((err as { statusCode?: number }).statusCode !== 404) throw err;
     }
     this.deps.track(c.id, false);
+    await this.closeGate();
+  }
+
+  /** Removes the allowlist network, its firewall rules and its proxy (after the container is gone or detached). */
+  private async closeGate(containerId?: string): Promise<void> {
+    const gate = this.gate;
+    this.gate = null;
+    await gate?.close(containerId);
   }
 
   async stop(opts: { delete?: boolean } = {}): Promise<void> {
@@ -425,10 +452,12 @@ export class ContainerEnvironment implements Environment {
     this.stopped = true;
     for (const s of this.lingering) s.destroy();
     this.lingering.clear();
-    if (!this.container) return;
+    if (!this.container) return this.closeGate();
     if (opts.delete === false) {
       await this.container.kill().catch(() => undefined);
       this.deps.track(this.container.id, false);
+      // A kept container is detached from its allowlist network, so a restart cannot find the host open.
+      await this.closeGate(this.container.id);
       return;
     }
     await this.removeContainer();

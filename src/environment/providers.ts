@@ -9,6 +9,7 @@ import { identityOf } from "../util/processes.js";
 import { removeSessionRecord, writeSessionRecord } from "./engine-sessions.js";
 import { PodmanService, waitForSocket } from "./podman-service.js";
 import { describeSweep, SESSION_LABEL, sweepAbandoned, type SweepReport } from "./sweep.js";
+import { openEgressGate, type EgressGate } from "./egress-gate.js";
 
 export type EnvironmentKind = "podman" | "docker";
 
@@ -17,6 +18,8 @@ export class EngineProvider implements EnvironmentProvider {
   readonly images: ImageCache;
   readonly imageStore: ImageStore;
   private readonly live = new Set<string>();
+  /** Allowlist networks with their proxies and firewall rules, closed by removeAll (Ctrl-C) if still open. */
+  private readonly gates = new Set<EgressGate>();
   readonly session = randomUUID();
 
   constructor(
@@ -55,6 +58,19 @@ export class EngineProvider implements EnvironmentProvider {
       images: this.images,
       bindMounts: this.bindMounts,
       sessionLabel: this.session,
+      openEgressGate: async (hosts, trialName, log) => {
+        const gate = await openEgressGate({ docker: this.docker, hosts, session: this.session, trialName, localEngine: this.bindMounts, ...(log ? { log } : {}) });
+        const tracked: EgressGate = {
+          networkName: gate.networkName,
+          proxyEnv: gate.proxyEnv,
+          close: async (containerId) => {
+            await gate.close(containerId);
+            this.gates.delete(tracked);
+          },
+        };
+        this.gates.add(tracked);
+        return tracked;
+      },
       track: (id, alive) => {
         if (alive) this.live.add(id);
         else this.live.delete(id);
@@ -88,13 +104,15 @@ export class EngineProvider implements EnvironmentProvider {
         this.live.delete(id);
       }),
     );
+    // After the containers: a network in use cannot be removed. A gate that fails to close keeps its rules.
+    await Promise.all([...this.gates].map((g) => g.close().catch(() => undefined)));
   }
 
   async close(): Promise<void> {
     await this.removeAll();
     await this.service?.stop();
     // Kept if a container could not be removed: the next run's sweep retries it.
-    if (this.live.size === 0) removeSessionRecord(this.session);
+    if (this.live.size === 0 && this.gates.size === 0) removeSessionRecord(this.session);
   }
 }
 

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import type Docker from "dockerode";
 import { sleep } from "../util/sleep.js";
 import { identityOf, isAlive, parentPidOf, type ProcessIdentity } from "../util/processes.js";
+import { RULE_TAG_PREFIX, removeTaggedRules } from "./egress-firewall.js";
 import { abandonedSessions, liveSessionIds, readSessionRecords, removeSessionRecord, type SessionRecord } from "./engine-sessions.js";
 
 /** The label every tmax container carries; its value is the session (one tmax process) that created it. */
@@ -10,7 +11,7 @@ export const SESSION_LABEL = "tmax.session";
 
 export interface SweepReport {
   /** Sessions of dead tmax processes whose leftovers were removed. */
-  sessions: { session: string; ownerPid: number; containers: number; serviceStopped: boolean }[];
+  sessions: { session: string; ownerPid: number; containers: number; networks: number; serviceStopped: boolean }[];
   /** Containers labelled by tmax whose session has no live owner and no record (e.g. an older tmax). */
   unrecorded: number;
   /** Orphaned podman services of tmax (parent gone) that no record names, stopped with their socket dirs. */
@@ -74,6 +75,31 @@ async function removeContainers(docker: Docker, ids: string[]): Promise<number> 
   return removed;
 }
 
+/** Removes the allowlist networks of `session` (egress-gate.ts) and their firewall rules; true when all are gone. */
+async function removeEgressLeftovers(docker: Docker, session: string): Promise<{ networks: number; complete: boolean }> {
+  const list = await docker.listNetworks({ filters: { label: [`${SESSION_LABEL}=${session}`] } });
+  let networks = 0;
+  let complete = true;
+  for (const n of list) {
+    try {
+      await docker.getNetwork(n.Id).remove();
+      networks++;
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode === 404) networks++;
+      else complete = false;
+    }
+  }
+  // Rules of a network that could not be removed stay, so its bridge stays closed off.
+  if (complete) {
+    try {
+      await removeTaggedRules((tag) => tag.startsWith(`${RULE_TAG_PREFIX}${session}:`));
+    } catch {
+      complete = false;
+    }
+  }
+  return { networks, complete };
+}
+
 async function containersOf(docker: Docker, session: string): Promise<string[]> {
   const list = await docker.listContainers({ all: true, filters: { label: [`${SESSION_LABEL}=${session}`] } });
   return list.map((c) => c.Id);
@@ -101,14 +127,15 @@ async function stopOrphanService(p: ProcessIdentity): Promise<boolean> {
 async function sweepSession(docker: Docker, record: SessionRecord): Promise<SweepReport["sessions"][number]> {
   const ids = await containersOf(docker, record.session);
   const containers = await removeContainers(docker, ids);
+  const egress = containers === ids.length ? await removeEgressLeftovers(docker, record.session) : { networks: 0, complete: false };
   let serviceStopped = false;
   if (record.service) {
     serviceStopped = await stopOrphanService(record.service.process);
     rmSync(record.service.dir, { recursive: true, force: true });
   }
   // Keep the record while anything of it could not be removed, so the next sweep tries again.
-  if (containers === ids.length) removeSessionRecord(record.session);
-  return { session: record.session, ownerPid: record.owner.pid, containers, serviceStopped };
+  if (containers === ids.length && egress.complete) removeSessionRecord(record.session);
+  return { session: record.session, ownerPid: record.owner.pid, containers, networks: egress.networks, serviceStopped };
 }
 
 /**
@@ -128,6 +155,9 @@ export async function sweepAbandoned(docker: Docker, engine: string, opts: { cur
     const all = await docker.listContainers({ all: true, filters: { label: [SESSION_LABEL] } });
     const orphans = all.filter((c) => !live.has(c.Labels?.[SESSION_LABEL] ?? "")).map((c) => c.Id);
     report.unrecorded = await removeContainers(docker, orphans);
+    const networks = await docker.listNetworks({ filters: { label: [SESSION_LABEL] } });
+    const orphanSessions = new Set(networks.map((n) => n.Labels?.[SESSION_LABEL] ?? "").filter((s) => s && !live.has(s)));
+    for (const session of orphanSessions) await removeEgressLeftovers(docker, session).catch(() => undefined);
     for (const service of unrecordedServices()) {
       if (await stopOrphanService(service.process)) report.unrecordedServices++;
       rmSync(service.dir, { recursive: true, force: true });
@@ -140,7 +170,7 @@ export async function sweepAbandoned(docker: Docker, engine: string, opts: { cur
 export function describeSweep(report: SweepReport): string[] {
   const lines = report.sessions.map(
     (s) =>
-      `removed ${s.containers} container(s)${s.serviceStopped ? " and a podman service" : ""} left by tmax process ${s.ownerPid}, which ended without cleaning up`,
+      `removed ${s.containers} container(s)${s.networks > 0 ? `, ${s.networks} allowlist network(s)` : ""}${s.serviceStopped ? " and a podman service" : ""} left by tmax process ${s.ownerPid}, which ended without cleaning up`,
   );
   if (report.unrecorded > 0) lines.push(`removed ${report.unrecorded} tmax container(s) no running tmax process owns`);
   if (report.unrecordedServices > 0) lines.push(`stopped ${report.unrecordedServices} orphaned tmax podman service(s)`);
