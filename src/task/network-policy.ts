@@ -109,13 +109,14 @@ export function resolveNetworkPolicy(raw: TaskTomlNetworkKeys, file: string, pro
   } else {
     baseline = allowInternet === false ? { mode: "no-network" } : { mode: "public" };
   }
+  const environmentValid = problems.filter((p) => p.severity === "error").length === errorsBefore;
   for (const section of ["agent", "verifier"] as const) {
     const phase = sectionPolicy(raw[section], section, file, problems);
-    if (phase && !samePolicy(phase, baseline)) {
+    if (phase && environmentValid && !samePolicy(phase, baseline)) {
       problems.push({
         file,
         field: `[${section}].network_mode`,
-        message: `a ${section}-phase network policy (${describeNetworkPolicy(phase)}) differs from the environment's (${describeNetworkPolicy(baseline)}); tmax sets the network once per container and cannot switch it for one phase. Set the policy in [environment] instead`,
+        message: `the ${section} phase's network policy (${describeNetworkPolicy(phase)}) differs from the environment's (${describeNetworkPolicy(baseline)}); tmax sets the network once per container and cannot switch it for one phase. Set the policy in [environment] instead`,
         severity: "error",
       });
     }
