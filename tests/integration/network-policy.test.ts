@@ -166,3 +166,28 @@ describe("Ctrl-C during an allowlist trial", () => {
     assert.deepEqual(podmanContainers("label=tmax.task=sleeper"), []);
   });
 });
+
+describe("SIGKILL of tmax during an allowlist trial", () => {
+  test("its network and firewall rules outlive it, and the next run removes them", async () => {
+    const ds = tempDir("tmax-net-kill-");
+    writeProbeTask(ds, "killed-sleeper", 'network_mode = "allowlist"\nallowed_hosts = ["example.invalid"]', "#!/bin/bash\nsleep 300\n");
+    const rulesBefore = egressRules();
+    const networksBefore = egressNetworks();
+    const child = startCli(["run", "-p", ds, "-a", "oracle", "-o", tempDir("tmax-net-jobs-"), "--job-name", "killed"], { group: true });
+    const done = finished(child);
+    await waitFor("the allowlist network, its rules and the container", () => newOnes(networksBefore, egressNetworks()).length > 0 && newOnes(rulesBefore, egressRules()).length > 0 && podmanContainers("label=tmax.task=killed-sleeper").length > 0);
+    child.kill("SIGKILL");
+    await done;
+    const networks = newOnes(networksBefore, egressNetworks());
+    assert.equal(networks.length, 1, "nothing of tmax cleaned up: the network is still there");
+    assert.ok(newOnes(rulesBefore, egressRules()).length > 0, "and so are its firewall rules");
+
+    const other = tempDir("tmax-net-next-");
+    writeProbeTask(other, "next-task", "", "#!/bin/bash\ntrue\n");
+    const next = await runCli(["run", "-p", other, "-a", "oracle", "-o", tempDir("tmax-net-jobs-"), "--json"]);
+    assert.equal(next.code, 0, next.stderr);
+    assert.match(next.stderr, new RegExp(`removed 1 container\\(s\\), 1 allowlist network\\(s\\) and a podman service left by tmax process ${child.pid}`));
+    assert.deepEqual(newOnes(networksBefore, egressNetworks()), []);
+    assert.deepEqual(newOnes(rulesBefore, egressRules()), []);
+  });
+});
