@@ -1,5 +1,6 @@
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { connect, type Socket } from "node:net";
+import { lookup as dnsLookup, type LookupAddress } from "node:dns";
+import { BlockList, connect, isIP, type LookupFunction, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 
 /** Which targets the proxy may connect to, and which clients it serves. */
@@ -20,6 +21,36 @@ export interface EgressProxy {
 
 /** Headers that describe one hop and are not forwarded (RFC 9110 §7.6.1, plus the proxy's own). */
 const HOP_HEADERS = new Set(["connection", "keep-alive", "proxy-authorization", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"]);
+
+/**
+ * Addresses the proxy never connects to, whatever the allowlist says: the host's own loopback and the unspecified
+ * address. Inside a container "localhost" is the container itself (NO_PROXY keeps it off the proxy); through the
+ * proxy it would be the host's loopback, where tmax's own model servers listen.
+ */
+const NEVER = new BlockList();
+NEVER.addSubnet("127.0.0.0", 8, "ipv4");
+NEVER.addSubnet("0.0.0.0", 8, "ipv4");
+NEVER.addAddress("::1", "ipv6");
+NEVER.addAddress("::", "ipv6");
+
+function forbidden(address: string): boolean {
+  const plain = address.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, "$1");
+  return NEVER.check(plain, isIP(plain) === 6 ? "ipv6" : "ipv4");
+}
+
+/** dns.lookup that fails for addresses in NEVER (the proxy resolves names itself, so this sees every address). */
+const guardedLookup: LookupFunction = (hostname, options, callback) => {
+  dnsLookup(hostname, { ...options, all: true }, (err, addresses: LookupAddress[]) => {
+    if (err) return callback(err, "", 0);
+    const usable = addresses.filter((a) => !forbidden(a.address));
+    if (usable.length === 0) {
+      const refused = Object.assign(new Error(`${hostname} resolves to the host's loopback address, which the proxy never connects to`), { code: "EACCES" });
+      return callback(refused, "", 0);
+    }
+    if (options.all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, usable);
+    callback(null, usable[0]!.address, usable[0]!.family);
+  });
+};
 
 function clientAddress(socket: Socket): string {
   return (socket.remoteAddress ?? "").replace(/^::ffff:/, "");
@@ -52,6 +83,12 @@ export async function startEgressProxy(rules: EgressProxyRules): Promise<EgressP
     s.once("close", () => open.delete(s));
   };
 
+  /** Why a target is refused, or null when the proxy may connect to it. */
+  const refusal = (host: string): string | null => {
+    if (isIP(host) && forbidden(host)) return `${host} is the host's loopback address, which the proxy never connects to`;
+    return rules.allowsHost(host) ? null : `${host} is not in the task's allowed_hosts`;
+  };
+
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     let target: URL;
     try {
@@ -65,17 +102,19 @@ export async function startEgressProxy(rules: EgressProxyRules): Promise<EgressP
       res.writeHead(400, { "Content-Type": "text/plain" }).end(`tmax egress proxy: ${target.protocol} is not proxied (use CONNECT for https)\n`);
       return;
     }
-    if (!rules.allowsHost(host)) {
-      rules.log?.(`egress proxy: refused ${req.method ?? "GET"} http://${target.host}/ (not in allowed_hosts)`);
-      res.writeHead(403, { "Content-Type": "text/plain" }).end(`tmax egress proxy: ${host} is not in the task's allowed_hosts\n`);
+    const why = refusal(host);
+    if (why) {
+      rules.log?.(`egress proxy: refused ${req.method ?? "GET"} http://${target.host}/: ${why}`);
+      res.writeHead(403, { "Content-Type": "text/plain" }).end(`tmax egress proxy: ${why}\n`);
       return;
     }
     const headers: Record<string, string | string[]> = {};
     for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !HOP_HEADERS.has(k)) headers[k] = v;
     const upstream = httpRequest(
-      { host, port: target.port || 80, method: req.method, path: `${target.pathname}${target.search}`, headers },
+      { host, port: target.port || 80, method: req.method, path: `${target.pathname}${target.search}`, headers, lookup: guardedLookup },
       (up) => {
         res.writeHead(up.statusCode ?? 502, up.headers);
+        up.on("error", () => res.destroy());
         up.pipe(res);
       },
     );
@@ -91,11 +130,12 @@ export async function startEgressProxy(rules: EgressProxyRules): Promise<EgressP
     client.on("error", () => client.destroy());
     const target = splitAuthority(req.url ?? "");
     if (!target) return refuse(client, "400 Bad Request", "CONNECT needs host:port");
-    if (!rules.allowsHost(target.host)) {
-      rules.log?.(`egress proxy: refused CONNECT ${req.url ?? ""} (not in allowed_hosts)`);
-      return refuse(client, "403 Forbidden", `${target.host} is not in the task's allowed_hosts`);
+    const why = refusal(target.host);
+    if (why) {
+      rules.log?.(`egress proxy: refused CONNECT ${req.url ?? ""}: ${why}`);
+      return refuse(client, "403 Forbidden", why);
     }
-    const upstream = connect(target.port, target.host);
+    const upstream = connect({ port: target.port, host: target.host, lookup: guardedLookup });
     remember(upstream);
     let established = false;
     upstream.once("connect", () => {

@@ -107,6 +107,32 @@ test("tmax tasks check: limits that cannot work are errors, limits beyond this h
   assert.match(report[2]!.problems[0]!.message, /below the 6 MB a container needs to start/);
 });
 
+test("tmax tasks check: each valid task's network policy; a bad network_mode is an error naming file and field", async () => {
+  const root = tempDir();
+  const env = (lines: string) => `schema_version = "1.3"\n[environment]\n${lines}\n`;
+  writeTask(root, "open", { toml: env("") });
+  writeTask(root, "offline", { toml: env('network_mode = "no-network"') });
+  writeTask(root, "legacy-offline", { toml: env("allow_internet = false") });
+  writeTask(root, "listed", { toml: env('network_mode = "allowlist"\nallowed_hosts = ["PyPI.org", "*.pythonhosted.org"]') });
+  writeTask(root, "typo", { toml: env('network_mode = "none"') });
+  const r = await runCli(["tasks", "check", root, "--json"]);
+  assert.equal(r.code, 1, r.stderr);
+  const report = JSON.parse(r.stdout) as { task: string; ok: boolean; network: string | null; problems: { file: string; field: string; severity: string }[] }[];
+  assert.deepEqual(
+    report.map((t) => [t.task, t.ok, t.network]),
+    [
+      ["legacy-offline", true, "no-network"],
+      ["listed", true, "allowlist (pypi.org, *.pythonhosted.org)"],
+      ["offline", true, "no-network"],
+      ["open", true, "public"],
+      ["typo", false, null],
+    ],
+  );
+  assert.deepEqual(report[4]!.problems.map((p) => [p.severity, p.file, p.field]), [["error", "typo/task.toml", "[environment].network_mode"]]);
+  const text = await runCli(["tasks", "check", join(root, "offline")]);
+  assert.match(text.stdout, /✓ offline {2}network: no-network/);
+});
+
 describe("job and trial configs", () => {
   test("job config.json has Harbor's shape", () => {
     const cfg = buildJobConfig(runOptions({ include: ["a*"], limit: 3 }));

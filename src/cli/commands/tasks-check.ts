@@ -1,5 +1,5 @@
 import { availableParallelism, totalmem } from "node:os";
-import { resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import pc from "picocolors";
 import { discoverTasks } from "../../task/dataset.js";
 import { describeNetworkPolicy } from "../../task/network-policy.js";
@@ -33,7 +33,7 @@ export async function tasksCheckCommand(dirs: string[], opts: { json: boolean })
         const blocker = await (allowlistBlocker ??= firewallUnavailable());
         if (blocker) {
           problems.push({
-            file: "task.toml",
+            file: join(basename(t.dir), "task.toml"),
             field: "[environment].network_mode",
             message: `"allowlist" cannot be enforced on this host (${blocker}); tmax run refuses this task rather than run it with an open network`,
             severity: "warning",
