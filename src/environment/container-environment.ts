@@ -124,7 +124,9 @@ export class ContainerEnvironment implements Environment {
     opts.signal?.throwIfAborted();
 
     if (spec.network.mode === "allowlist") {
-      this.gate = await this.deps.openEgressGate(spec.network.hosts, spec.trialName, spec.log);
+      this.gate = await this.deps.openEgressGate(spec.network.hosts, spec.trialName, spec.log).catch((err: unknown) => {
+        throw new Error(`${spec.displayName}: ${(err as Error).message}`, { cause: err });
+      });
       if (this.stopped) {
         await this.gate.close();
         throw new Error("environment was stopped during start");

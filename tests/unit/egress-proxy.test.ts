@@ -3,6 +3,8 @@ import { createServer, type Server } from "node:http";
 import { connect, type AddressInfo } from "node:net";
 import { networkInterfaces } from "node:os";
 import { after, before, describe, test } from "node:test";
+import type Docker from "dockerode";
+import { openEgressGate } from "../../src/environment/egress-gate.js";
 import { startEgressProxy, type EgressProxy } from "../../src/environment/egress-proxy.js";
 import { HostAllowlist, parseHostPattern, type HostPattern } from "../../src/util/host-pattern.js";
 
@@ -80,5 +82,15 @@ describe("egress proxy", () => {
     } finally {
       clientsAllowed = true;
     }
+  });
+});
+
+describe("egress gate", () => {
+  test("refuses an engine on another host before creating anything (fail closed)", async () => {
+    const docker = new Proxy({}, { get: () => assert.fail("the engine must not be asked for anything") }) as unknown as Docker;
+    await assert.rejects(
+      openEgressGate({ docker, hosts: [], session: "s", trialName: "t", localEngine: false }),
+      /network_mode = "allowlist" needs a container engine on this host/,
+    );
   });
 });
