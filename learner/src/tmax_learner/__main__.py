@@ -23,6 +23,11 @@ def main(argv: list[str] | None = None) -> int:
         "--tokenizer-dir", type=Path, required=True, help="a dir with tokenizer.json, tokenizer_config.json"
     )
     tiny.add_argument("--seed", type=int, default=0)
+    tiny.add_argument("--layers", type=int, default=None, help="decoder layers (default 2)")
+    tiny.add_argument("--hidden", type=int, default=None, help="hidden size (default 64)")
+    tiny.add_argument("--intermediate", type=int, default=None, help="MLP size (default 2 × hidden)")
+    tiny.add_argument("--heads", type=int, default=None, help="attention heads; head dim = hidden / heads (default 4)")
+    tiny.add_argument("--kv-heads", type=int, default=None, help="key/value heads (default 2)")
     server = commands.add_parser("serve", help="train on batch files named by JSON-lines messages (PROTOCOL.md)")
     server.add_argument("--model-dir", type=Path, required=True, help="the Hugging Face model dir to start from")
     server.add_argument("--out-dir", type=Path, required=True, help="where checkpoints go")
@@ -79,10 +84,11 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(report, indent=2, allow_nan=False))
         return 0
     if args.command == "make-tiny-model":
-        from tmax_learner.model.tiny_model import make_tiny_model
+        from tmax_learner.model.tiny_model import make_tiny_model, tiny_dims
 
         try:
-            make_tiny_model(args.out, args.tokenizer_dir, seed=args.seed)
+            dims = tiny_dims(args.layers, args.hidden, args.intermediate, args.heads, args.kv_heads)
+            make_tiny_model(args.out, args.tokenizer_dir, seed=args.seed, dims=dims)
         except (OSError, ValueError) as err:
             print(f"make-tiny-model: {err}", file=sys.stderr)
             return 1

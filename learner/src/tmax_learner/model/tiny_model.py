@@ -21,6 +21,35 @@ class TinyDims:
     max_positions: int = 4096
 
 
+def tiny_dims(
+    layers: int | None = None,
+    hidden: int | None = None,
+    intermediate: int | None = None,
+    heads: int | None = None,
+    kv_heads: int | None = None,
+) -> TinyDims:
+    """TinyDims with the given sizes (None: the default); the MLP is 2 × hidden and head_dim hidden / heads unless
+    given, as in the default. Raises ValueError for sizes that do not fit together."""
+    base = TinyDims()
+    hidden = base.hidden if hidden is None else hidden
+    heads = base.heads if heads is None else heads
+    kv_heads = base.kv_heads if kv_heads is None else kv_heads
+    layers = base.layers if layers is None else layers
+    if min(hidden, heads, kv_heads, layers) < 1:
+        raise ValueError("layers, hidden, heads and kv-heads must be positive")
+    if hidden % heads or heads % kv_heads:
+        raise ValueError(f"hidden ({hidden}) must divide by heads ({heads}) and heads by kv-heads ({kv_heads})")
+    return TinyDims(
+        layers=layers,
+        hidden=hidden,
+        intermediate=2 * hidden if intermediate is None else intermediate,
+        heads=heads,
+        kv_heads=kv_heads,
+        head_dim=hidden // heads,
+        max_positions=base.max_positions,
+    )
+
+
 def tiny_qwen3_config(vocab_size: int, eos_token_id: int, pad_token_id: int | None, dims: TinyDims) -> Qwen3Config:
     return Qwen3Config(
         vocab_size=vocab_size,
