@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Sets up tmax on a Debian/Ubuntu machine, idempotently: podman, runc and debootstrap from apt (if missing),
+# Sets up tmax on a Debian/Ubuntu machine, idempotently: podman, runc, debootstrap and iptables (allowlist tasks) from apt (if missing),
 # npm packages, the compiled CLI, the Python learner in a project virtualenv (.venv), and the offline Debian base
 # image (debian:bookworm-slim, built with debootstrap).
 set -euo pipefail
@@ -9,7 +9,7 @@ SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 missing=()
-for tool in podman runc debootstrap; do
+for tool in podman runc debootstrap iptables; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=("python3-venv")
