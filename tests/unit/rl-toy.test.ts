@@ -122,3 +122,20 @@ test("the toy tokenizer is Qwen3's cut to the toy episodes: they encode to the s
   const odd = "Ünïcode ✓ and 𝔘 text the toy never says\t€";
   assert.equal(tok.decode(tok.encode(odd, { addSpecialTokens: false }), { skipSpecialTokens: false }), odd);
 });
+
+test("drills.jsonl: each demonstration's command turn after the bare instruction (no system prompt, no tools)", () => {
+  const drills = readFileSync(join(TOY, "drills.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as ToyDemoLine);
+  const demos = toyTasks().filter((t) => t.split === "demo");
+  assert.equal(drills.length, demos.length);
+  for (const [i, line] of drills.entries()) {
+    const task = demos[i]!;
+    assert.equal(line.metadata.task, task.name);
+    assert.equal(line.metadata.source, "rl-toy scripted drill");
+    const start = line.loss_mask.indexOf(1);
+    assert.equal(codec.decode(line.input_ids.slice(0, start)), `<|im_start|>user\n${task.instruction}<|im_end|>\n<|im_start|>assistant\n`);
+    assert.ok(line.loss_mask.slice(start).every((m) => m === 1));
+    assert.equal(line.input_ids.at(-1), codec.eosTokenId);
+    const turn = toyDemoTurns(task, SUBMIT_MARKER)[0]!;
+    assert.equal(codec.decode(line.input_ids.slice(start, -1)), toyTurnText(turn.thought, turn.command));
+  }
+});

@@ -17,7 +17,7 @@ const SILENT_OK = "(no output)\n\n(exit_code=0)";
 export interface ToyDemoLine {
   input_ids: number[];
   loss_mask: (0 | 1)[];
-  metadata: { task: string; kind: string; split: string; reward: 1; source: "rl-toy scripted demonstration"; format: "tokens" };
+  metadata: { task: string; kind: string; split: string; reward: 1; source: "rl-toy scripted demonstration" | "rl-toy scripted drill"; format: "tokens" };
 }
 
 /** A turn's text as the model writes it (without the EOS). */
@@ -45,3 +45,20 @@ export function toyDemoLine(task: ToyTask, codec: PromptCodec): ToyDemoLine {
   });
   return { input_ids: ids, loss_mask: mask, metadata: { task: task.name, kind: task.kind, split: task.split, reward: 1, source: "rl-toy scripted demonstration", format: "tokens" } };
 }
+
+/**
+ * A drill: the demonstration's first turn (the command) after nothing but the instruction as the user's message, no
+ * system prompt and no tools block (~60 tokens instead of ~700). The SFT warm start mixes them with the whole
+ * demonstrations: with so few tokens between the instruction and the command, a tiny model learns to take the
+ * command's words from the instruction in far fewer steps, and the whole demonstrations then teach it the harness
+ * around them. (Without the drills the 2-layer toy model still ignored the instruction after 6 epochs.)
+ */
+export function toyDrillLine(task: ToyTask, codec: PromptCodec): ToyDemoLine {
+  const ids = codec.promptIds([{ role: "user", content: task.instruction }], []);
+  const mask: (0 | 1)[] = ids.map(() => 0);
+  const [first] = toyDemoTurnIds(task, codec);
+  ids.push(...first!);
+  mask.push(...first!.map((): 1 => 1));
+  return { input_ids: ids, loss_mask: mask, metadata: { ...toyDemoLine(task, codec).metadata, source: "rl-toy scripted drill" } };
+}
+

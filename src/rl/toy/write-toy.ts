@@ -3,7 +3,7 @@ import { dirname, join } from "node:path";
 import { loadHfTokenizer } from "../../model/hf/hf-tokenizer.js";
 import { writeTrimmedTokenizer } from "../../model/hf/trim-vocab.js";
 import { promptCodecFor } from "../prompt-codec.js";
-import { toyDemoLine } from "./toy-demos.js";
+import { toyDemoLine, toyDrillLine } from "./toy-demos.js";
 import { toyTaskFiles, toyTasks, type ToyTask } from "./toy-family.js";
 import { toyVocabularyCorpus } from "./toy-vocab.js";
 
@@ -19,7 +19,8 @@ export interface ToyFamilyCounts {
  * Writes the toy family under `out`: `tokenizer/` (the tokenizer of `tokenizerDir` trimmed to what the toy
  * episodes use: the toy model's vocabulary), `train/` and `eval/` (one Harbor task dir per instance; the dirs are
  * replaced, so no stale task survives) and `demos.jsonl` (the demo split's scripted demonstrations as token streams
- * rendered with the trimmed tokenizer). The same seed and source tokenizer write the same bytes.
+ * rendered with the trimmed tokenizer) with `drills.jsonl` (their commands after the bare instruction). The same
+ * seed and source tokenizer write the same bytes.
  */
 export async function writeToyFamily(out: string, tokenizerDir: string, seed = 7): Promise<ToyFamilyCounts> {
   const tasks = toyTasks(seed);
@@ -39,7 +40,9 @@ export async function writeToyFamily(out: string, tokenizerDir: string, seed = 7
     }
   }
   const demos = of("demo").map((t) => JSON.stringify(toyDemoLine(t, codec)));
+  const drills = of("demo").map((t) => JSON.stringify(toyDrillLine(t, codec)));
   await mkdir(out, { recursive: true });
   await writeFile(join(out, "demos.jsonl"), demos.join("\n") + "\n");
+  await writeFile(join(out, "drills.jsonl"), drills.join("\n") + "\n");
   return { train: of("train").length, eval: of("eval").length, demos: demos.length, vocab };
 }
