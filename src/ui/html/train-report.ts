@@ -11,6 +11,7 @@ export function trainReportHtml(title: string, steps: readonly StepMetrics[]): s
       [
         { name: "reward mean", color: "#2f6fad", values: pick("reward_mean") },
         { name: "trained groups", color: "#2a9d70", values: pick("reward_mean_kept") },
+        { name: "held-out eval", color: "#d98b1f", values: steps.map((m) => m.eval?.mean ?? null) },
       ],
       { title: "reward", xs, unitRange: true },
     ),
