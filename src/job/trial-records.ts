@@ -68,7 +68,6 @@ export async function readTrialRecords(jobDir: string): Promise<TrialRecordsRead
   const suffix = `/${TRIAL_RESULT_FILE}`;
   const trials: TrialRecordEntry[] = [];
   const unreadable: UnreadableTrial[] = [];
-  let schema: typeof trialSummarySchema | null = null;
   for (const name of childDirNames(jobDir)) {
     const file = prefix + name + suffix;
     let data: unknown;
@@ -79,19 +78,31 @@ export async function readTrialRecords(jobDir: string): Promise<TrialRecordsRead
       unreadable.push({ name, file, error: err instanceof SyntaxError ? `not valid JSON (${err.message})` : errorMessage(err) });
       continue;
     }
-    const record = fastTrialRecord(data, name);
-    if (record) {
-      trials.push({ name, record });
-      continue;
-    }
-    schema ??= (await import("../harbor/lenient.js")).trialSummarySchema;
-    const parsed = schema.safeParse(data);
-    if (parsed.success) trials.push({ name, record: trialRecordFromSummary(parsed.data, name) });
-    else {
-      const issue = parsed.error.issues[0]!;
-      const field = fieldPath(issue.path);
-      unreadable.push({ name, file, error: field ? `${field}: ${issue.message}` : issue.message });
-    }
+    const fast = fastTrialRecord(data, name);
+    const outcome = fast ? { record: fast } : await recordFromSchema(data, name);
+    if ("record" in outcome) trials.push({ name, record: outcome.record });
+    else unreadable.push({ name, file, error: outcome.error });
   }
   return { trials, unreadable };
+}
+
+let schema: typeof trialSummarySchema | null = null;
+
+/** The slow path: the lenient zod schema (loaded on first use) decides, naming the first bad field. */
+async function recordFromSchema(data: unknown, name: string): Promise<{ record: TrialRecord } | { error: string }> {
+  schema ??= (await import("../harbor/lenient.js")).trialSummarySchema;
+  const parsed = schema.safeParse(data);
+  if (parsed.success) return { record: trialRecordFromSummary(parsed.data, name) };
+  const issue = parsed.error.issues[0]!;
+  const field = fieldPath(issue.path);
+  return { error: field ? `${field}: ${issue.message}` : issue.message };
+}
+
+/**
+ * A parsed trial result.json as a TrialRecord, the way readTrialRecords reads it (fast path first, then the
+ * schema); `{ error }` names what is wrong when the document is malformed.
+ */
+export async function trialRecordFromJson(data: unknown, name: string): Promise<{ record: TrialRecord } | { error: string }> {
+  const fast = fastTrialRecord(data, name);
+  return fast ? { record: fast } : recordFromSchema(data, name);
 }

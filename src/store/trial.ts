@@ -1,5 +1,6 @@
 import { lstat, readdir, stat } from "node:fs/promises";
 import { basename, join, relative, resolve, sep } from "node:path";
+import { z } from "zod";
 import {
   lenientTrialConfigSchema,
   lenientTrialResultSchema,
@@ -52,6 +53,8 @@ export interface TrialView {
   atif(): Promise<AtifTrajectory | null>;
   /** What the verifier wrote. */
   verifier(): Promise<VerifierOutput>;
+  /** agent/timing.json: tmax's seconds per agent step (model, bash); null when the agent wrote none. */
+  stepTimings(): Promise<StepTiming[] | null>;
   /** trial.log. */
   log(): Promise<string | null>;
   /** exception.txt (the traceback of a failed trial). */
@@ -74,6 +77,16 @@ export interface VerifierOutput {
   /** verifier/test-stdout.txt. */
   stdout: string | null;
 }
+
+/** One line of tmax's agent/timing.json (agent/tmax/trajectory-files.ts writes it): one per command or format error. */
+export interface StepTiming {
+  step?: number;
+  llm_s?: number;
+  bash_s?: number;
+  return_code?: number;
+}
+
+const stepTimingsSchema = z.array(z.looseObject({ step: z.number().optional(), llm_s: z.number().optional(), bash_s: z.number().optional(), return_code: z.number().optional() }));
 
 export interface PhaseTiming {
   startedAt: string | null;
@@ -193,6 +206,7 @@ export async function readTrial(dir: string): Promise<TrialView> {
         return { rewards: null, rewardFile: json !== null ? "reward.json" : "reward.txt", rewardError: errorMessage(err), stdout };
       }
     }),
+    stepTimings: once(() => readOptionalJsonDocument(join(paths.agent, "timing.json"), stepTimingsSchema)),
     log: once(() => readOptionalText(paths.log)),
     exception: once(() => readOptionalText(paths.exception)),
     timings: once(async () => {

@@ -2,11 +2,11 @@ import type { StepMetrics } from "../../rl/train/step-metrics.js";
 import { escapeHtml } from "./format.js";
 import { lineChartSvg } from "./line-chart.js";
 
-/** metrics.html of a training run: the curves of metrics.jsonl as inline SVG, self-contained (opens offline). */
-export function trainReportHtml(title: string, steps: readonly StepMetrics[]): string {
-  const xs = steps.map((m) => m.step);
-  const pick = (key: keyof StepMetrics): (number | null)[] => steps.map((m) => (typeof m[key] === "number" ? (m[key]) : null));
-  const charts = [
+/** The curves of a training run's metrics.jsonl, one inline SVG each (metrics.html, and `tmax view`'s run page). */
+export function trainChartsSvg(steps: readonly Partial<StepMetrics>[]): string[] {
+  const xs = steps.map((m, i) => m.step ?? i + 1);
+  const pick = (key: keyof StepMetrics): (number | null)[] => steps.map((m) => (typeof m[key] === "number" ? m[key] : null));
+  return [
     lineChartSvg(
       [
         { name: "reward mean", color: "#2f6fad", values: pick("reward_mean") },
@@ -34,6 +34,11 @@ export function trainReportHtml(title: string, steps: readonly StepMetrics[]): s
     lineChartSvg([{ name: "learner tokens/s", color: "#5b7db1", values: pick("tokens_per_s") }], { title: "learner throughput", xs }),
     lineChartSvg([{ name: "entropy", color: "#c0392b", values: pick("entropy_mean") }], { title: "entropy", xs }),
   ];
+}
+
+/** metrics.html of a training run: the curves of metrics.jsonl as inline SVG, self-contained (opens offline). */
+export function trainReportHtml(title: string, steps: readonly StepMetrics[]): string {
+  const charts = trainChartsSvg(steps);
   const last = steps.at(-1);
   const summary = last
     ? `step ${last.step} · policy version ${last.policy_version} · reward ${last.reward_mean?.toFixed(3) ?? "–"} · updated ${escapeHtml(last.time)}`

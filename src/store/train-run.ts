@@ -1,0 +1,45 @@
+import { readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { isMissingFile } from "../util/json-file.js";
+
+/**
+ * The read side of a `tmax train` output dir (rl/train/train-run.ts writes it): metrics.jsonl, one JSON object per
+ * training step, and rollouts/step_N/ directories. Rows are kept as plain objects (the store sits below rl/, which
+ * owns the StepMetrics type). A run in progress may be caught mid-append: a last line that does not parse is left out.
+ */
+
+export const TRAIN_METRICS_FILE = "metrics.jsonl";
+
+/** Every complete line of metrics.jsonl, in order; [] without the file. A malformed line other than the last throws. */
+export async function readTrainMetrics(runDir: string): Promise<Record<string, unknown>[]> {
+  const file = join(runDir, TRAIN_METRICS_FILE);
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (err) {
+    if (isMissingFile(err)) return [];
+    throw err;
+  }
+  const lines = text.split("\n");
+  const rows: Record<string, unknown>[] = [];
+  lines.forEach((line, i) => {
+    if (!line.trim()) return;
+    try {
+      rows.push(JSON.parse(line) as Record<string, unknown>);
+    } catch (err) {
+      if (i >= lines.length - 2) return; // being written
+      throw new Error(`${file}:${i + 1}: not valid JSON (${(err as Error).message})`, { cause: err });
+    }
+  });
+  return rows;
+}
+
+/** Step numbers with a rollouts/step_N directory, ascending. */
+export async function rolloutSteps(runDir: string): Promise<number[]> {
+  try {
+    const names = await readdir(join(runDir, "rollouts"));
+    return names.map((n) => /^step_(\d+)$/.exec(n)?.[1]).filter((n): n is string => n !== undefined).map(Number).sort((a, b) => a - b);
+  } catch {
+    return [];
+  }
+}
