@@ -3,7 +3,7 @@
  *
  * Layers, lowest first. A module may import from its own folder and from layers below it, never from a layer above:
  *   util → harbor (Harbor's vocabulary) → task → environment → model → agent → verifier → trial → stats → job →
- *   store → images → datagen → rl → ui → cli
+ *   store → images → datagen → rl → ui → view (tmax view's server) → cli
  * Two seams are stricter: environments know nothing of tasks (they are described by an EnvironmentSpec), and the
  * model layer knows nothing of tasks, containers or Harbor (it is a client of model servers).
  */
@@ -23,6 +23,7 @@ const LAYERS = [
   ["datagen", "^src/datagen/"],
   ["rl", "^src/rl/"],
   ["ui", "^src/ui/"],
+  ["view", "^src/view/"],
   ["cli", "^src/cli/"],
 ];
 

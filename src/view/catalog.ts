@@ -1,0 +1,93 @@
+import { basename, dirname } from "node:path";
+import { JobDirError } from "../job/layout.js";
+import { readTrainMetrics, rolloutSteps } from "../store/train-run.js";
+import { TrialIndex, type IndexedJob } from "../store/trial-index.js";
+import { trainChartsSvg } from "../ui/html/train-report.js";
+import type { CompareResponse, JobResponse, JobRow, JobsResponse, RunResponse, RunRow, TrajectoryResponse, TrialResponse } from "./api-types.js";
+import { compareJobs } from "./compare.js";
+import { discover } from "./discover.js";
+import { jobDetail } from "./job-detail.js";
+import { jobRow } from "./job-summary.js";
+import { PathMissing, PathRefused, ViewRoots } from "./roots.js";
+import { trajectoryDetail, trialDetail } from "./trial-detail.js";
+
+/**
+ * What the API answers, over the roots: every request resolves its view path through ViewRoots (nothing outside the
+ * roots is ever opened), and trial listings go through one long-lived TrialIndex (each result.json read once,
+ * re-read only when its mtime or size changes). Read-only: nothing here writes.
+ */
+export class Catalog {
+  readonly roots: ViewRoots;
+  private readonly index = new TrialIndex();
+
+  constructor(dirs: readonly string[]) {
+    this.roots = new ViewRoots(dirs);
+  }
+
+  async jobs(): Promise<JobsResponse> {
+    const found = await discover(this.roots.dirs);
+    const jobs: JobRow[] = [];
+    const runs: RunRow[] = [];
+    for (const [i, f] of found.entries()) {
+      for (const dir of f.jobs) jobs.push(jobRow(this.roots.viewPathOf(i, dir), dir, await this.index.job(dir)));
+      for (const dir of f.runs) {
+        const metrics = await readTrainMetrics(dir).catch(() => []);
+        const last = metrics.at(-1)?.reward_mean;
+        runs.push({ path: this.roots.viewPathOf(i, dir), name: basename(dir), steps: metrics.length, lastReward: typeof last === "number" ? last : null });
+      }
+    }
+    return { roots: this.roots.info(), jobs, runs };
+  }
+
+  private async indexedJob(viewPath: string): Promise<{ row: JobRow; job: IndexedJob }> {
+    const { abs, viewPath: canonical } = await this.roots.resolve(viewPath);
+    const job = await this.index.job(abs);
+    if (job.trials.length === 0 && job.unreadable.length === 0) throw new JobDirError(`${viewPath}: not a job directory (no trials)`);
+    return { row: jobRow(canonical, abs, job), job };
+  }
+
+  async job(viewPath: string): Promise<JobResponse> {
+    const { row, job } = await this.indexedJob(viewPath);
+    return jobDetail(row, job);
+  }
+
+  async compare(viewPaths: readonly string[]): Promise<CompareResponse> {
+    if (viewPaths.length < 2) throw new PathRefused("compare needs two or more jobs");
+    const jobs = [];
+    for (const p of viewPaths) jobs.push(await this.indexedJob(p));
+    return compareJobs(jobs);
+  }
+
+  /** A trial's directory, its canonical view path and its job's, refusing the root itself (a trial lives in a job). */
+  private async trialDir(viewPath: string): Promise<{ abs: string; path: string; jobPath: string; jobDir: string }> {
+    const { abs, viewPath: path } = await this.roots.resolve(viewPath);
+    if (!path.includes("/")) throw new PathRefused(`${viewPath}: a root is not a trial`);
+    return { abs, path, jobPath: path.slice(0, path.lastIndexOf("/")), jobDir: dirname(abs) };
+  }
+
+  async trial(viewPath: string): Promise<TrialResponse> {
+    const { abs, path, jobPath, jobDir } = await this.trialDir(viewPath);
+    const names = (await this.index.job(jobDir)).trials.map((t) => t.name);
+    const at = names.indexOf(basename(abs));
+    const siblings = { previous: at > 0 ? names[at - 1]! : null, next: at >= 0 && at < names.length - 1 ? names[at + 1]! : null };
+    return trialDetail(path, jobPath, abs, siblings);
+  }
+
+  async trajectory(viewPath: string): Promise<TrajectoryResponse> {
+    const { abs, path } = await this.trialDir(viewPath);
+    const t = await trajectoryDetail(path, abs);
+    if (!t) throw new PathMissing(`${viewPath}: the trial has no trajectory`);
+    return t;
+  }
+
+  async run(viewPath: string): Promise<RunResponse> {
+    const { abs, viewPath: path } = await this.roots.resolve(viewPath);
+    const metrics = await readTrainMetrics(abs);
+    return { path, name: basename(abs), metrics, charts: trainChartsSvg(metrics), rolloutSteps: await rolloutSteps(abs) };
+  }
+
+  /** A file's absolute path, for the raw-content route. */
+  async file(viewPath: string): Promise<string> {
+    return (await this.roots.resolve(viewPath)).abs;
+  }
+}
