@@ -1,4 +1,4 @@
-// Type-aware lint for src/, tests/ and bench/ (run by `npm test` as `npm run lint`).
+// Type-aware lint for src/, tests/, bench/, scripts/ and web/ (run by `npm test` as `npm run lint`).
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
@@ -26,6 +26,13 @@ export default tseslint.config(
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrors: "none" }],
       eqeqeq: ["error", "always", { null: "ignore" }],
       "no-console": "off",
+    },
+  },
+  {
+    // The browser app (web/) is checked against its own project: DOM types, no Node.
+    files: ["web/**/*.ts"],
+    languageOptions: {
+      parserOptions: { project: "./web/tsconfig.json", tsconfigRootDir: import.meta.dirname },
     },
   },
   {
