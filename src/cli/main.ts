@@ -131,6 +131,20 @@ program
   );
 
 program
+  .command("view")
+  .description("browse jobs, trials, trajectories and training runs in a local web app (read-only)")
+  .argument("[dirs...]", "directories to look in, recursively (default: the current directory)")
+  .option("--port <n>", "port to listen on (0: any free one)", nonNegativeInt, 8777)
+  .option("--host <addr>", "address to bind", "127.0.0.1")
+  .option("--open", "open the viewer in the default browser", false)
+  .action(
+    handle("view", async (dirs, opts) => {
+      const { viewCommand } = await import("./commands/view.js");
+      return viewCommand(dirs, opts);
+    }),
+  );
+
+program
   .command("tasks")
   .description("work with task directories")
   .command("check")
