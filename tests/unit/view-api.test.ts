@@ -1,0 +1,257 @@
+import assert from "node:assert/strict";
+import { readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { before, describe, test } from "node:test";
+import { Hono } from "hono";
+import { TrialIndex } from "../../src/store/trial-index.js";
+import type { CompareResponse, JobResponse, JobsResponse, RunResponse, TrajectoryResponse, TrialResponse } from "../../src/view/api-types.js";
+import { apiRoutes } from "../../src/view/api.js";
+import { Catalog } from "../../src/view/catalog.js";
+import { PathMissing, PathRefused, ViewRoots } from "../../src/view/roots.js";
+import { INSTRUCTION, SECRET, writeViewFixture, type ViewFixture } from "../helpers/view-fixture.js";
+
+// The viewer's JSON API on real job directories: one written by tmax's runner, one in Harbor's layout, a training run.
+
+let f: ViewFixture;
+let app: Hono;
+
+before(async () => {
+  f = await writeViewFixture();
+  app = new Hono().route("/api", apiRoutes(new Catalog([f.root])));
+});
+
+async function get<T>(path: string): Promise<{ status: number; body: T; type: string | null }> {
+  const res = await app.request(`http://127.0.0.1${path}`);
+  const type = res.headers.get("content-type");
+  const body = (type?.startsWith("application/json") ? await res.json() : await res.text()) as T;
+  return { status: res.status, body, type };
+}
+
+const TMAX_JOB = "0/tmax/tmax-job";
+const HARBOR_JOB = "0/harbor/harbor-job";
+
+async function trialNames(job: string): Promise<string[]> {
+  return (await get<JobResponse>(`/api/job/${job}`)).body.trials.map((t) => t.name);
+}
+
+describe("tmax view API: the jobs list", () => {
+  test("finds tmax's and Harbor's jobs recursively, and the training run, but not trials or folders of jobs", async () => {
+    const { status, body } = await get<JobsResponse>("/api/jobs");
+    assert.equal(status, 200);
+    assert.deepEqual(body.jobs.map((j) => j.path).sort(), [HARBOR_JOB, TMAX_JOB]);
+    assert.deepEqual(body.runs.map((r) => r.path), ["0/runs/rl-run"]);
+    assert.equal(body.runs[0]!.steps, 3);
+  });
+
+  test("each job's figures: trials, tasks, agent, model, mean ± SEM, pass@k, errors, tokens", async () => {
+    const jobs = new Map((await get<JobsResponse>("/api/jobs")).body.jobs.map((j) => [j.path, j]));
+    const tmax = jobs.get(TMAX_JOB)!;
+    assert.deepEqual([tmax.trials, tmax.tasks, tmax.agent, tmax.model], [4, 2, "tmax", "tmax-9b"]);
+    assert.equal(tmax.reward.mean, 0.5);
+    assert.equal(tmax.reward.runs, 2);
+    assert.equal(tmax.passAtK["2"], 0.5);
+    assert.equal(tmax.tokens.input, 4 * 721);
+    const harbor = jobs.get(HARBOR_JOB)!;
+    assert.deepEqual([harbor.agent, harbor.model, harbor.dataset, harbor.trials], ["terminus-2", "gpt-5", "terminal-bench", 3]);
+    assert.deepEqual(harbor.errors, { AgentTimeoutError: 1 });
+    assert.equal(harbor.durationSec, 30 * 60);
+    assert.equal(harbor.tokens.costUsd, 1.5);
+  });
+});
+
+describe("tmax view API: a job", () => {
+  test("the per-task table: attempts, successes, mean, pass@k and the trials of each task", async () => {
+    const { body } = await get<JobResponse>(`/api/job/${TMAX_JOB}`);
+    const tasks = new Map(body.tasks.map((t) => [t.task, t]));
+    assert.deepEqual([tasks.get("alpha")!.attempts, tasks.get("alpha")!.successes, tasks.get("alpha")!.mean], [2, 2, 1]);
+    assert.deepEqual([tasks.get("beta")!.successes, tasks.get("beta")!.passAtK["2"]], [0, 0]);
+    assert.equal(tasks.get("alpha")!.trials.length, 2);
+    assert.ok(tasks.get("alpha")!.trials.every((t) => t.startsWith("alpha__")));
+    assert.equal(body.trials.length, 4);
+    assert.ok(body.trials.every((t) => t.seconds.total !== null && t.seconds.agent_execution !== null));
+    assert.deepEqual(body.charts.map((c) => c.title), ["Rewards", "Trial phases"]);
+    assert.ok(body.charts.every((c) => c.svg.startsWith("<svg")));
+  });
+
+  test("errors grouped by type with their messages and trials", async () => {
+    const { body } = await get<JobResponse>(`/api/job/${HARBOR_JOB}`);
+    assert.deepEqual(body.errors, [{ type: "AgentTimeoutError", count: 1, messages: [{ message: "agent ran out of time after 900 s", count: 1, trials: ["alpha__ccccccc"] }] }]);
+    const failed = body.trials.find((t) => t.name === "alpha__ccccccc")!;
+    assert.deepEqual([failed.reward, failed.exceptionType, failed.seconds.verifier], [null, "AgentTimeoutError", null]);
+  });
+
+  test("a directory that is not a job is a 404", async () => {
+    assert.equal((await get(`/api/job/0/runs`)).status, 404);
+  });
+
+  test("the listing reads result.json files only: a malformed trajectory does not disturb it", async () => {
+    const trial = join(f.harborJob, "fix-git__bbbbbbb", "agent", "trajectory.json");
+    const before = readFileSync(trial, "utf8");
+    writeFileSync(trial, "{ not json");
+    try {
+      assert.equal((await get(`/api/job/${HARBOR_JOB}`)).status, 200);
+      assert.equal((await get(`/api/jobs`)).status, 200);
+      assert.equal((await get(`/api/trajectory/${HARBOR_JOB}/fix-git__bbbbbbb`)).status, 422);
+    } finally {
+      writeFileSync(trial, before);
+    }
+  });
+});
+
+describe("tmax view API: compare", () => {
+  test("per task side by side, flipped tasks marked, the difference in mean with its standard error", async () => {
+    const { status, body } = await get<CompareResponse>(`/api/compare?job=${TMAX_JOB}&job=${HARBOR_JOB}`);
+    assert.equal(status, 200);
+    const tasks = new Map(body.tasks.map((t) => [t.task, t]));
+    assert.deepEqual([...tasks.keys()], ["alpha", "beta", "fix-git"]);
+    // alpha: solved 2/2 by tmax, never by the Harbor job (its one trial has no reward).
+    assert.deepEqual(tasks.get("alpha")!.cells, [{ mean: 1, attempts: 2 }, { mean: 0, attempts: 1 }]);
+    assert.equal(tasks.get("alpha")!.flipped, true);
+    assert.deepEqual(tasks.get("beta")!.cells, [{ mean: 0, attempts: 2 }, null]);
+    assert.equal(tasks.get("beta")!.flipped, false);
+    assert.deepEqual(body.differences, [{ path: HARBOR_JOB, commonTasks: 1, diff: -1, se: 0 }]);
+  });
+
+  test("one job is not a comparison", async () => {
+    assert.equal((await get(`/api/compare?job=${TMAX_JOB}`)).status, 403);
+  });
+});
+
+describe("tmax view API: a trial and its trajectory", () => {
+  test("a tmax trial: rewards, timings, verifier output, instruction, files, neighbours", async () => {
+    const names = await trialNames(TMAX_JOB);
+    const { status, body } = await get<TrialResponse>(`/api/trial/${TMAX_JOB}/${names[1]}`);
+    assert.equal(status, 200);
+    assert.deepEqual(body.rewards, { reward: 1 });
+    assert.equal(body.rewardFile, "reward.txt");
+    assert.equal(body.verifierStdout, "1 passed\n");
+    assert.equal(body.instruction, INSTRUCTION);
+    assert.equal(body.exception, null);
+    assert.ok(body.timings?.agent_execution?.seconds !== undefined);
+    assert.ok(body.files.some((x) => x.path === "agent/trajectory.json" && x.type === "file"));
+    assert.ok(body.files.some((x) => x.path === "result.json"));
+    assert.deepEqual([body.previous, body.next], [names[0], names[2]]);
+    assert.equal(body.jobPath, TMAX_JOB);
+    assert.equal(body.hasTrajectory, true);
+  });
+
+  test("a failed Harbor trial: the exception with its traceback, no reward", async () => {
+    const { body } = await get<TrialResponse>(`/api/trial/${HARBOR_JOB}/alpha__ccccccc`);
+    assert.equal(body.exception?.type, "AgentTimeoutError");
+    assert.match(body.exception?.traceback ?? "", /Traceback/);
+    assert.equal(body.rewards, null);
+    assert.deepEqual([body.previous, body.next], [null, "fix-git__aaaaaaa"]);
+  });
+
+  test("tmax's trajectory step by step: reasoning, commands, observations, exit codes, tokens, seconds", async () => {
+    const names = await trialNames(TMAX_JOB);
+    const { body } = await get<TrajectoryResponse>(`/api/trajectory/${TMAX_JOB}/${names[0]}`);
+    assert.equal(body.format, "atif");
+    assert.deepEqual(body.steps.map((s) => s.source), ["system", "user", "agent", "agent"]);
+    const [, , first, second] = body.steps;
+    assert.equal(first!.reasoning, "The file has to exist, so touch it.");
+    assert.deepEqual(first!.calls.map((c) => [c.command, c.exitCode]), [["touch /app/done", 0]]);
+    assert.deepEqual([first!.promptTokens, first!.completionTokens, first!.llmSec, first!.bashSec], [321, 45, 1.5, 0.2]);
+    assert.equal(second!.calls[0]!.exitCode, 2);
+    assert.ok(second!.calls[0]!.observation!.length > 5000);
+    assert.equal(body.totals.promptTokens, 721);
+  });
+
+  test("a Harbor agent's ATIF trajectory (terminus-2)", async () => {
+    const { body } = await get<TrajectoryResponse>(`/api/trajectory/${HARBOR_JOB}/fix-git__aaaaaaa`);
+    assert.equal(body.agent, "terminus-2");
+    assert.equal(body.steps.filter((s) => s.source === "agent").length, 2);
+    assert.equal(body.steps[2]!.llmSec, null);
+  });
+});
+
+describe("tmax view API: a training run and raw files", () => {
+  test("metrics.jsonl rows, the curves and the steps with rollouts; a line being written is left out", async () => {
+    const file = join(f.run, "metrics.jsonl");
+    const full = readFileSync(file, "utf8");
+    writeFileSync(file, full + '{"step": 4, "rew');
+    try {
+      const { body } = await get<RunResponse>(`/api/run/0/runs/rl-run`);
+      assert.deepEqual(body.metrics.map((m) => m.step), [1, 2, 3]);
+      assert.equal(body.charts.length, 6);
+      assert.deepEqual(body.rolloutSteps, [2]);
+      writeFileSync(file, full + '{"step": 4, "reward_mean": 0.9}\n');
+      assert.deepEqual((await get<RunResponse>(`/api/run/0/runs/rl-run`)).body.metrics.map((m) => m.step), [1, 2, 3, 4]);
+    } finally {
+      writeFileSync(file, full);
+    }
+  });
+
+  test("a file's raw content, as plain text whatever it holds", async () => {
+    const names = await trialNames(TMAX_JOB);
+    const { status, body, type } = await get<string>(`/api/file/${TMAX_JOB}/${names[0]}/verifier/test-stdout.txt`);
+    assert.equal(status, 200);
+    assert.equal(body, "1 passed\n");
+    assert.equal(type, "text/plain; charset=utf-8");
+  });
+});
+
+describe("tmax view API: read-only, nothing outside the given directories", () => {
+  const refused = [
+    ["..", `/api/file/0/tmax/..%2F..%2Foutside%2Fsecret.txt`],
+    ["%2e%2e segments", `/api/file/0/%2e%2e/outside/secret.txt`],
+    ["%2E%2E in a job path", `/api/job/0/%2E%2E`],
+    ["a symlinked directory pointing out", `/api/file/0/escape/secret.txt`],
+    ["a symlinked file pointing out", `/api/file/0/harbor/harbor-job/fix-git__aaaaaaa/agent/leak.txt`],
+    ["an absolute path", `/api/file/0/%2Fetc%2Fpasswd`],
+    ["a root that does not exist", `/api/file/1/secret.txt`],
+    ["no root number", `/api/file/outside/secret.txt`],
+    ["malformed percent-encoding", `/api/file/0/%E0%A4%A`],
+  ] as const;
+  for (const [what, url] of refused) {
+    test(`refuses ${what}`, async () => {
+      const { status, body } = await get<unknown>(url);
+      assert.equal(status, 403, JSON.stringify(body));
+      assert.ok(!JSON.stringify(body).includes(SECRET));
+    });
+  }
+
+  test("what does not exist is a 404; a directory is not a raw file", async () => {
+    assert.equal((await get(`/api/file/0/tmax/nothing-here`)).status, 404);
+    assert.equal((await get(`/api/file/0/tmax`)).status, 404);
+  });
+
+  test("only GET: anything else is refused and changes nothing", async () => {
+    const res = await app.request("http://127.0.0.1/api/job/0/tmax/tmax-job", { method: "DELETE" });
+    assert.equal(res.status, 405);
+    assert.equal((await get(`/api/job/${TMAX_JOB}`)).status, 200);
+  });
+
+  test("ViewRoots.resolve: dot segments, encoded dots and symlinks out are PathRefused; inside paths resolve", async () => {
+    const roots = new ViewRoots([f.root]);
+    for (const p of ["0/..", "0/tmax/../..", "0/%2e%2e", "0/tmax/%2E%2E/%2e%2e", "0/escape", "0/escape/secret.txt", "0/tmax/..%2f..", "0/a%5c..%5c..", "0/%00"]) {
+      await assert.rejects(roots.resolve(p), PathRefused, p);
+    }
+    await assert.rejects(roots.resolve("0/missing"), PathMissing);
+    assert.equal((await roots.resolve("0/tmax/tmax-job")).viewPath, TMAX_JOB);
+    assert.equal((await roots.resolve("0/tmax%2Dthing/../tmax").catch((e: Error) => e.name)), "PathRefused");
+  });
+});
+
+describe("TrialIndex: each result.json read once, again only when it changes", () => {
+  test("an unchanged file (same mtime and size) is not read again; a changed one is", async () => {
+    const index = new TrialIndex();
+    const result = join(f.harborJob, "fix-git__bbbbbbb", "result.json");
+    const original = readFileSync(result, "utf8");
+    const reward = async (): Promise<number | undefined> => (await index.job(f.harborJob)).trials.find((t) => t.name === "fix-git__bbbbbbb")!.record.rewards?.reward;
+    const when = Math.floor(statSync(result).mtimeMs / 1000) - 60; // whole seconds: set back exactly
+    try {
+      utimesSync(result, when, when);
+      assert.equal(await reward(), 0);
+      // Same size, same mtime: the cached record stands (the file is not read).
+      writeFileSync(result, original.replace('"reward": 0', '"reward": 1'));
+      utimesSync(result, when, when);
+      assert.equal(await reward(), 0);
+      // A newer mtime: read again.
+      utimesSync(result, when, when + 5);
+      assert.equal(await reward(), 1);
+    } finally {
+      writeFileSync(result, original);
+    }
+  });
+});
