@@ -84,7 +84,7 @@ function phaseChart(rows: readonly TrialRow[]): string {
     const max = xs.length ? Math.max(...xs) : 0;
     return { label, value: med, color, valueLabel: `${med.toFixed(1)} s`, tooltip: `${label}: median ${med.toFixed(1)} s, max ${max.toFixed(1)} s over ${xs.length} trials` };
   });
-  return columnChartSvg(columns, { title: "Median seconds per trial phase", height: 200, integer: false, formatValue: (v) => `${v.toFixed(0)}`, axisLabel: "seconds (median)" });
+  return columnChartSvg(columns, { title: "Median seconds per trial phase", height: 200, integer: false, formatValue: (v) => (v >= 10 ? v.toFixed(0) : v.toFixed(1)), axisLabel: "seconds (median)" });
 }
 
 export function jobDetail(row: JobRow, job: IndexedJob): JobResponse {

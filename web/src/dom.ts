@@ -23,12 +23,20 @@ export function append(el: Node, children: (Child | Child[])[]): void {
 }
 
 /** An SVG chart the server drew (stats charts of src/ui/html, every label escaped there). */
-export function serverSvg(svg: string, title: string): HTMLElement {
+export function serverSvg(markup: string, title: string): HTMLElement {
   const figure = h("figure", { class: "chart-box" }, h("figcaption", {}, title));
   const holder = document.createElement("div");
   holder.className = "chart-wrap";
-  holder.innerHTML = svg;
-  holder.querySelector("svg")?.classList.add("chart");
+  holder.innerHTML = markup;
+  const svg = holder.querySelector("svg");
+  if (svg) {
+    svg.classList.add("chart");
+    // Scale rather than crop in a narrow column: the line charts come without a viewBox.
+    const w = svg.getAttribute("width");
+    const hgt = svg.getAttribute("height");
+    if (!svg.hasAttribute("viewBox") && w && hgt) svg.setAttribute("viewBox", `0 0 ${w} ${hgt}`);
+    svg.style.maxWidth = `${w ?? 600}px`;
+  }
   figure.appendChild(holder);
   return figure;
 }

@@ -1,0 +1,164 @@
+import assert from "node:assert/strict";
+import { existsSync, mkdirSync } from "node:fs";
+import { request } from "node:http";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { startCli } from "../helpers/cli.js";
+import { tempDir } from "../helpers/task-fixture.js";
+import { SECRET, writeViewFixture, type ViewFixture } from "../helpers/view-fixture.js";
+import { waitFor } from "../helpers/wait.js";
+
+/**
+ * `tmax view` end to end: the compiled CLI serves a root holding a tmax job, a Harbor job and a training run, and
+ * Debian's chromium (headless, driven by playwright-core) walks jobs → job → trial → trajectory, and jobs → compare,
+ * asserting what is visible. Screenshots go to $TMAX_VIEW_SCREENSHOTS (default: a temp dir, named in the output).
+ * Skipped, saying why, only when /usr/bin/chromium is missing (scripts/setup.sh installs it).
+ */
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const skip = existsSync(CHROMIUM) ? false : `no chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`;
+
+describe("tmax view in a browser", { skip }, () => {
+  let f: ViewFixture;
+  let server: ReturnType<typeof startCli>;
+  let url: string;
+  let browser: Browser;
+  let page: Page;
+  const shots = process.env.TMAX_VIEW_SCREENSHOTS ?? tempDir("tmax-view-shots-");
+
+  before(async () => {
+    mkdirSync(shots, { recursive: true });
+    f = await writeViewFixture();
+    server = startCli(["view", f.root, "--port", "0"]);
+    await waitFor("tmax view's URL on stdout", () => /http:\/\/\S+/.test(server.out.stdout), 20_000);
+    url = /http:\/\/\S+/.exec(server.out.stdout)![0];
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
+    });
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  });
+
+  after(async () => {
+    await browser?.close();
+    server?.kill("SIGTERM");
+    console.log(`# tmax view screenshots: ${shots}`);
+  });
+
+  const shot = (name: string): Promise<Buffer> => page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+
+  test("jobs → job → trial → trajectory, by clicking and by keyboard", async () => {
+    await page.goto(url);
+    const jobs = page.locator("table.data").first();
+    await jobs.getByRole("link", { name: "tmax-job" }).waitFor();
+    assert.equal(await jobs.getByRole("link", { name: "harbor-job" }).count(), 1);
+    assert.match(await jobs.innerText(), /terminus-2/);
+    assert.match(await jobs.innerText(), /50\.0 ± 0\.0/);
+    await page.getByRole("link", { name: "rl-run" }).waitFor();
+    await shot("1-jobs");
+
+    await jobs.getByRole("link", { name: "tmax-job" }).click();
+    await page.getByRole("heading", { name: "Tasks (2)" }).waitFor();
+    assert.match(page.url(), /#\/job\/0\/tmax\/tmax-job$/);
+    const body = await page.locator("#app").innerText();
+    assert.match(body, /alpha/);
+    assert.match(body, /2\/2/);
+    assert.equal(await page.locator("svg.chart").count(), 2);
+    await shot("2-job");
+
+    // The trials table: the first alpha trial, opened from its row with the keyboard (j, Enter).
+    await page.locator("body").press("j");
+    await page.keyboard.press("Enter");
+    await page.getByRole("heading", { name: "Timings" }).waitFor();
+    assert.match(page.url(), /#\/trial\/0\/tmax\/tmax-job\/alpha__/);
+    const trial = await page.locator("#app").innerText();
+    assert.match(trial, /reward = 1\.000/);
+    assert.match(trial, /Create the file \/app\/done and nothing else\./);
+    assert.match(trial, /1 passed/);
+    assert.match(trial, /trajectory\.json/);
+    await shot("3-trial");
+
+    // ] goes to the next trial of the job.
+    const first = page.url();
+    await page.keyboard.press("]");
+    await page.waitForURL((u) => u.toString() !== first);
+    assert.match(page.url(), /alpha__/);
+    await page.goBack();
+    await page.getByRole("heading", { name: "Timings" }).waitFor();
+
+    await page.getByRole("link", { name: "Trajectory →" }).click();
+    await page.locator("article.step").first().waitFor();
+    assert.equal(await page.locator("article.step").count(), 4);
+    assert.match(await page.locator("#app").innerText(), /touch \/app\/done/);
+    const reasoning = page.locator("details.reasoning").first();
+    assert.equal(await reasoning.evaluate((d) => (d as HTMLDetailsElement).open), false, "reasoning is collapsed at first");
+    assert.equal(await page.getByText("The file has to exist, so touch it.").isVisible(), false);
+    assert.match(await page.locator("#app").innerText(), /exit 2/);
+    // The long observation is cut, with a button to show all of it.
+    const expand = page.getByRole("button", { name: /show all/ }).first();
+    await expand.waitFor();
+    // j moves between steps and the URL follows; e opens the highlighted step's reasoning.
+    for (let i = 0; i < 3; i++) await page.keyboard.press("j");
+    assert.match(page.url(), /\?step=3$/);
+    await page.keyboard.press("e");
+    assert.equal(await reasoning.evaluate((d) => (d as HTMLDetailsElement).open), true);
+    await shot("4-trajectory");
+
+    // The URL can be reloaded: the same step is highlighted again.
+    await page.reload();
+    await page.locator("article.step.current").waitFor();
+    assert.equal(await page.locator("article.step.current").getAttribute("data-step"), "3");
+  });
+
+  test("compare two jobs from the jobs page", async () => {
+    await page.goto(url);
+    await page.getByRole("link", { name: "tmax-job" }).waitFor();
+    await page.getByRole("checkbox", { name: "select 0/tmax/tmax-job" }).check();
+    await page.getByRole("checkbox", { name: "select 0/harbor/harbor-job" }).check();
+    await page.getByRole("button", { name: "Compare 2 jobs" }).click();
+    await page.getByRole("heading", { name: "Per task" }).waitFor();
+    const text = await page.locator("#app").innerText();
+    assert.match(text, /1 flipped/);
+    assert.match(text, /Δ vs 1: -100\.0 ± 0\.0 points over 1 common tasks/);
+    assert.match(text, /fix-git/);
+    await shot("5-compare");
+  });
+
+  test("a training run's curves, and a narrow window", async () => {
+    await page.goto(url);
+    await page.getByRole("link", { name: "rl-run" }).click();
+    await page.getByRole("heading", { name: "Latest steps" }).waitFor();
+    assert.equal(await page.locator("svg.chart").count(), 6);
+    await page.setViewportSize({ width: 420, height: 800 });
+    await page.goto(url);
+    await page.getByRole("link", { name: "tmax-job" }).click();
+    await page.getByRole("heading", { name: "Tasks (2)" }).waitFor();
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 1, `the page scrolls sideways by ${overflow}px at 420px`);
+    await shot("6-job-narrow");
+    await page.setViewportSize({ width: 1280, height: 800 });
+  });
+
+  test("the server refuses raw paths out of the root and Host headers that are not loopback", async () => {
+    const port = new URL(url).port;
+    const raw = (path: string, host = `127.0.0.1:${port}`): Promise<{ status: number; body: string }> =>
+      new Promise((resolve, reject) => {
+        const req = request({ host: "127.0.0.1", port, path, headers: { host } }, (res) => {
+          let body = "";
+          res.on("data", (d: Buffer) => (body += d.toString()));
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on("error", reject);
+        req.end();
+      });
+    for (const path of ["/api/file/0/../outside/secret.txt", "/api/file/0/%2e%2e/outside/secret.txt", "/api/file/0/escape/secret.txt", "/../../outside/secret.txt", "/api/file/0/..%2f..%2foutside%2fsecret.txt"]) {
+      const r = await raw(path);
+      assert.ok(r.status === 403 || r.status === 404, `${path}: ${r.status}`);
+      assert.ok(!r.body.includes(SECRET), path);
+    }
+    assert.equal((await raw("/api/jobs", "evil.example:80")).status, 403);
+    assert.equal((await raw("/api/jobs")).status, 200);
+  });
+});
