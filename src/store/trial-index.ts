@@ -1,4 +1,4 @@
-import { readFile, stat } from "node:fs/promises";
+import { readFileSync, statSync } from "node:fs";
 import { childDirNames } from "../job/layout.js";
 import { trialRecordFromJson, type UnreadableTrial } from "../job/trial-records.js";
 import type { TrialRecord } from "../stats/records.js";
@@ -11,8 +11,9 @@ import { parseTimestamp } from "../util/time.js";
  * A long-lived index of the trials of job directories, for readers that look at the same jobs again and again while
  * they may still be written (the viewer). Each trial's result.json is read once and kept with its modification time
  * and size; a later listing only stats the file and reads it again when it changed. Nothing else of a trial is
- * opened. Besides the TrialRecord, the one read keeps what a job page shows without opening the trial: the phase
- * durations and the exception message.
+ * opened. Files are read synchronously, one after the other: for thousands of small files that is several times
+ * faster than as many awaited reads (the viewer's listing is the only work of its process). Besides the TrialRecord,
+ * the one read keeps what a job page shows without opening the trial: the phase durations and the exception message.
  */
 
 /** Seconds spent in each of Harbor's trial phases (null: the phase did not run or its times are unknown). */
@@ -77,7 +78,7 @@ export function phaseSecondsOf(data: unknown): PhaseSeconds {
 async function indexTrial(name: string, file: string): Promise<IndexedTrial | UnreadableTrial> {
   let data: unknown;
   try {
-    data = JSON.parse(await readFile(file, "utf8"));
+    data = JSON.parse(readFileSync(file, "utf8"));
   } catch (err) {
     return { name, file, error: err instanceof SyntaxError ? `not valid JSON (${err.message})` : errorMessage(err) };
   }
@@ -97,24 +98,12 @@ async function indexTrial(name: string, file: string): Promise<IndexedTrial | Un
 /** What a trial directory has and a job directory does not. */
 const TRIAL_MARKS = ["agent", "verifier", "trial.log"];
 
-async function isFile(path: string): Promise<boolean> {
+function isFile(path: string): boolean {
   try {
-    return (await stat(path)).isFile();
+    return statSync(path, { throwIfNoEntry: false })?.isFile() ?? false;
   } catch {
     return false;
   }
-}
-
-async function someExists(paths: readonly string[]): Promise<boolean> {
-  for (const p of paths) {
-    try {
-      await stat(p);
-      return true;
-    } catch {
-      // next
-    }
-  }
-  return false;
 }
 
 const isIndexed = (v: IndexedTrial | UnreadableTrial): v is IndexedTrial => "record" in v;
@@ -147,7 +136,7 @@ export class TrialIndex {
   static async hasTrials(dir: string): Promise<boolean> {
     for (const name of childDirNames(dir)) {
       const child = `${dir}/${name}/`;
-      if ((await isFile(child + TRIAL_RESULT_FILE)) && (await someExists(TRIAL_MARKS.map((m) => child + m)))) return true;
+      if (isFile(child + TRIAL_RESULT_FILE) && TRIAL_MARKS.some((m) => statSync(child + m, { throwIfNoEntry: false }) !== undefined)) return true;
     }
     return false;
   }
@@ -155,7 +144,7 @@ export class TrialIndex {
   private async trial(name: string, file: string): Promise<IndexedTrial | UnreadableTrial | null> {
     let info;
     try {
-      info = await stat(file);
+      info = statSync(file);
     } catch (err) {
       this.entries.delete(file);
       if (isMissingFile(err)) return null;
