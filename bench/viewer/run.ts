@@ -51,8 +51,8 @@ function startViewer(root: string, t0: number): Promise<Started> {
   return new Promise((resolve, reject) => {
     let out = "";
     let err = "";
-    child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
-    child.stdout!.on("data", (d: Buffer) => {
+    child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+    child.stdout.on("data", (d: Buffer) => {
       out += d.toString();
       const m = /http:\/\/\S+/.exec(out);
       if (m) resolve({ child, url: m[0], listeningSec: (performance.now() - t0) / 1000 });

@@ -133,7 +133,7 @@ export class TrialIndex {
    * Whether a directory holds at least one trial, without reading any file: a child with result.json and one of
    * what only a trial has (agent/, verifier/ or trial.log; a job directory has result.json too).
    */
-  static async hasTrials(dir: string): Promise<boolean> {
+  static hasTrials(dir: string): boolean {
     for (const name of childDirNames(dir)) {
       const child = `${dir}/${name}/`;
       if (isFile(child + TRIAL_RESULT_FILE) && TRIAL_MARKS.some((m) => statSync(child + m, { throwIfNoEntry: false }) !== undefined)) return true;

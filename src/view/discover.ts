@@ -35,7 +35,7 @@ export async function discover(roots: readonly string[]): Promise<Found[]> {
 }
 
 async function walk(dir: string, depth: number, found: Found): Promise<void> {
-  if (await TrialIndex.hasTrials(dir)) {
+  if (TrialIndex.hasTrials(dir)) {
     found.jobs.push(dir);
     return;
   }

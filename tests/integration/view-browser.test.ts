@@ -80,11 +80,13 @@ describe("tmax view in a browser", { skip }, () => {
     assert.match(trial, /trajectory\.json/);
     await shot("3-trial");
 
-    // ] goes to the next trial of the job.
+    // ] goes to the next trial of the job (name order), the one the "next trial" link names.
     const first = page.url();
+    const next = await page.getByRole("link", { name: "next trial ]" }).getAttribute("href");
+    assert.match(next ?? "", /^#\/trial\/0\/tmax\/tmax-job\/(alpha|beta)__/);
     await page.keyboard.press("]");
     await page.waitForURL((u) => u.toString() !== first);
-    assert.match(page.url(), /alpha__/);
+    assert.ok(page.url().endsWith(next!), `${page.url()} is not ${next}`);
     await page.goBack();
     await page.getByRole("heading", { name: "Timings" }).waitFor();
 
@@ -92,8 +94,9 @@ describe("tmax view in a browser", { skip }, () => {
     await page.locator("article.step").first().waitFor();
     assert.equal(await page.locator("article.step").count(), 4);
     assert.match(await page.locator("#app").innerText(), /touch \/app\/done/);
-    const reasoning = page.locator("details.reasoning").first();
-    assert.equal(await reasoning.evaluate((d) => (d as HTMLDetailsElement).open), false, "reasoning is collapsed at first");
+    const reasoning = page.locator("article.step-agent details.reasoning").first();
+    assert.equal(await page.locator("details.system-prompt").getAttribute("open"), null, "the system prompt is collapsed");
+    assert.equal(await reasoning.getAttribute("open"), null, "reasoning is collapsed at first");
     assert.equal(await page.getByText("The file has to exist, so touch it.").isVisible(), false);
     assert.match(await page.locator("#app").innerText(), /exit 2/);
     // The long observation is cut, with a button to show all of it.
@@ -103,7 +106,7 @@ describe("tmax view in a browser", { skip }, () => {
     for (let i = 0; i < 3; i++) await page.keyboard.press("j");
     assert.match(page.url(), /\?step=3$/);
     await page.keyboard.press("e");
-    assert.equal(await reasoning.evaluate((d) => (d as HTMLDetailsElement).open), true);
+    assert.equal(await reasoning.getAttribute("open"), "");
     await shot("4-trajectory");
 
     // The URL can be reloaded: the same step is highlighted again.
@@ -135,7 +138,7 @@ describe("tmax view in a browser", { skip }, () => {
     await page.goto(url);
     await page.getByRole("link", { name: "tmax-job" }).click();
     await page.getByRole("heading", { name: "Tasks (2)" }).waitFor();
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    const overflow = Number(await page.evaluate("document.documentElement.scrollWidth - window.innerWidth"));
     assert.ok(overflow <= 1, `the page scrolls sideways by ${overflow}px at 420px`);
     await shot("6-job-narrow");
     await page.setViewportSize({ width: 1280, height: 800 });

@@ -32,3 +32,9 @@ export function errorsText(errors: Record<string, number>): string {
     .map(([type, n]) => `${type} ×${n}`)
     .join(", ");
 }
+
+/** The pass@k figure at the largest k: "pass@5 73.3%" ("–" without any). */
+export function largestPassAtK(p: Record<string, number>): string {
+  const k = Object.keys(p).map(Number).sort((a, b) => a - b).at(-1);
+  return k === undefined ? "–" : `pass@${k} ${fmt.percent(p[String(k)])}`;
+}

@@ -1,16 +1,16 @@
 import type { JobRow, RunRow } from "../../../src/view/api-types.js";
 import { api } from "../api.js";
 import { h, section, fill } from "../dom.js";
-import { errorsText, fmt, passAtKText } from "../format.js";
+import { errorsText, fmt, largestPassAtK, passAtKText } from "../format.js";
 import { setPageKeys } from "../keys.js";
 import { link, type PageContext } from "../page.js";
-import { href } from "../routes.js";
+import { href, parentPath } from "../routes.js";
 import { dataTable, type Column } from "../table.js";
 
 /** The jobs page: every job found under the viewed directories (sortable, filterable, selectable to compare), and the training runs. */
 
 const jobColumns: Column<JobRow>[] = [
-  { label: "Job", sort: (j) => j.path, cell: (j) => h("span", {}, link(href.job(j.path), j.name), h("div", { class: "sub" }, j.path)) },
+  { label: "Job", sort: (j) => j.path, cell: (j) => h("span", { class: "job-cell" }, link(href.job(j.path), j.name), h("div", { class: "sub" }, parentPath(j.path) || "(a root)")) },
   { label: "Agent", sort: (j) => j.agent, cell: (j) => j.agent ?? "–" },
   { label: "Model", sort: (j) => j.model, cell: (j) => h("span", { class: "mono" }, j.model ?? "–") },
   { label: "Dataset", sort: (j) => j.dataset, cell: (j) => j.dataset ?? "–" },
@@ -23,7 +23,7 @@ const jobColumns: Column<JobRow>[] = [
     cell: (j) => h("span", { title: errorsText(j.errors) || "no errors", class: j.nErrored ? "warn" : null }, fmt.count(j.nErrored)),
   },
   { label: "Mean ± SEM (%)", sort: (j) => j.reward.mean, numeric: true, title: "mean reward, ± standard error over runs (attempt rounds)", cell: (j) => fmt.meanSem(j.reward.mean, j.reward.sem) },
-  { label: "pass@k", sort: (j) => Object.values(j.passAtK).at(-1) ?? null, cell: (j) => h("span", { class: "small" }, passAtKText(j.passAtK) || "–") },
+  { label: "pass@k", sort: (j) => Object.values(j.passAtK).at(-1) ?? null, title: "pass@k at the largest k (every k in the cell's tooltip)", cell: (j) => h("span", { title: passAtKText(j.passAtK) }, largestPassAtK(j.passAtK)) },
   { label: "Duration", sort: (j) => j.durationSec, numeric: true, cell: (j) => fmt.seconds(j.durationSec) },
   { label: "Tokens in/out", sort: (j) => j.tokens.input, numeric: true, cell: (j) => `${fmt.compact(j.tokens.input)} / ${fmt.compact(j.tokens.output)}` },
   { label: "Cost", sort: (j) => j.tokens.costUsd, numeric: true, cell: (j) => fmt.usd(j.tokens.costUsd) },

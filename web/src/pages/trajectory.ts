@@ -7,9 +7,9 @@ import { baseName, type PageContext } from "../page.js";
 import { href, parentPath } from "../routes.js";
 
 /**
- * A trajectory step by step (tmax's or any Harbor agent's ATIF): reasoning collapsed, the message, each command with
- * its exit code and its observation (long ones cut, with a button to show all), per-step tokens and seconds. The
- * highlighted step (j/k) is kept in the URL (?step=N), so a link can point at a step.
+ * A trajectory step by step (tmax's or any Harbor agent's ATIF): reasoning and the system prompt collapsed, the
+ * message, each command with its exit code and its observation (long ones cut, with a button to show all), per-step
+ * tokens and seconds. The highlighted step (j/k) is kept in the URL (?step=N), so a link can point at a step.
  */
 
 const OBSERVATION_CHARS = 1500;
@@ -40,7 +40,11 @@ function stepView(s: StepView): HTMLElement {
     { class: `step step-${s.source}`, id: `step-${s.index}`, "data-nav": "", "data-step": s.index },
     h("header", { class: "step-head" }, h("span", { class: "step-no" }, `#${s.index}`), h("span", { class: "source" }, s.source), h("span", { class: "muted small" }, stepMeta(s))),
     s.reasoning ? h("details", { class: "reasoning" }, h("summary", {}, `reasoning (${s.reasoning.length.toLocaleString()} characters)`), h("pre", { class: "pre prose" }, s.reasoning)) : null,
-    s.message ? expandableText(s.message, s.source === "agent" ? MESSAGE_CHARS : 1200, "pre prose message") : null,
+    s.message && s.source === "system"
+      ? h("details", { class: "reasoning system-prompt" }, h("summary", {}, `system prompt (${s.message.length.toLocaleString()} characters)`), h("pre", { class: "pre prose" }, s.message))
+      : s.message
+        ? expandableText(s.message, s.source === "agent" ? MESSAGE_CHARS : 1200, "pre prose message")
+        : null,
     s.calls.map(callView),
   );
 }
