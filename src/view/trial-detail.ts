@@ -1,3 +1,4 @@
+import { relative } from "node:path";
 import { readTrial, type TrialView } from "../store/trial.js";
 import type { Trajectory } from "../store/trajectory.js";
 import type { TrialResponse } from "./api-types.js";
@@ -63,5 +64,7 @@ export async function trialDetail(path: string, jobPath: string, dir: string, si
 export async function trajectoryDetail(path: string, dir: string): Promise<ReturnType<typeof trajectoryView> | null> {
   const trial = await readTrial(dir);
   const t = await trajectoryOf(trial);
-  return t ? trajectoryView(path, t, await trial.stepTimings().catch(() => null)) : null;
+  if (!t) return null;
+  // The file relative to the trial (no absolute paths of the host in answers).
+  return trajectoryView(path, { ...t, file: relative(dir, t.file) }, await trial.stepTimings().catch(() => null));
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync } from "node:fs";
 import { request } from "node:http";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -129,11 +129,16 @@ describe("tmax view in a browser", { skip }, () => {
     await shot("5-compare");
   });
 
-  test("a training run's curves, and a narrow window", async () => {
+  test("a training run's curves, updated live, and a narrow window", async () => {
     await page.goto(url);
     await page.getByRole("link", { name: "rl-run" }).click();
     await page.getByRole("heading", { name: "Latest steps" }).waitFor();
     assert.equal(await page.locator("svg.chart").count(), 6);
+    await page.getByText(/^3 steps/).waitFor();
+    // Live: a step the run writes now shows up without a reload.
+    appendFileSync(join(f.run, "metrics.jsonl"), JSON.stringify({ step: 4, reward_mean: 0.95, kept_fraction: 0.5, policy_version: 4, time: "2026-01-01T00:04:00Z" }) + "\n");
+    await page.getByText(/^4 steps/).waitFor({ timeout: 15_000 });
+    assert.match(await page.locator("table.data").innerText(), /0\.9500/);
     await page.setViewportSize({ width: 420, height: 800 });
     await page.goto(url);
     await page.getByRole("link", { name: "tmax-job" }).click();

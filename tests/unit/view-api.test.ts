@@ -147,6 +147,7 @@ describe("tmax view API: a trial and its trajectory", () => {
     const names = await trialNames(TMAX_JOB);
     const { body } = await get<TrajectoryResponse>(`/api/trajectory/${TMAX_JOB}/${names[0]}`);
     assert.equal(body.format, "atif");
+    assert.equal(body.file, "agent/trajectory.json");
     assert.deepEqual(body.steps.map((s) => s.source), ["system", "user", "agent", "agent"]);
     const [, , first, second] = body.steps;
     assert.equal(first!.reasoning, "The file has to exist, so touch it.");
