@@ -47,10 +47,19 @@ export interface RunRow {
   lastReward: number | null;
 }
 
+/** A generated corpus (`tmax gen build` output: a directory with manifest.jsonl). */
+export interface CorpusRow {
+  path: string;
+  name: string;
+  accepted: number;
+  rejected: number;
+}
+
 export interface JobsResponse {
   roots: RootInfo[];
   jobs: JobRow[];
   runs: RunRow[];
+  corpora: CorpusRow[];
 }
 
 export interface TaskRow {
@@ -171,6 +180,29 @@ export interface TrajectoryResponse {
   model: string | null;
   steps: StepView[];
   totals: { promptTokens: number | null; completionTokens: number | null; costUsd: number | null };
+}
+
+export interface CorpusTaskRow {
+  name: string;
+  domain: string | null;
+  skillType: string | null;
+  language: string | null;
+  tier: string | null;
+  /** The oracle's and the nop agent's reward at validation. */
+  oracleReward: number | null;
+  nopReward: number | null;
+  /** The task's files, relative to the task directory. */
+  files: string[];
+}
+
+export interface CorpusResponse {
+  path: string;
+  name: string;
+  totals: { specs: number; accepted: number; rejected: number; pending: number; acceptanceRate: number | null; costUsd: number; costPerAcceptedUsd: number | null };
+  rejections: { reason: string; count: number }[];
+  tiers: { tier: string; count: number }[];
+  passAtK: Record<string, number>;
+  tasks: CorpusTaskRow[];
 }
 
 export interface RunResponse {

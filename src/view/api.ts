@@ -1,6 +1,7 @@
 import { open, stat } from "node:fs/promises";
 import { Hono, type Context } from "hono";
 import { JobDirError } from "../job/layout.js";
+import { CorpusReadError } from "../store/corpus.js";
 import { TrialDirError } from "../store/trial.js";
 import { errorMessage } from "../util/errors.js";
 import { FileFormatError } from "../util/json-file.js";
@@ -19,7 +20,7 @@ export const RAW_FILE_LIMIT = 4 * 1024 * 1024;
 function statusOf(err: unknown): 400 | 403 | 404 | 422 | 500 {
   if (err instanceof PathRefused) return 403;
   if (err instanceof PathMissing || err instanceof JobDirError || err instanceof TrialDirError) return 404;
-  if (err instanceof FileFormatError) return 422;
+  if (err instanceof FileFormatError || err instanceof CorpusReadError) return 422;
   return 500;
 }
 
@@ -55,6 +56,13 @@ export function apiRoutes(catalog: Catalog): Hono {
   byPath("/trial/", (p) => catalog.trial(p));
   byPath("/trajectory/", (p) => catalog.trajectory(p));
   byPath("/run/", (p) => catalog.run(p));
+  byPath("/corpus/", (p) => catalog.corpus(p));
+  api.get("/corpus-report/*", async (c) => {
+    const html = await catalog.corpusReport(viewPathAfter(c, "/api/corpus-report/"));
+    // Our own report (every value escaped, no scripts), shown in a sandboxed frame: no script may run in it.
+    c.header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox");
+    return c.html(html);
+  });
   api.get("/file/*", async (c) => {
     const file = await rawFile(await catalog.file(viewPathAfter(c, "/api/file/")));
     if (!file) return c.json({ error: "not a file" }, 404);

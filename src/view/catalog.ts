@@ -1,10 +1,13 @@
-import { basename, dirname } from "node:path";
+import { existsSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
 import { JobDirError } from "../job/layout.js";
+import { MANIFEST_FILE } from "../store/corpus.js";
 import { readTrainMetrics, rolloutSteps } from "../store/train-run.js";
 import { TrialIndex, type IndexedJob } from "../store/trial-index.js";
 import { trainChartsSvg } from "../ui/html/train-report.js";
-import type { CompareResponse, JobResponse, JobRow, JobsResponse, RunResponse, RunRow, TrajectoryResponse, TrialResponse } from "./api-types.js";
+import type { CompareResponse, CorpusResponse, CorpusRow, JobResponse, JobRow, JobsResponse, RunResponse, RunRow, TrajectoryResponse, TrialResponse } from "./api-types.js";
 import { compareJobs } from "./compare.js";
+import { corpusDetail, corpusReportHtml, corpusRow } from "./corpus-detail.js";
 import { discover } from "./discover.js";
 import { jobDetail } from "./job-detail.js";
 import { jobRow } from "./job-summary.js";
@@ -28,6 +31,7 @@ export class Catalog {
     const found = await discover(this.roots.dirs);
     const jobs: JobRow[] = [];
     const runs: RunRow[] = [];
+    const corpora: CorpusRow[] = [];
     for (const [i, f] of found.entries()) {
       for (const dir of f.jobs) jobs.push(jobRow(this.roots.viewPathOf(i, dir), dir, await this.index.job(dir)));
       for (const dir of f.runs) {
@@ -35,8 +39,16 @@ export class Catalog {
         const last = metrics.at(-1)?.reward_mean;
         runs.push({ path: this.roots.viewPathOf(i, dir), name: basename(dir), steps: metrics.length, lastReward: typeof last === "number" ? last : null });
       }
+      for (const dir of f.corpora) {
+        try {
+          corpora.push(corpusRow(this.roots.viewPathOf(i, dir), dir));
+        } catch {
+          // a damaged manifest: the corpus page says what is wrong
+          corpora.push({ path: this.roots.viewPathOf(i, dir), name: basename(dir), accepted: 0, rejected: 0 });
+        }
+      }
     }
-    return { roots: this.roots.info(), jobs, runs };
+    return { roots: this.roots.info(), jobs, runs, corpora };
   }
 
   private async indexedJob(viewPath: string): Promise<{ row: JobRow; job: IndexedJob }> {
@@ -84,6 +96,21 @@ export class Catalog {
     const { abs, viewPath: path } = await this.roots.resolve(viewPath);
     const metrics = await readTrainMetrics(abs);
     return { path, name: basename(abs), metrics, charts: trainChartsSvg(metrics), rolloutSteps: await rolloutSteps(abs) };
+  }
+
+  async corpus(viewPath: string): Promise<CorpusResponse> {
+    const { abs, viewPath: path } = await this.corpusDir(viewPath);
+    return corpusDetail(path, abs);
+  }
+
+  async corpusReport(viewPath: string): Promise<string> {
+    return corpusReportHtml((await this.corpusDir(viewPath)).abs);
+  }
+
+  private async corpusDir(viewPath: string): Promise<{ abs: string; viewPath: string }> {
+    const resolved = await this.roots.resolve(viewPath);
+    if (!existsSync(join(resolved.abs, MANIFEST_FILE))) throw new PathMissing(`${viewPath}: not a corpus (no ${MANIFEST_FILE})`);
+    return resolved;
   }
 
   /** A file's absolute path, for the raw-content route. */

@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
+import { MANIFEST_FILE } from "../store/corpus.js";
 import { TrialIndex } from "../store/trial-index.js";
 
 /**
@@ -10,7 +11,8 @@ import { TrialIndex } from "../store/trial-index.js";
  * - a job directory (tmax's or Harbor's): a directory with at least one child holding result.json (a trial). Its
  *   children are trials, so the walk does not descend into it;
  * - a training run (`tmax train --out`): a directory holding metrics.jsonl. The walk goes on inside it (eval jobs
- *   may live there).
+ *   may live there);
+ * - a generated corpus (`tmax gen build`): a directory holding manifest.jsonl. Its children are tasks: the walk stops.
  *
  * Only directory listings and stats: no file is read.
  */
@@ -19,6 +21,7 @@ export interface Found {
   /** Absolute paths, in walk order (name order at every level). */
   jobs: string[];
   runs: string[];
+  corpora: string[];
 }
 
 /** rl/train/train-run.ts's METRICS_FILE; not imported, as that module loads the whole trainer. */
@@ -28,7 +31,7 @@ const SKIPPED = new Set(["node_modules"]);
 
 export async function discover(roots: readonly string[]): Promise<Found[]> {
   return Promise.all(roots.map(async (root) => {
-    const found: Found = { jobs: [], runs: [] };
+    const found: Found = { jobs: [], runs: [], corpora: [] };
     await walk(root, 0, found);
     return found;
   }));
@@ -37,6 +40,10 @@ export async function discover(roots: readonly string[]): Promise<Found[]> {
 async function walk(dir: string, depth: number, found: Found): Promise<void> {
   if (TrialIndex.hasTrials(dir)) {
     found.jobs.push(dir);
+    return;
+  }
+  if (existsSync(join(dir, MANIFEST_FILE))) {
+    found.corpora.push(dir);
     return;
   }
   if (existsSync(join(dir, METRICS_FILE))) found.runs.push(dir);

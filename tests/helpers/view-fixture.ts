@@ -1,9 +1,10 @@
-import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Agent } from "../../src/agent/agent.js";
 import { buildJobConfig } from "../../src/job/config.js";
 import { runJob } from "../../src/job/job.js";
 import { discoverTasks } from "../../src/task/dataset.js";
+import { makeCorpus, specs } from "../unit/datagen-corpus-fixture.js";
 import { fakeProvider } from "./fake-provider.js";
 import { runOptions } from "./run-options.js";
 import { tempDir, writeTask } from "./task-fixture.js";
@@ -16,6 +17,7 @@ import { tempDir, writeTask } from "./task-fixture.js";
  *   root/harbor/harbor-job/      a Harbor 0.6.x job written by hand: terminus-2 ATIF trajectories, fix-git solved once
  *                                of two, build-x failed with AgentTimeoutError (no reward); agent/leak → outside
  *   root/runs/rl-run/            a `tmax train` out dir: 3 lines of metrics.jsonl, rollouts/step_2/
+ *   root/corpora/gen-1/          a generated corpus: 3 specs, 2 accepted tasks, 1 rejected (build_failed)
  *   root/escape                  a symlink to a directory outside the root
  *   outside/secret.txt           what must never be served
  */
@@ -157,6 +159,7 @@ export interface ViewFixture {
   tmaxJob: string;
   harborJob: string;
   run: string;
+  corpus: string;
 }
 
 export async function writeViewFixture(): Promise<ViewFixture> {
@@ -165,10 +168,12 @@ export async function writeViewFixture(): Promise<ViewFixture> {
   const outside = join(base, "outside");
   mkdirSync(outside, { recursive: true });
   writeFileSync(join(outside, "secret.txt"), SECRET);
-  const f = { root, outside, tmaxJob: join(root, "tmax", "tmax-job"), harborJob: join(root, "harbor", "harbor-job"), run: join(root, "runs", "rl-run") };
+  const f = { root, outside, tmaxJob: join(root, "tmax", "tmax-job"), harborJob: join(root, "harbor", "harbor-job"), run: join(root, "runs", "rl-run"), corpus: join(root, "corpora", "gen-1") };
   await writeTmaxJob(f.tmaxJob);
   writeHarborJob(f.harborJob, outside);
   writeRun(f.run);
+  const list = specs(3);
+  cpSync(await makeCorpus(list, { rejected: new Set([list[1]!.id]) }), f.corpus, { recursive: true });
   symlinkSync(outside, join(root, "escape"));
   return f;
 }

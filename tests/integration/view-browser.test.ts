@@ -10,10 +10,11 @@ import { SECRET, writeViewFixture, type ViewFixture } from "../helpers/view-fixt
 import { waitFor } from "../helpers/wait.js";
 
 /**
- * `tmax view` end to end: the compiled CLI serves a root holding a tmax job, a Harbor job and a training run, and
- * Debian's chromium (headless, driven by playwright-core) walks jobs → job → trial → trajectory, and jobs → compare,
- * asserting what is visible. Screenshots go to $TMAX_VIEW_SCREENSHOTS (default: a temp dir, named in the output).
- * Skipped, saying why, only when /usr/bin/chromium is missing (scripts/setup.sh installs it).
+ * `tmax view` end to end: the compiled CLI serves a root holding a tmax job, a Harbor job, a training run and a
+ * generated corpus, and Debian's chromium (headless, driven by playwright-core) walks jobs → job → trial →
+ * trajectory, jobs → compare, a training run and a corpus, asserting what is visible. Screenshots go to
+ * $TMAX_VIEW_SCREENSHOTS (default: a temp dir, named in the output). Skipped, saying why, only when
+ * /usr/bin/chromium is missing (scripts/setup.sh installs it).
  */
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -147,6 +148,17 @@ describe("tmax view in a browser", { skip }, () => {
     assert.ok(overflow <= 1, `the page scrolls sideways by ${overflow}px at 420px`);
     await shot("6-job-narrow");
     await page.setViewportSize({ width: 1280, height: 800 });
+  });
+
+  test("a generated corpus: its figures, the analysis report and its tasks", async () => {
+    await page.goto(url);
+    await page.getByRole("link", { name: "gen-1" }).click();
+    await page.getByRole("heading", { name: "Tasks (2)" }).waitFor();
+    assert.match(await page.locator("#app").innerText(), /3: 2 accepted, 1 rejected/);
+    assert.match(await page.locator("#app").innerText(), /build_failed ×1/);
+    const report = page.frameLocator("iframe.report");
+    await report.locator("svg").first().waitFor();
+    await shot("7-corpus");
   });
 
   test("the server refuses raw paths out of the root and Host headers that are not loopback", async () => {

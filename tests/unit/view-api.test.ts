@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import { Hono } from "hono";
 import { TrialIndex } from "../../src/store/trial-index.js";
-import type { CompareResponse, JobResponse, JobsResponse, RunResponse, TrajectoryResponse, TrialResponse } from "../../src/view/api-types.js";
+import type { CompareResponse, CorpusResponse, JobResponse, JobsResponse, RunResponse, TrajectoryResponse, TrialResponse } from "../../src/view/api-types.js";
 import { apiRoutes } from "../../src/view/api.js";
 import { Catalog } from "../../src/view/catalog.js";
 import { PathMissing, PathRefused, ViewRoots } from "../../src/view/roots.js";
@@ -41,6 +41,7 @@ describe("tmax view API: the jobs list", () => {
     assert.deepEqual(body.jobs.map((j) => j.path).sort(), [HARBOR_JOB, TMAX_JOB]);
     assert.deepEqual(body.runs.map((r) => r.path), ["0/runs/rl-run"]);
     assert.equal(body.runs[0]!.steps, 3);
+    assert.deepEqual(body.corpora, [{ path: "0/corpora/gen-1", name: "gen-1", accepted: 2, rejected: 1 }]);
   });
 
   test("each job's figures: trials, tasks, agent, model, mean ± SEM, pass@k, errors, tokens", async () => {
@@ -189,6 +190,29 @@ describe("tmax view API: a training run and raw files", () => {
     assert.equal(status, 200);
     assert.equal(body, "1 passed\n");
     assert.equal(type, "text/plain; charset=utf-8");
+  });
+});
+
+describe("tmax view API: a generated corpus", () => {
+  test("totals, rejection reasons and every accepted task with its metadata and files", async () => {
+    const { status, body } = await get<CorpusResponse>(`/api/corpus/0/corpora/gen-1`);
+    assert.equal(status, 200);
+    assert.deepEqual([body.totals.specs, body.totals.accepted, body.totals.rejected], [3, 2, 1]);
+    assert.deepEqual(body.rejections, [{ reason: "build_failed", count: 1 }]);
+    assert.equal(body.tasks.length, 2);
+    for (const t of body.tasks) {
+      assert.ok(t.files.includes("task.toml") && t.files.includes("instruction.md"), t.files.join(", "));
+      assert.equal(t.oracleReward, 1);
+      assert.ok(t.domain);
+    }
+  });
+
+  test("the analysis report is HTML that may not run scripts; a directory without a manifest is no corpus", async () => {
+    const res = await app.request("http://127.0.0.1/api/corpus-report/0/corpora/gen-1");
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get("content-security-policy") ?? "", /sandbox/);
+    assert.match(await res.text(), /<svg/);
+    assert.equal((await get(`/api/corpus/0/runs`)).status, 404);
   });
 });
 

@@ -10,6 +10,7 @@ import { h } from "./dom.js";
 import { installKeys, setPageKeys } from "./keys.js";
 import { setCrumbs, type PageContext } from "./page.js";
 import { comparePage } from "./pages/compare.js";
+import { corpusPage } from "./pages/corpus.js";
 import { jobPage } from "./pages/job.js";
 import { jobsPage } from "./pages/jobs.js";
 import { runPage } from "./pages/run.js";
@@ -31,6 +32,8 @@ function show(route: Route, ctx: PageContext): Promise<void> {
       return trajectoryPage(ctx, route.path, route.step);
     case "run":
       return runPage(ctx, route.path);
+    case "corpus":
+      return corpusPage(ctx, route.path);
     case "compare":
       return comparePage(ctx, route.paths);
     case "missing":

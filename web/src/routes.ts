@@ -6,16 +6,17 @@ import { encodeViewPath } from "./api.js";
  *   #/                         jobs (and training runs)
  *   #/job/<view path>          a job          #/trial/<view path>       a trial
  *   #/trajectory/<view path>   a trajectory   #/run/<view path>         a training run
+ *   #/corpus/<view path>       a generated corpus
  *   #/compare?job=<vp>&job=<vp>…               two or more jobs per task
  */
 
 export type Route =
   | { page: "jobs" }
-  | { page: "job" | "trial" | "trajectory" | "run"; path: string; step?: number }
+  | { page: "job" | "trial" | "trajectory" | "run" | "corpus"; path: string; step?: number }
   | { page: "compare"; paths: string[] }
   | { page: "missing"; hash: string };
 
-const PAGES = ["job", "trial", "trajectory", "run"] as const;
+const PAGES = ["job", "trial", "trajectory", "run", "corpus"] as const;
 
 export function parseRoute(hash: string): Route {
   const h = hash.replace(/^#/, "") || "/";
@@ -41,6 +42,7 @@ export const href = {
   trial: (p: string) => `#/trial/${encodeViewPath(p)}`,
   trajectory: (p: string, step?: number) => `#/trajectory/${encodeViewPath(p)}${step ? `?step=${step}` : ""}`,
   run: (p: string) => `#/run/${encodeViewPath(p)}`,
+  corpus: (p: string) => `#/corpus/${encodeViewPath(p)}`,
   compare: (paths: string[]) => `#/compare?${paths.map((p) => `job=${encodeURIComponent(p)}`).join("&")}`,
 };
 

@@ -1,4 +1,4 @@
-import type { JobRow, RunRow } from "../../../src/view/api-types.js";
+import type { CorpusRow, JobRow, RunRow } from "../../../src/view/api-types.js";
 import { api } from "../api.js";
 import { h, section, fill } from "../dom.js";
 import { errorsText, fmt, largestPassAtK, passAtKText } from "../format.js";
@@ -7,7 +7,10 @@ import { link, type PageContext } from "../page.js";
 import { href, parentPath } from "../routes.js";
 import { dataTable, type Column } from "../table.js";
 
-/** The jobs page: every job found under the viewed directories (sortable, filterable, selectable to compare), and the training runs. */
+/**
+ * The jobs page: every job found under the viewed directories (sortable, filterable, selectable to compare), then the
+ * training runs and the generated corpora.
+ */
 
 const jobColumns: Column<JobRow>[] = [
   { label: "Job", sort: (j) => j.path, cell: (j) => h("span", { class: "job-cell" }, link(href.job(j.path), j.name), h("div", { class: "sub" }, parentPath(j.path) || "(a root)")) },
@@ -34,6 +37,12 @@ const runColumns: Column<RunRow>[] = [
   { label: "Run", sort: (r) => r.path, cell: (r) => h("span", {}, link(href.run(r.path), r.name), h("div", { class: "sub" }, r.path)) },
   { label: "Steps", sort: (r) => r.steps, numeric: true, cell: (r) => fmt.count(r.steps) },
   { label: "Last reward", sort: (r) => r.lastReward, numeric: true, cell: (r) => fmt.reward(r.lastReward) },
+];
+
+const corpusColumns: Column<CorpusRow>[] = [
+  { label: "Corpus", sort: (c) => c.path, cell: (c) => h("span", {}, link(href.corpus(c.path), c.name), h("div", { class: "sub" }, c.path)) },
+  { label: "Accepted", sort: (c) => c.accepted, numeric: true, cell: (c) => fmt.count(c.accepted) },
+  { label: "Rejected", sort: (c) => c.rejected, numeric: true, cell: (c) => fmt.count(c.rejected) },
 ];
 
 export async function jobsPage(ctx: PageContext): Promise<void> {
@@ -64,6 +73,7 @@ export async function jobsPage(ctx: PageContext): Promise<void> {
   fill(ctx.main, 
     section(`Jobs (${data.jobs.length})`, roots, data.jobs.length ? [h("div", { class: "actions" }, compareButton, h("span", { class: "muted" }, "select two or more jobs to compare them per task")), jobs] : h("p", {}, "No job directories found.")),
     data.runs.length ? section(`Training runs (${data.runs.length})`, dataTable({ columns: runColumns, rows: data.runs, text: (r) => r.path, href: (r) => href.run(r.path), sortBy: { column: 0 } })) : null,
+    data.corpora.length ? section(`Corpora (${data.corpora.length})`, dataTable({ columns: corpusColumns, rows: data.corpora, text: (c) => c.path, href: (c) => href.corpus(c.path), sortBy: { column: 0 } })) : null,
   );
   setPageKeys({});
 }
