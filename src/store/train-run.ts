@@ -43,3 +43,16 @@ export async function rolloutSteps(runDir: string): Promise<number[]> {
     return [];
   }
 }
+
+/** rl/train/train-run.ts's CONFIG_FILE: the resolved config the run was started with. */
+export const TRAIN_CONFIG_FILE = "train-config.json";
+
+/** The model dir the run's train-config.json names (its tokenizer decodes the rollouts); null when unknown. */
+export async function trainModelDir(runDir: string): Promise<string | null> {
+  try {
+    const config = JSON.parse(await readFile(join(runDir, TRAIN_CONFIG_FILE), "utf8")) as { model_dir?: unknown };
+    return typeof config.model_dir === "string" ? config.model_dir : null;
+  } catch {
+    return null;
+  }
+}

@@ -205,6 +205,50 @@ export interface CorpusResponse {
   tasks: CorpusTaskRow[];
 }
 
+export interface RolloutRow {
+  index: number;
+  task: string;
+  group: string;
+  sample: number;
+  policyVersion: number;
+  reward: number | null;
+  ending: string;
+  error: string | null;
+  promptTokens: number;
+  responseTokens: number;
+  /** Response tokens with loss mask 1. */
+  trainedTokens: number;
+  turns: number;
+}
+
+export interface RolloutsResponse {
+  /** The view path of the step's directory (`<run>/rollouts/step_N`). */
+  path: string;
+  step: string;
+  rollouts: RolloutRow[];
+}
+
+export interface RolloutToken {
+  id: number;
+  /** The token's text; null when the run's tokenizer could not be loaded. */
+  text: string | null;
+  /** 1 = sampled by the model (trained on), 0 = observation or template. */
+  mask: number;
+  /** The engine's logprob of the sampled token; null where there is none. */
+  logprob: number | null;
+}
+
+export interface RolloutResponse {
+  path: string;
+  step: string;
+  /** Rollouts in the step (for next/previous). */
+  count: number;
+  rollout: RolloutRow;
+  decoded: boolean;
+  prompt: string;
+  tokens: RolloutToken[];
+}
+
 export interface RunResponse {
   path: string;
   name: string;

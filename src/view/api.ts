@@ -4,7 +4,7 @@ import { JobDirError } from "../job/layout.js";
 import { CorpusReadError } from "../store/corpus.js";
 import { TrialDirError } from "../store/trial.js";
 import { errorMessage } from "../util/errors.js";
-import { FileFormatError } from "../util/json-file.js";
+import { FileFormatError, isMissingFile } from "../util/json-file.js";
 import type { Catalog } from "./catalog.js";
 import { PathMissing, PathRefused } from "./roots.js";
 
@@ -19,7 +19,7 @@ export const RAW_FILE_LIMIT = 4 * 1024 * 1024;
 
 function statusOf(err: unknown): 400 | 403 | 404 | 422 | 500 {
   if (err instanceof PathRefused) return 403;
-  if (err instanceof PathMissing || err instanceof JobDirError || err instanceof TrialDirError) return 404;
+  if (err instanceof PathMissing || err instanceof JobDirError || err instanceof TrialDirError || isMissingFile(err)) return 404;
   if (err instanceof FileFormatError || err instanceof CorpusReadError) return 422;
   return 500;
 }
@@ -57,6 +57,8 @@ export function apiRoutes(catalog: Catalog): Hono {
   byPath("/trajectory/", (p) => catalog.trajectory(p));
   byPath("/run/", (p) => catalog.run(p));
   byPath("/corpus/", (p) => catalog.corpus(p));
+  byPath("/rollouts/", (p) => catalog.rollouts(p));
+  api.get("/rollout/*", async (c) => c.json(await catalog.rollout(viewPathAfter(c, "/api/rollout/"), Number(c.req.query("i") ?? "0"))));
   api.get("/corpus-report/*", async (c) => {
     const html = await catalog.corpusReport(viewPathAfter(c, "/api/corpus-report/"));
     // Our own report (every value escaped, no scripts), shown in a sandboxed frame: no script may run in it.

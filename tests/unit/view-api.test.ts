@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import { Hono } from "hono";
 import { TrialIndex } from "../../src/store/trial-index.js";
-import type { CompareResponse, CorpusResponse, JobResponse, JobsResponse, RunResponse, TrajectoryResponse, TrialResponse } from "../../src/view/api-types.js";
+import type { CompareResponse, CorpusResponse, JobResponse, RolloutResponse, RolloutsResponse, JobsResponse, RunResponse, TrajectoryResponse, TrialResponse } from "../../src/view/api-types.js";
 import { apiRoutes } from "../../src/view/api.js";
 import { Catalog } from "../../src/view/catalog.js";
 import { PathMissing, PathRefused, ViewRoots } from "../../src/view/roots.js";
@@ -182,6 +182,22 @@ describe("tmax view API: a training run and raw files", () => {
     } finally {
       writeFileSync(file, full);
     }
+  });
+
+  test("a step's rollouts, and one rollout token by token: text, loss mask and logprob", async () => {
+    const step = "0/runs/rl-run/rollouts/step_2";
+    const list = await get<RolloutsResponse>(`/api/rollouts/${step}`);
+    assert.equal(list.status, 200);
+    assert.deepEqual(list.body.rollouts.map((r) => [r.index, r.task, r.sample, r.reward, r.ending, r.responseTokens, r.trainedTokens]), [
+      [0, "alpha", 0, 1, "submitted", 5, 4],
+      [1, "alpha", 1, 0, "max_steps", 5, 4],
+    ]);
+    const { body } = await get<RolloutResponse>(`/api/rollout/${step}?i=0`);
+    assert.equal(body.decoded, true);
+    assert.equal(body.prompt, "the prompt of alpha");
+    assert.deepEqual(body.tokens.map((t) => [t.text, t.mask, t.logprob]), [["Hello", 1, -1.5], [" world", 1, -2], ["\n", 0, 0], ["Hello", 1, -0.5], [" world", 1, -3]]);
+    assert.equal((await get(`/api/rollout/${step}?i=7`)).status, 404);
+    assert.equal((await get(`/api/rollouts/0/runs/rl-run`)).status, 404);
   });
 
   test("a file's raw content, as plain text whatever it holds", async () => {

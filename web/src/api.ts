@@ -1,4 +1,4 @@
-import type { CompareResponse, CorpusResponse, JobResponse, JobsResponse, RunResponse, TrajectoryResponse, TrialResponse } from "../../src/view/api-types.js";
+import type { CompareResponse, CorpusResponse, JobResponse, RolloutResponse, RolloutsResponse, JobsResponse, RunResponse, TrajectoryResponse, TrialResponse } from "../../src/view/api-types.js";
 
 /** The viewer's JSON API (src/view/api.ts). View paths go into URLs segment by segment, percent-encoded. */
 
@@ -29,6 +29,8 @@ export const api = {
   trajectory: (p: string) => getJson<TrajectoryResponse>(`/api/trajectory/${encodeViewPath(p)}`),
   run: (p: string) => getJson<RunResponse>(`/api/run/${encodeViewPath(p)}`),
   corpus: (p: string) => getJson<CorpusResponse>(`/api/corpus/${encodeViewPath(p)}`),
+  rollouts: (p: string) => getJson<RolloutsResponse>(`/api/rollouts/${encodeViewPath(p)}`),
+  rollout: (p: string, index: number) => getJson<RolloutResponse>(`/api/rollout/${encodeViewPath(p)}?i=${index}`),
   corpusReportUrl: (p: string) => `/api/corpus-report/${encodeViewPath(p)}`,
   compare: (paths: string[]) => getJson<CompareResponse>(`/api/compare?${paths.map((p) => `job=${encodeURIComponent(p)}`).join("&")}`),
   fileUrl: (p: string) => `/api/file/${encodeViewPath(p)}`,

@@ -13,6 +13,7 @@ import { comparePage } from "./pages/compare.js";
 import { corpusPage } from "./pages/corpus.js";
 import { jobPage } from "./pages/job.js";
 import { jobsPage } from "./pages/jobs.js";
+import { rolloutPage, rolloutsPage } from "./pages/rollouts.js";
 import { runPage } from "./pages/run.js";
 import { trajectoryPage } from "./pages/trajectory.js";
 import { trialPage } from "./pages/trial.js";
@@ -34,6 +35,10 @@ function show(route: Route, ctx: PageContext): Promise<void> {
       return runPage(ctx, route.path);
     case "corpus":
       return corpusPage(ctx, route.path);
+    case "rollouts":
+      return rolloutsPage(ctx, route.path);
+    case "rollout":
+      return rolloutPage(ctx, route.path, route.index ?? 0);
     case "compare":
       return comparePage(ctx, route.paths);
     case "missing":

@@ -7,16 +7,17 @@ import { encodeViewPath } from "./api.js";
  *   #/job/<view path>          a job          #/trial/<view path>       a trial
  *   #/trajectory/<view path>   a trajectory   #/run/<view path>         a training run
  *   #/corpus/<view path>       a generated corpus
+ *   #/rollouts/<step dir>      the rollouts of a training step   #/rollout/<step dir>?i=N   one rollout's tokens
  *   #/compare?job=<vp>&job=<vp>…               two or more jobs per task
  */
 
 export type Route =
   | { page: "jobs" }
-  | { page: "job" | "trial" | "trajectory" | "run" | "corpus"; path: string; step?: number }
+  | { page: "job" | "trial" | "trajectory" | "run" | "corpus" | "rollouts" | "rollout"; path: string; step?: number; index?: number }
   | { page: "compare"; paths: string[] }
   | { page: "missing"; hash: string };
 
-const PAGES = ["job", "trial", "trajectory", "run", "corpus"] as const;
+const PAGES = ["job", "trial", "trajectory", "run", "corpus", "rollouts", "rollout"] as const;
 
 export function parseRoute(hash: string): Route {
   const h = hash.replace(/^#/, "") || "/";
@@ -32,8 +33,15 @@ export function parseRoute(hash: string): Route {
   } catch {
     return { page: "missing", hash };
   }
-  const step = Number(new URLSearchParams(query).get("step"));
-  return Number.isInteger(step) && step > 0 ? { page, path, step } : { page, path };
+  const params = new URLSearchParams(query);
+  const step = Number(params.get("step"));
+  const index = Number(params.get("i"));
+  return {
+    page,
+    path,
+    ...(Number.isInteger(step) && step > 0 ? { step } : {}),
+    ...(params.has("i") && Number.isInteger(index) && index >= 0 ? { index } : {}),
+  };
 }
 
 export const href = {
@@ -43,6 +51,8 @@ export const href = {
   trajectory: (p: string, step?: number) => `#/trajectory/${encodeViewPath(p)}${step ? `?step=${step}` : ""}`,
   run: (p: string) => `#/run/${encodeViewPath(p)}`,
   corpus: (p: string) => `#/corpus/${encodeViewPath(p)}`,
+  rollouts: (stepDir: string) => `#/rollouts/${encodeViewPath(stepDir)}`,
+  rollout: (stepDir: string, index: number) => `#/rollout/${encodeViewPath(stepDir)}?i=${index}`,
   compare: (paths: string[]) => `#/compare?${paths.map((p) => `job=${encodeURIComponent(p)}`).join("&")}`,
 };
 

@@ -4,8 +4,12 @@ import { h, section, serverSvg, fill } from "../dom.js";
 import { fmt } from "../format.js";
 import { setPageKeys } from "../keys.js";
 import { baseName, type PageContext } from "../page.js";
+import { href } from "../routes.js";
 
-/** A training run: the curves of metrics.jsonl (drawn by the server), the latest steps, polled while the page is open. */
+/**
+ * A training run: the curves of metrics.jsonl (drawn by the server), the latest steps and the steps whose rollouts
+ * were kept, polled while the page is open.
+ */
 
 const POLL_MS = 3000;
 const TABLE_KEYS = ["step", "reward_mean", "kept_fraction", "logprob_diff_mean", "groups_kept", "groups_filtered_zero", "groups_filtered_one", "groups_stale", "tokens_per_s", "policy_version", "time"];
@@ -29,7 +33,7 @@ function draw(ctx: PageContext, run: RunResponse): void {
       h("div", { class: "table-scroll" }, h("table", { class: "data" }, h("thead", {}, h("tr", {}, TABLE_KEYS.map((k) => h("th", {}, k)))), h("tbody", {}, last.map((m) => h("tr", { "data-nav": "" }, TABLE_KEYS.map((k) => h("td", { class: "num" }, value(m[k])))))))),
     ),
     run.rolloutSteps.length
-      ? section("Rollouts", h("p", {}, "Steps with saved rollouts: ", run.rolloutSteps.flatMap((s, i) => [i ? ", " : "", h("a", { href: api.fileUrl(`${run.path}/rollouts/step_${s}/rollouts.json`), target: "_blank", rel: "noopener" }, `step ${s}`)])))
+      ? section("Rollouts", h("p", {}, "Steps with saved rollouts: ", run.rolloutSteps.flatMap((s, i) => [i ? ", " : "", h("a", { href: href.rollouts(`${run.path}/rollouts/step_${s}`) }, `step ${s}`)])))
       : null,
   );
 }
