@@ -1,8 +1,6 @@
 import { open, stat } from "node:fs/promises";
 import { Hono, type Context } from "hono";
 import { JobDirError } from "../job/layout.js";
-import { CorpusReadError } from "../store/corpus.js";
-import { TrialDirError } from "../store/trial.js";
 import { errorMessage } from "../util/errors.js";
 import { FileFormatError, isMissingFile } from "../util/json-file.js";
 import type { Catalog } from "./catalog.js";
@@ -17,10 +15,15 @@ import { PathMissing, PathRefused } from "./roots.js";
 /** Raw files are sent up to this size; the rest is cut (the response says so in a header). */
 export const RAW_FILE_LIMIT = 4 * 1024 * 1024;
 
+/** Errors of modules loaded on demand (store/trial.ts, store/corpus.ts), told by name so this one need not load them. */
+const MISSING_NAMES = new Set(["TrialDirError"]);
+const MALFORMED_NAMES = new Set(["CorpusReadError"]);
+
 function statusOf(err: unknown): 400 | 403 | 404 | 422 | 500 {
+  const name = err instanceof Error ? err.name : "";
   if (err instanceof PathRefused) return 403;
-  if (err instanceof PathMissing || err instanceof JobDirError || err instanceof TrialDirError || isMissingFile(err)) return 404;
-  if (err instanceof FileFormatError || err instanceof CorpusReadError) return 422;
+  if (err instanceof PathMissing || err instanceof JobDirError || MISSING_NAMES.has(name) || isMissingFile(err)) return 404;
+  if (err instanceof FileFormatError || MALFORMED_NAMES.has(name)) return 422;
   return 500;
 }
 

@@ -1,7 +1,6 @@
 import { existsSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { JobDirError } from "../job/layout.js";
-import { MANIFEST_FILE } from "../store/corpus.js";
 import { readTrainMetrics, rolloutSteps } from "../store/train-run.js";
 import { TrialIndex, type IndexedJob } from "../store/trial-index.js";
 import { trainChartsSvg } from "../ui/html/train-report.js";
@@ -20,19 +19,23 @@ import type {
   TrialResponse,
 } from "./api-types.js";
 import { compareJobs } from "./compare.js";
-import { corpusDetail, corpusReportHtml, corpusRow } from "./corpus-detail.js";
-import { discover } from "./discover.js";
+import { discover, MANIFEST_FILE } from "./discover.js";
 import { jobDetail } from "./job-detail.js";
 import { jobRow } from "./job-summary.js";
 import { PathMissing, PathRefused, ViewRoots } from "./roots.js";
-import { rolloutsList, rolloutTokens } from "./rollouts-detail.js";
-import { trajectoryDetail, trialDetail } from "./trial-detail.js";
 
-/**
+/*
  * What the API answers, over the roots: every request resolves its view path through ViewRoots (nothing outside the
  * roots is ever opened), and trial listings go through one long-lived TrialIndex (each result.json read once,
- * re-read only when its mtime or size changes). Read-only: nothing here writes.
+ * re-read only when its mtime or size changes). Read-only: nothing here writes. The modules behind trial, trajectory,
+ * corpus and rollout pages are loaded when first asked for: they bring the schema library and the tokenizers, which
+ * the jobs list does not need.
  */
+const trialPages = () => import("./trial-detail.js");
+const corpusPages = () => import("./corpus-detail.js");
+const rolloutPages = () => import("./rollouts-detail.js");
+
+/** The catalog of one `tmax view`: what it shows, looked up per request (module comment above). */
 export class Catalog {
   readonly roots: ViewRoots;
   private readonly index = new TrialIndex();
@@ -55,7 +58,7 @@ export class Catalog {
       }
       for (const dir of f.corpora) {
         try {
-          corpora.push(corpusRow(this.roots.viewPathOf(i, dir), dir));
+          corpora.push((await corpusPages()).corpusRow(this.roots.viewPathOf(i, dir), dir));
         } catch {
           // a damaged manifest: the corpus page says what is wrong
           corpora.push({ path: this.roots.viewPathOf(i, dir), name: basename(dir), accepted: 0, rejected: 0 });
@@ -96,12 +99,12 @@ export class Catalog {
     const names = (await this.index.job(jobDir)).trials.map((t) => t.name);
     const at = names.indexOf(basename(abs));
     const siblings = { previous: at > 0 ? names[at - 1]! : null, next: at >= 0 && at < names.length - 1 ? names[at + 1]! : null };
-    return trialDetail(path, jobPath, abs, siblings);
+    return (await trialPages()).trialDetail(path, jobPath, abs, siblings);
   }
 
   async trajectory(viewPath: string): Promise<TrajectoryResponse> {
     const { abs, path } = await this.trialDir(viewPath);
-    const t = await trajectoryDetail(path, abs);
+    const t = await (await trialPages()).trajectoryDetail(path, abs);
     if (!t) throw new PathMissing(`${viewPath}: the trial has no trajectory`);
     return t;
   }
@@ -114,11 +117,12 @@ export class Catalog {
 
   async corpus(viewPath: string): Promise<CorpusResponse> {
     const { abs, viewPath: path } = await this.corpusDir(viewPath);
-    return corpusDetail(path, abs);
+    return (await corpusPages()).corpusDetail(path, abs);
   }
 
   async corpusReport(viewPath: string): Promise<string> {
-    return corpusReportHtml((await this.corpusDir(viewPath)).abs);
+    const { abs } = await this.corpusDir(viewPath);
+    return (await corpusPages()).corpusReportHtml(abs);
   }
 
   private async corpusDir(viewPath: string): Promise<{ abs: string; viewPath: string }> {
@@ -129,12 +133,12 @@ export class Catalog {
 
   async rollouts(viewPath: string): Promise<RolloutsResponse> {
     const { abs, viewPath: path } = await this.roots.resolve(viewPath);
-    return rolloutsList(path, abs);
+    return (await rolloutPages()).rolloutsList(path, abs);
   }
 
   async rollout(viewPath: string, index: number): Promise<RolloutResponse> {
     const { abs, viewPath: path } = await this.roots.resolve(viewPath);
-    const r = await rolloutTokens(path, abs, index);
+    const r = await (await rolloutPages()).rolloutTokens(path, abs, index);
     if (!r) throw new PathMissing(`${viewPath}: no rollout ${index}`);
     return r;
   }

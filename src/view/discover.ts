@@ -1,7 +1,6 @@
 import { existsSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { MANIFEST_FILE } from "../store/corpus.js";
 import { TrialIndex } from "../store/trial-index.js";
 
 /**
@@ -24,8 +23,12 @@ export interface Found {
   corpora: string[];
 }
 
-/** rl/train/train-run.ts's METRICS_FILE; not imported, as that module loads the whole trainer. */
+/**
+ * rl/train/train-run.ts's METRICS_FILE and store/corpus.ts's MANIFEST_FILE, not imported: those modules load the
+ * trainer and the schema library, which listing jobs does not need (the server starts faster without them).
+ */
 const METRICS_FILE = "metrics.jsonl";
+export const MANIFEST_FILE = "manifest.jsonl";
 const MAX_DEPTH = 6;
 const SKIPPED = new Set(["node_modules"]);
 
