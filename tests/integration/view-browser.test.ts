@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { appendFileSync, existsSync, mkdirSync } from "node:fs";
+import { appendFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -160,6 +160,28 @@ describe("tmax view in a browser", { skip }, () => {
     assert.ok(overflow <= 1, `the page scrolls sideways by ${overflow}px at 420px`);
     await shot("6-job-narrow");
     await page.setViewportSize({ width: 1280, height: 800 });
+  });
+
+  test("a job still running: a banner offers its new results, and Show draws them", async () => {
+    const trial = join(f.harborJob, "zeta__running");
+    cpSync(join(f.harborJob, "fix-git__aaaaaaa"), trial, { recursive: true });
+    const result = JSON.parse(readFileSync(join(trial, "result.json"), "utf8"));
+    Object.assign(result, { task_name: "zeta", trial_name: "zeta__running", finished_at: null, verifier_result: null, verifier: null });
+    writeFileSync(join(trial, "result.json"), JSON.stringify(result));
+    try {
+      await page.goto(`${url}#/job/0/harbor/harbor-job`);
+      await page.getByText("3 over 2 tasks, 1 running").waitFor();
+      assert.equal(await page.locator(".live-banner").isVisible(), false);
+      result.finished_at = "2025-11-20T10:40:00.000001Z";
+      result.verifier_result = { rewards: { reward: 1 } };
+      writeFileSync(join(trial, "result.json"), JSON.stringify(result));
+      await page.getByText(/The job moved on: 4 finished, 0 running/).waitFor({ timeout: 20_000 });
+      await page.getByRole("button", { name: "Show" }).click();
+      await page.getByText("4 over 3 tasks").waitFor();
+      assert.match(await page.locator("#app").innerText(), /zeta/);
+    } finally {
+      rmSync(trial, { recursive: true, force: true });
+    }
   });
 
   test("a generated corpus: its figures, the analysis report and its tasks", async () => {

@@ -39,7 +39,8 @@ export async function comparePage(ctx: PageContext, paths: string[]): Promise<vo
     }),
   );
   const flipped = data.tasks.filter((t) => t.flipped).length;
-  fill(ctx.main, 
+  fill(
+    ctx.main,
     section("Compare", legend, h("p", { class: "muted" }, `${data.tasks.length} tasks, ${flipped} flipped (solved at least once in one job, never in another). Δ: mean of the per-task differences, ± its standard error.`)),
     section("Per task", dataTable({ columns, rows: data.tasks, text: (r) => `${r.task}${r.flipped ? " flipped" : ""}`, sortBy: { column: 1 }, placeholder: "filter tasks (type “flipped” for flipped ones)…" })),
   );

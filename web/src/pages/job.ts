@@ -7,7 +7,10 @@ import { link, type PageContext } from "../page.js";
 import { href } from "../routes.js";
 import { dataTable, type Column } from "../table.js";
 
-/** A job: its figures, reward and phase charts, the per-task table, errors grouped by type and message, every trial. */
+/**
+ * A job: its figures, reward and phase charts, the per-task table, errors grouped by type and message, every trial;
+ * a job still running is watched for new results.
+ */
 
 const rewardClass = (r: number | null): string => (r === null ? "badge none" : r >= 1 ? "badge pass" : r > 0 ? "badge part" : "badge fail");
 
@@ -86,7 +89,8 @@ export async function jobPage(ctx: PageContext, path: string): Promise<void> {
     ["Duration", fmt.seconds(j.durationSec)],
     ["Tokens in / out · cost", `${fmt.compact(j.tokens.input)} / ${fmt.compact(j.tokens.output)} · ${fmt.usd(j.tokens.costUsd)}`],
   ]);
-  fill(ctx.main, 
+  fill(
+    ctx.main,
     section(j.name, facts, h("div", { class: "charts" }, job.charts.map((c) => serverSvg(c.svg, c.title)))),
     section(`Tasks (${job.tasks.length})`, dataTable({ columns: taskColumns(job), rows: job.tasks, text: (t) => `${t.task} ${Object.keys(t.errors).join(" ")}`, sortBy: { column: 0 }, placeholder: "filter tasks…" })),
     job.errors.length ? section("Errors by type", errorList(j.path, job.errors)) : null,
@@ -97,4 +101,33 @@ export async function jobPage(ctx: PageContext, path: string): Promise<void> {
     ),
   );
   setPageKeys({ up: href.jobs() });
+  if (j.unfinished > 0) watchRunning(ctx, path, job);
+}
+
+const POLL_MS = 5000;
+const progress = (r: JobResponse): string => `${r.job.trials} finished, ${r.job.unfinished} running, ${r.job.unreadable} unreadable`;
+
+/**
+ * A job still running is re-read every few seconds; when its trials changed, a banner offers to show the new state
+ * (the page is not redrawn under the reader's filter, sort and highlighted row).
+ */
+function watchRunning(ctx: PageContext, path: string, shown: JobResponse): void {
+  const banner = h("div", { class: "live-banner", role: "status", hidden: true });
+  ctx.main.prepend(banner);
+  const timer = setInterval(() => {
+    api.job(path).then(
+      (now) => {
+        if (ctx.signal.aborted || progress(now) === progress(shown)) return;
+        const show = h("button", { type: "button", class: "primary" }, "Show");
+        show.addEventListener("click", () => {
+          clearInterval(timer);
+          void jobPage(ctx, path);
+        });
+        fill(banner, `The job moved on: ${progress(now)} (shown: ${progress(shown)}). `, show);
+        banner.hidden = false;
+      },
+      () => undefined,
+    );
+  }, POLL_MS);
+  ctx.signal.addEventListener("abort", () => clearInterval(timer), { once: true });
 }

@@ -70,7 +70,8 @@ export async function jobsPage(ctx: PageContext): Promise<void> {
     placeholder: "filter by name, agent, model, dataset, error…",
   });
   const roots = h("p", { class: "muted" }, `Looking in ${data.roots.map((r) => r.dir).join(", ")}`);
-  fill(ctx.main, 
+  fill(
+    ctx.main,
     section(`Jobs (${data.jobs.length})`, roots, data.jobs.length ? [h("div", { class: "actions" }, compareButton, h("span", { class: "muted" }, "select two or more jobs to compare them per task")), jobs] : h("p", {}, "No job directories found.")),
     data.runs.length ? section(`Training runs (${data.runs.length})`, dataTable({ columns: runColumns, rows: data.runs, text: (r) => r.path, href: (r) => href.run(r.path), sortBy: { column: 0 } })) : null,
     data.corpora.length ? section(`Corpora (${data.corpora.length})`, dataTable({ columns: corpusColumns, rows: data.corpora, text: (c) => c.path, href: (c) => href.corpus(c.path), sortBy: { column: 0 } })) : null,

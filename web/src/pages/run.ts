@@ -22,7 +22,8 @@ function value(v: unknown): string {
 
 function draw(ctx: PageContext, run: RunResponse): void {
   const last = run.metrics.slice(-15).reverse();
-  fill(ctx.main, 
+  fill(
+    ctx.main,
     section(
       run.name,
       h("p", { class: "muted" }, `${run.metrics.length} steps · updates every ${POLL_MS / 1000} s while this page is open`, h("span", { class: "live", "aria-live": "polite" }, ` · last read ${new Date().toLocaleTimeString()}`)),

@@ -46,7 +46,8 @@ export async function trialPage(ctx: PageContext, path: string): Promise<void> {
     t.previous ? link(sibling(t.previous)!, "[ previous trial", "button") : null,
     t.next ? link(sibling(t.next)!, "next trial ]", "button") : null,
   );
-  fill(ctx.main, 
+  fill(
+    ctx.main,
     section(
       t.name,
       nav,
