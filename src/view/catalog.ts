@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { JobDirError } from "../job/layout.js";
-import { readTrainMetrics, rolloutSteps } from "../store/train-run.js";
+import { readTrainMetrics, rolloutSteps, TRAIN_METRICS_FILE } from "../store/train-run.js";
 import { TrialIndex, type IndexedJob } from "../store/trial-index.js";
 import { trainChartsSvg } from "../ui/html/train-report.js";
 import type {
@@ -51,21 +51,24 @@ export class Catalog {
     const corpora: CorpusRow[] = [];
     for (const [i, f] of found.entries()) {
       for (const dir of f.jobs) jobs.push(jobRow(this.roots.viewPathOf(i, dir), dir, await this.index.job(dir)));
-      for (const dir of f.runs) {
-        const metrics = await readTrainMetrics(dir).catch(() => []);
-        const last = metrics.at(-1)?.reward_mean;
-        runs.push({ path: this.roots.viewPathOf(i, dir), name: basename(dir), steps: metrics.length, lastReward: typeof last === "number" ? last : null });
-      }
-      for (const dir of f.corpora) {
-        try {
-          corpora.push((await corpusPages()).corpusRow(this.roots.viewPathOf(i, dir), dir));
-        } catch {
-          // a damaged manifest: the corpus page says what is wrong
-          corpora.push({ path: this.roots.viewPathOf(i, dir), name: basename(dir), accepted: 0, rejected: 0 });
-        }
-      }
+      for (const dir of f.runs) runs.push(await this.runRow(this.roots.viewPathOf(i, dir), dir));
+      for (const dir of f.corpora) corpora.push(await this.corpusRow(this.roots.viewPathOf(i, dir), dir));
     }
     return { roots: this.roots.info(), jobs, runs, corpora };
+  }
+
+  private async runRow(path: string, dir: string): Promise<RunRow> {
+    const metrics = await readTrainMetrics(dir).catch(() => []);
+    const last = metrics.at(-1)?.reward_mean;
+    return { path, name: basename(dir), steps: metrics.length, lastReward: typeof last === "number" ? last : null };
+  }
+
+  private async corpusRow(path: string, dir: string): Promise<CorpusRow> {
+    try {
+      return (await corpusPages()).corpusRow(path, dir);
+    } catch {
+      return { path, name: basename(dir), accepted: 0, rejected: 0 }; // a damaged manifest: the corpus page says what is wrong
+    }
   }
 
   private async indexedJob(viewPath: string): Promise<{ row: JobRow; job: IndexedJob }> {
@@ -111,6 +114,7 @@ export class Catalog {
 
   async run(viewPath: string): Promise<RunResponse> {
     const { abs, viewPath: path } = await this.roots.resolve(viewPath);
+    if (!existsSync(join(abs, TRAIN_METRICS_FILE))) throw new PathMissing(`${viewPath}: not a training run (no ${TRAIN_METRICS_FILE})`);
     const metrics = await readTrainMetrics(abs);
     return { path, name: basename(abs), metrics, charts: trainChartsSvg(metrics), rolloutSteps: await rolloutSteps(abs) };
   }

@@ -179,6 +179,7 @@ describe("tmax view API: a training run and raw files", () => {
       assert.deepEqual(body.rolloutSteps, [2]);
       writeFileSync(file, full + '{"step": 4, "reward_mean": 0.9}\n');
       assert.deepEqual((await get<RunResponse>(`/api/run/0/runs/rl-run`)).body.metrics.map((m) => m.step), [1, 2, 3, 4]);
+      assert.equal((await get(`/api/run/0/runs`)).status, 404);
     } finally {
       writeFileSync(file, full);
     }
