@@ -1,8 +1,8 @@
 /**
  * Keyboard navigation, the same on every page: j/k or ↓/↑ move the highlight among the page's `[data-nav]` items
  * (table rows, trajectory steps), Enter opens the highlighted item's `data-href` (or clicks its first link), "e"
- * toggles its details, [ and ] go to the previous/next item the page names (trials), Esc goes up a level. Keys are
- * ignored while typing in a field.
+ * toggles its details, "x" ticks its checkbox (jobs to compare), [ and ] go to the previous/next item the page names (trials), Esc goes up a level. Keys are
+ * ignored while typing in a text field.
  */
 
 export interface PageKeys {
@@ -40,9 +40,15 @@ function open(el: HTMLElement): void {
   else el.querySelector<HTMLAnchorElement>("a")?.click();
 }
 
+/** A text field has the focus (a checkbox or a button does not count: the keys still move). */
+function isTyping(el: HTMLElement): boolean {
+  if (el.isContentEditable || el.tagName === "TEXTAREA" || el.tagName === "SELECT") return true;
+  return el instanceof HTMLInputElement && !["checkbox", "radio", "button", "submit"].includes(el.type);
+}
+
 function onKey(e: KeyboardEvent): void {
   const target = e.target as HTMLElement | null;
-  if (target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA" || target.isContentEditable)) return;
+  if (target && isTyping(target)) return;
   if (e.metaKey || e.ctrlKey || e.altKey) return;
   const list = items();
   switch (e.key) {
@@ -68,6 +74,9 @@ function onKey(e: KeyboardEvent): void {
       if (details) details.open = !details.open;
       break;
     }
+    case "x":
+      list[current]?.querySelector<HTMLInputElement>("input[type=checkbox]")?.click();
+      break;
     case "[":
       if (pageKeys.previous) location.hash = pageKeys.previous.replace(/^#/, "");
       break;
