@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+import pytest
 import torch
 from safetensors.torch import load_file
 from transformers import AutoTokenizer
@@ -47,3 +48,19 @@ def test_same_seed_gives_the_same_weights_and_another_seed_others(
     assert first.keys() == again.keys()
     assert all(torch.equal(first[k], again[k]) for k in first)
     assert not torch.equal(first["model.embed_tokens.weight"], other["model.embed_tokens.weight"])
+
+
+def test_sizes_from_the_command_line(tokenizer_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "wider"
+    args = ["make-tiny-model", str(out), "--tokenizer-dir", str(tokenizer_dir), "--layers", "3", "--hidden", "96"]
+    assert main([*args, "--heads", "6", "--kv-heads", "3"]) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert (config["num_hidden_layers"], config["hidden_size"], config["intermediate_size"]) == (3, 96, 192)
+    assert (config["num_attention_heads"], config["num_key_value_heads"], config["head_dim"]) == (6, 3, 16)
+    capsys.readouterr()
+    bad = ["make-tiny-model", str(tmp_path / "bad"), "--tokenizer-dir", str(tokenizer_dir), "--hidden", "90"]
+    assert main(bad) == 1
+    assert "must divide by heads" in capsys.readouterr().err
+    assert main([*bad[:-1], "100"]) == 1
+    assert "must be even" in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()

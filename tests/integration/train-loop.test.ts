@@ -109,6 +109,9 @@ test("tmax train: async groups → learner steps → disk weight sync per step �
   const later = server.requests.slice(firstSync).map((r) => r.body.cache_salt);
   const trained2 = await readRollouts(join(out, "rollouts", "step_2"));
   assert.ok(trained2.every((r) => r.policyVersion <= 1));
+  // With room for one group, the group step 2 trains on was admitted the moment step 1 took its group, before the
+  // learner step (generation overlaps training): sampled at version 0, one version behind when trained.
+  assert.deepEqual(metrics.map((m) => m.staleness_max), [0, 1]);
   assert.ok(later.some((salt) => [0, 1, 2, 3, 4].some((k) => salt === cacheSalt(`p${k}`, 1))), "a group was admitted at version 1");
   assert.deepEqual(readdirSync(join(out, "checkpoints", "resume")).sort(), ["step_1", "step_2"]);
 

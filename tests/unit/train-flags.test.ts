@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { trainConfigOptions, trainOverrides, TrainFlagError } from "../../src/cli/train-flags.js";
+import { parseTrainConfig, TrainConfigError } from "../../src/rl/train/train-config.js";
 
 test("tmax train flags: every config key is a flag, converted by the key's type", () => {
   const flags = trainConfigOptions().map((o) => o.long);
@@ -15,4 +16,11 @@ test("tmax train flags: every config key is a flag, converted by the key's type"
   assert.throws(() => trainOverrides({ groupSize: "2.5" }), (e: Error) => e instanceof TrainFlagError && /--group-size: expected an integer, got 2\.5/.test(e.message));
   assert.throws(() => trainOverrides({ lr: "fast" }), /--lr: expected a number/);
   assert.throws(() => trainOverrides({ evalAgentKwargs: "novalue" }), /expected KEY=VALUE/);
+});
+
+test("tmax train config: eval_agent_kwargs the tmax agent would refuse are an error at start, naming the key", () => {
+  const base = { tasks: "t", model_dir: "m", out: "o" };
+  assert.deepEqual(parseTrainConfig({ ...base, eval_agent_kwargs: { max_steps: 4, max_tokens: 128 } }, "toy.yaml").eval_agent_kwargs, { max_steps: 4, max_tokens: 128 });
+  assert.throws(() => parseTrainConfig({ ...base, eval_agent_kwargs: { max_turn_tokens: 128 } }, "toy.yaml"), (e: Error) => e instanceof TrainConfigError && /toy\.yaml: eval_agent_kwargs: .*unknown agent kwarg\(s\): max_turn_tokens/.test(e.message));
+  assert.throws(() => parseTrainConfig({ ...base, eval_agent_kwargs: { max_steps: "many" } }, "toy.yaml"), /eval_agent_kwargs: .*max_steps/);
 });

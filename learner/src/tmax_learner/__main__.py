@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     tiny.add_argument("--seed", type=int, default=0)
     tiny.add_argument("--layers", type=int, default=None, help="decoder layers (default 2)")
     tiny.add_argument("--hidden", type=int, default=None, help="hidden size (default 64)")
-    tiny.add_argument("--intermediate", type=int, default=None, help="MLP size (default 2 × hidden)")
+    tiny.add_argument("--intermediate", type=int, default=None, help="MLP size (default 2 * hidden)")
     tiny.add_argument("--heads", type=int, default=None, help="attention heads; head dim = hidden / heads (default 4)")
     tiny.add_argument("--kv-heads", type=int, default=None, help="key/value heads (default 2)")
     server = commands.add_parser("serve", help="train on batch files named by JSON-lines messages (PROTOCOL.md)")

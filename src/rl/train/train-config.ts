@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { AgentConfigError, resolveSettings } from "../../agent/tmax/config.js";
 
 /**
  * The settings of a `tmax train` run, with the recipe's defaults (spec rl.md §1). Keys are snake_case as in the YAML
@@ -78,6 +79,13 @@ export const trainConfigSchema = z
     if (c.weight_sync === "command" && c.weight_sync_command === null) ctx.addIssue({ code: "custom", path: ["weight_sync_command"], message: "weight_sync command needs the command to run" });
     if (c.weight_sync === "vllm-nccl" && (c.nccl_master_address === null || c.nccl_master_port === null)) {
       ctx.addIssue({ code: "custom", path: ["nccl_master_address"], message: "vllm-nccl needs nccl_master_address and nccl_master_port (learner rank 0's host and a free port the inference workers reach)" });
+    }
+    try {
+      // The eval job's tmax agent would refuse them only after the first checkpoint: say so now.
+      resolveSettings(c.eval_agent_kwargs, {}, false);
+    } catch (err) {
+      if (!(err instanceof AgentConfigError)) throw err;
+      ctx.addIssue({ code: "custom", path: ["eval_agent_kwargs"], message: err.message });
     }
     if (c.max_prompt_tokens + c.max_response_tokens > c.context_tokens) {
       ctx.addIssue({ code: "custom", path: ["context_tokens"], message: "must be at least max_prompt_tokens + max_response_tokens" });

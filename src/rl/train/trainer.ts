@@ -249,6 +249,8 @@ export class Trainer {
     const next = this.stepsDone + 1;
     const staleness = taken.map((f) => this.version - f.run.policyVersion);
     for (const f of taken) this.stream.finish(f.run.prompt);
+    // The groups just taken free their places: admit at once, so generation runs while the learner trains on them.
+    this.admitWhilePossible();
     const counts = this.counts;
     this.counts = emptyCounts();
     await writeRollouts(join(this.deps.rolloutsDir, `step_${next}`), rollouts);

@@ -28,7 +28,7 @@ def tiny_dims(
     heads: int | None = None,
     kv_heads: int | None = None,
 ) -> TinyDims:
-    """TinyDims with the given sizes (None: the default); the MLP is 2 × hidden and head_dim hidden / heads unless
+    """TinyDims with the given sizes (None: the default); the MLP is 2 * hidden and head_dim hidden / heads unless
     given, as in the default. Raises ValueError for sizes that do not fit together."""
     base = TinyDims()
     hidden = base.hidden if hidden is None else hidden
@@ -39,6 +39,8 @@ def tiny_dims(
         raise ValueError("layers, hidden, heads and kv-heads must be positive")
     if hidden % heads or heads % kv_heads:
         raise ValueError(f"hidden ({hidden}) must divide by heads ({heads}) and heads by kv-heads ({kv_heads})")
+    if (hidden // heads) % 2:
+        raise ValueError(f"the head dim hidden / heads = {hidden // heads} must be even (rotary embeddings)")
     return TinyDims(
         layers=layers,
         hidden=hidden,
