@@ -3,9 +3,9 @@ import { join } from "node:path";
 import pc from "picocolors";
 import type { AgentOptions } from "../agent/agent.js";
 import { createAgent } from "../agent/registry.js";
-import type { EngineProvider } from "../environment/providers.js";
-import { openEngine } from "./engine.js";
-import { resolveMasked } from "../job/config.js";
+import type { EnvironmentProvider } from "../environment/environment.js";
+import { openJobEngines } from "./engine.js";
+import { configuredEngines, resolveMasked } from "../job/config.js";
 import { runJob } from "../job/job.js";
 import { acquireRunLock } from "../job/run-lock.js";
 import type { JobConfig } from "../job/schema.js";
@@ -94,10 +94,10 @@ export async function executeJob(
 
   // The job directory is this run's from here on; another run on it stops here, before any container starts.
   const runLock = await acquireRunLock(jobDir);
-  let provider: EngineProvider | null = null;
+  let provider: EnvironmentProvider | null = null;
   const interrupts = handleInterrupts("stopping running trials and removing their containers…", async () => provider?.close());
   try {
-    provider = await openEngine(backend, interrupts.signal);
+    provider = await openJobEngines(backend, configuredEngines(config), interrupts.signal);
     const showProgress = !ui.quiet && !ui.json;
     let progress: JobProgress | null = null;
     if (showProgress) {

@@ -13,6 +13,7 @@ import { ExitMarkerScanner } from "./exit-marker.js";
 import { HeadTailBuffer } from "./output-buffer.js";
 import { extractTar, tarDirectory, tarFile } from "./tar.js";
 import type { ImageCache } from "./image-cache.js";
+import { JOB_LABEL, OWNER_LABEL, SESSION_LABEL, TRIAL_LABEL } from "./labels.js";
 
 /** Default cap on stdout and on stderr kept per exec (head + tail). */
 export const DEFAULT_MAX_OUTPUT_BYTES = 8 * 1024 * 1024;
@@ -39,6 +40,10 @@ export interface ContainerEnvironmentDeps {
   /** Whether /logs bind mounts of host dirs are possible (local engine). */
   bindMounts: boolean;
   sessionLabel: string;
+  /** Names the owning tmax process (labels.ts OWNER_LABEL). */
+  ownerLabel: string;
+  /** The engine, as the trial log names it. */
+  engineName: string;
 }
 
 function containerName(trialName: string): string {
@@ -143,9 +148,10 @@ export class ContainerEnvironment implements Environment {
       Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
       Labels: {
         ...spec.labels,
-        "tmax.session": this.deps.sessionLabel,
-        "tmax.trial": spec.trialName,
-        ...(spec.jobId ? { "tmax.job": spec.jobId } : {}),
+        [SESSION_LABEL]: this.deps.sessionLabel,
+        [OWNER_LABEL]: this.deps.ownerLabel,
+        [TRIAL_LABEL]: spec.trialName,
+        ...(spec.jobId ? { [JOB_LABEL]: spec.jobId } : {}),
       },
       HostConfig: hostConfig,
     };
@@ -155,6 +161,7 @@ export class ContainerEnvironment implements Environment {
     });
     this.container = created;
     this.deps.track(created.id, true);
+    spec.log?.(`container ${created.id.slice(0, 12)} created on engine ${this.deps.engineName}`);
     if (this.stopped) {
       // stop() raced with creation: do not leave the container behind.
       await this.removeContainer();

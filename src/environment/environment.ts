@@ -33,6 +33,11 @@ export interface Environment {
   readonly id: string;
   /** True when /logs/{agent,verifier,artifacts} are bind mounts of the trial dirs (no download needed). */
   readonly mounted: boolean;
+  /**
+   * Set when the engine under this environment stopped answering (several-engine pools only): whatever failed since
+   * is the infrastructure's fault, and the trial is void.
+   */
+  readonly engineLost?: Error | null;
   start(opts?: { forceBuild?: boolean; signal?: AbortSignal }): Promise<void>;
   exec(command: string, opts?: ExecOptions): Promise<ExecResult>;
   uploadFile(src: string, dst: string): Promise<void>;

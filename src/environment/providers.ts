@@ -7,8 +7,12 @@ import { ImageCache } from "./image-cache.js";
 import { EngineImageStore } from "./image-store.js";
 import { identityOf } from "../util/processes.js";
 import { removeSessionRecord, writeSessionRecord } from "./engine-sessions.js";
+import { bindMountsPossible, dockerClientFor } from "./engine-client.js";
+import { formatEngineAddress, parseEngineUrl } from "./engine-url.js";
+import { ownerLabelValue, SESSION_LABEL } from "./labels.js";
 import { PodmanService, waitForSocket } from "./podman-service.js";
-import { describeSweep, SESSION_LABEL, sweepAbandoned, type SweepReport } from "./sweep.js";
+import { listSandboxes, orphansByJob, type TmaxSandbox } from "./sandboxes.js";
+import { pruneSandboxes, stopAbandonedServices, type PruneReport } from "./sweep.js";
 
 export type EnvironmentKind = "podman" | "docker";
 
@@ -18,6 +22,7 @@ export class EngineProvider implements EnvironmentProvider {
   readonly imageStore: ImageStore;
   private readonly live = new Set<string>();
   readonly session = randomUUID();
+  private readonly ownerLabel = ownerLabelValue({ host: hostname(), process: identityOf(process.pid) });
 
   constructor(
     readonly name: EnvironmentKind,
@@ -25,6 +30,8 @@ export class EngineProvider implements EnvironmentProvider {
     private readonly bindMounts: boolean,
     private readonly service: PodmanService | null,
     signal?: AbortSignal,
+    /** The `--engine` URL this provider talks to; null for the kind's default endpoint. */
+    readonly endpoint: string | null = null,
   ) {
     this.imageStore = new EngineImageStore(docker);
     this.images = new ImageCache(docker, this.imageStore, signal);
@@ -32,6 +39,7 @@ export class EngineProvider implements EnvironmentProvider {
     writeSessionRecord({
       session: this.session,
       engine: name,
+      endpoint,
       host: hostname(),
       owner: identityOf(process.pid),
       service: service?.pid ? { process: identityOf(service.pid), dir: service.dir } : null,
@@ -39,9 +47,19 @@ export class EngineProvider implements EnvironmentProvider {
     });
   }
 
-  /** Removes containers and podman services of tmax processes that died without cleaning up (see sweep.ts). */
-  sweepAbandoned(opts: { unrecorded?: boolean } = {}): Promise<SweepReport> {
-    return sweepAbandoned(this.docker, this.name, { currentSession: this.session, unrecorded: opts.unrecorded });
+  /** tmax's containers on this engine, with their owners' state (see sandboxes.ts). */
+  listSandboxes(): Promise<TmaxSandbox[]> {
+    return listSandboxes(this.docker);
+  }
+
+  /** Removes the orphans on this engine (all, or those of `job`); never a live run's containers (see sweep.ts). */
+  pruneSandboxes(opts: { job?: string } = {}): Promise<PruneReport> {
+    return pruneSandboxes(this.docker, this.name, { job: opts.job, endpoint: this.endpoint });
+  }
+
+  /** The flags that select this engine again, for the commands tmax suggests. */
+  get engineFlags(): string {
+    return `${this.name === "podman" ? "" : ` -e ${this.name}`}${this.endpoint ? ` --engine ${this.endpoint}` : ""}`;
   }
 
   /** PID of the podman service this provider started, if any (for resource accounting). */
@@ -55,6 +73,8 @@ export class EngineProvider implements EnvironmentProvider {
       images: this.images,
       bindMounts: this.bindMounts,
       sessionLabel: this.session,
+      ownerLabel: this.ownerLabel,
+      engineName: this.endpoint ?? this.name,
       track: (id, alive) => {
         if (alive) this.live.add(id);
         else this.live.delete(id);
@@ -105,24 +125,55 @@ function socketFromUrl(url: string | undefined): string | null {
   return null;
 }
 
+/** Stderr lines about what dead tmax runs left on this engine: the podman services stopped, the orphans to prune. */
+export async function describeLeftovers(provider: EngineProvider): Promise<string[]> {
+  const lines: string[] = [];
+  const stopped = await stopAbandonedServices(provider.name);
+  if (stopped > 0) lines.push(`stopped ${stopped} podman service(s) left by tmax processes that ended without cleaning up`);
+  const where = provider.endpoint ? ` on ${provider.endpoint}` : "";
+  for (const [job, orphans] of orphansByJob(await provider.listSandboxes())) {
+    const owners = [...new Set(orphans.map((o) => o.ownerPid).filter((p) => p !== null))];
+    const by = owners.length > 0 ? ` left by tmax process ${owners.join(", ")}, which ended without cleaning up` : " that no running tmax owns";
+    const what = job ? `of job ${job}` : "with no job";
+    lines.push(`${orphans.length} container(s) ${what}${where}${by}; remove them with \`tmax sandboxes prune${provider.engineFlags}${job ? ` --job ${job}` : ""}\``);
+  }
+  return lines;
+}
+
 /**
- * Opens a backend and sweeps up after tmax processes that died without cleaning up (their containers and podman
- * services; `log` gets a line for each). podman: uses TMAX_PODMAN_SOCKET / CONTAINER_HOST when set, else starts a
- * private `podman system service` (with tmax's containers.conf unless CONTAINERS_CONF is set) and stops it on
- * close(). docker: DOCKER_HOST or /var/run/docker.sock. `signal` (the command's interrupt) stops image builds and pulls.
+ * Opens a backend and reports what tmax processes that died without cleaning up left behind (`log` gets a line for
+ * each; their podman services are stopped, their containers are left for `tmax sandboxes prune`). `url` is an
+ * `--engine` URL (unix://, tcp://, ssh://); without it: podman uses TMAX_PODMAN_SOCKET / CONTAINER_HOST when set,
+ * else starts a private `podman system service` (with tmax's containers.conf unless CONTAINERS_CONF is set) and
+ * stops it on close(); docker uses DOCKER_HOST or /var/run/docker.sock. `signal` (the command's interrupt) stops
+ * image builds and pulls.
  */
 export async function openProvider(
   kind: EnvironmentKind,
-  opts: { log?: (line: string) => void; sweep?: boolean; signal?: AbortSignal } = {},
+  opts: { url?: string; log?: (line: string) => void; sweep?: boolean; signal?: AbortSignal } = {},
 ): Promise<EngineProvider> {
-  const provider = await connect(kind, opts.signal);
+  const provider = opts.url ? await connectTo(kind, opts.url, opts.signal) : await connect(kind, opts.signal);
   if (opts.sweep === false) return provider;
   try {
-    for (const line of describeSweep(await provider.sweepAbandoned())) opts.log?.(line);
+    for (const line of await describeLeftovers(provider)) opts.log?.(line);
   } catch (err) {
     opts.log?.(`could not check for containers left by earlier tmax runs: ${(err as Error).message}`);
   }
   return provider;
+}
+
+/** A provider on the engine at `url` (an `--engine` value). */
+async function connectTo(kind: EnvironmentKind, url: string, signal: AbortSignal | undefined): Promise<EngineProvider> {
+  const address = parseEngineUrl(url);
+  const endpoint = formatEngineAddress(address);
+  if (address.kind === "unix") {
+    try {
+      await waitForSocket(address.socketPath, 5000);
+    } catch (err) {
+      throw new Error(`no container engine answers on ${endpoint}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+  return new EngineProvider(kind, dockerClientFor(address), bindMountsPossible(address), null, signal, endpoint);
 }
 
 async function connect(kind: EnvironmentKind, signal: AbortSignal | undefined): Promise<EngineProvider> {

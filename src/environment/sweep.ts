@@ -3,19 +3,15 @@ import { tmpdir } from "node:os";
 import type Docker from "dockerode";
 import { sleep } from "../util/sleep.js";
 import { identityOf, isAlive, parentPidOf, type ProcessIdentity } from "../util/processes.js";
-import { abandonedSessions, liveSessionIds, readSessionRecords, removeSessionRecord, type SessionRecord } from "./engine-sessions.js";
+import { abandonedSessions, readSessionRecords, removeSessionRecord, writeSessionRecord } from "./engine-sessions.js";
+import { listSandboxes, type TmaxSandbox } from "./sandboxes.js";
 
-/** The label every tmax container carries; its value is the session (one tmax process) that created it. */
-export const SESSION_LABEL = "tmax.session";
-
-export interface SweepReport {
-  /** Sessions of dead tmax processes whose leftovers were removed. */
-  sessions: { session: string; ownerPid: number; containers: number; serviceStopped: boolean }[];
-  /** Containers labelled by tmax whose session has no live owner and no record (e.g. an older tmax). */
-  unrecorded: number;
-  /** Orphaned podman services of tmax (parent gone) that no record names, stopped with their socket dirs. */
-  unrecordedServices: number;
-}
+/**
+ * Cleaning up after tmax processes that died without doing it themselves (SIGKILL, OOM, power loss): the podman
+ * services they started (dead weight: stopped whenever a tmax opens an engine) and their containers (removed only on
+ * request, by `tmax sandboxes prune`: a crashed run's sandboxes may be worth a look first). Containers whose owner
+ * still runs are never touched, whatever is asked: stop that run instead.
+ */
 
 /** The private socket dir of a `podman system service` that tmax started: <tmpdir>/tmax-podman-XXXXXX. */
 const SERVICE_DIR = /^unix:\/\/(.*\/tmax-podman-[^/]+)\/podman\.sock$/;
@@ -59,26 +55,6 @@ function unrecordedServices(): { process: ProcessIdentity; dir: string }[] {
   return out;
 }
 
-async function removeContainers(docker: Docker, ids: string[]): Promise<number> {
-  let removed = 0;
-  await Promise.all(
-    ids.map(async (id) => {
-      try {
-        await docker.getContainer(id).remove({ force: true, v: true });
-        removed++;
-      } catch (err) {
-        if ((err as { statusCode?: number }).statusCode === 404) removed++;
-      }
-    }),
-  );
-  return removed;
-}
-
-async function containersOf(docker: Docker, session: string): Promise<string[]> {
-  const list = await docker.listContainers({ all: true, filters: { label: [`${SESSION_LABEL}=${session}`] } });
-  return list.map((c) => c.Id);
-}
-
 /** Stops an orphaned podman service, but only if the pid still belongs to the process that was recorded. */
 async function stopOrphanService(p: ProcessIdentity): Promise<boolean> {
   if (!isAlive(p)) return false;
@@ -98,51 +74,66 @@ async function stopOrphanService(p: ProcessIdentity): Promise<boolean> {
   return true;
 }
 
-async function sweepSession(docker: Docker, record: SessionRecord): Promise<SweepReport["sessions"][number]> {
-  const ids = await containersOf(docker, record.session);
-  const containers = await removeContainers(docker, ids);
-  let serviceStopped = false;
-  if (record.service) {
-    serviceStopped = await stopOrphanService(record.service.process);
+/** Stops the podman services recorded by dead tmax sessions of `engine` (their containers stay); returns how many. */
+export async function stopAbandonedServices(engine: string): Promise<number> {
+  let stopped = 0;
+  for (const record of abandonedSessions(engine)) {
+    if (!record.service) continue;
+    if (await stopOrphanService(record.service.process)) stopped++;
     rmSync(record.service.dir, { recursive: true, force: true });
+    writeSessionRecord({ ...record, service: null });
   }
-  // Keep the record while anything of it could not be removed, so the next sweep tries again.
-  if (containers === ids.length) removeSessionRecord(record.session);
-  return { session: record.session, ownerPid: record.owner.pid, containers, serviceStopped };
+  return stopped;
+}
+
+export interface PruneReport {
+  removed: TmaxSandbox[];
+  /** Matching containers left alone: their owner runs (or runs on another host, where tmax cannot tell). */
+  kept: TmaxSandbox[];
+  /** Orphans the engine refused to remove. */
+  failed: { sandbox: TmaxSandbox; error: string }[];
+  servicesStopped: number;
+}
+
+async function removeSandbox(docker: Docker, sandbox: TmaxSandbox): Promise<string | null> {
+  try {
+    await docker.getContainer(sandbox.id).remove({ force: true, v: true });
+    return null;
+  } catch (err) {
+    return (err as { statusCode?: number }).statusCode === 404 ? null : (err as Error).message;
+  }
 }
 
 /**
- * Removes what tmax processes on this host left behind when they died without cleaning up: their containers
- * (found by session label) and the podman services they started. With `unrecorded`, also every container with a
- * tmax session label that no live tmax process claims (left by a tmax too old to keep records).
+ * Removes the orphaned tmax containers of one engine (all of them, or those of `job`), then forgets the records of
+ * dead sessions of this endpoint that have no container left, and stops the podman services they or nobody claims.
  */
-export async function sweepAbandoned(docker: Docker, engine: string, opts: { currentSession?: string; unrecorded?: boolean } = {}): Promise<SweepReport> {
-  const report: SweepReport = { sessions: [], unrecorded: 0, unrecordedServices: 0 };
-  for (const record of abandonedSessions(engine)) {
-    if (record.session === opts.currentSession) continue;
-    report.sessions.push(await sweepSession(docker, record));
+export async function pruneSandboxes(docker: Docker, engine: string, opts: { job?: string; endpoint: string | null }): Promise<PruneReport> {
+  const report: PruneReport = { removed: [], kept: [], failed: [], servicesStopped: 0 };
+  const matching = (await listSandboxes(docker)).filter((s) => opts.job === undefined || s.job === opts.job);
+  for (const sandbox of matching) {
+    if (sandbox.owner !== "dead") {
+      report.kept.push(sandbox);
+      continue;
+    }
+    const error = await removeSandbox(docker, sandbox);
+    if (error === null) report.removed.push(sandbox);
+    else report.failed.push({ sandbox, error });
   }
-  if (opts.unrecorded) {
-    const live = liveSessionIds();
-    if (opts.currentSession) live.add(opts.currentSession);
-    const all = await docker.listContainers({ all: true, filters: { label: [SESSION_LABEL] } });
-    const orphans = all.filter((c) => !live.has(c.Labels?.[SESSION_LABEL] ?? "")).map((c) => c.Id);
-    report.unrecorded = await removeContainers(docker, orphans);
+  const remaining = new Set((await listSandboxes(docker)).map((s) => s.session));
+  for (const record of abandonedSessions(engine)) {
+    if ((record.endpoint ?? null) !== opts.endpoint || remaining.has(record.session)) continue;
+    if (record.service) {
+      if (await stopOrphanService(record.service.process)) report.servicesStopped++;
+      rmSync(record.service.dir, { recursive: true, force: true });
+    }
+    removeSessionRecord(record.session);
+  }
+  if (opts.job === undefined) {
     for (const service of unrecordedServices()) {
-      if (await stopOrphanService(service.process)) report.unrecordedServices++;
+      if (await stopOrphanService(service.process)) report.servicesStopped++;
       rmSync(service.dir, { recursive: true, force: true });
     }
   }
   return report;
-}
-
-/** One line per swept session, for stderr; empty when there was nothing to sweep. */
-export function describeSweep(report: SweepReport): string[] {
-  const lines = report.sessions.map(
-    (s) =>
-      `removed ${s.containers} container(s)${s.serviceStopped ? " and a podman service" : ""} left by tmax process ${s.ownerPid}, which ended without cleaning up`,
-  );
-  if (report.unrecorded > 0) lines.push(`removed ${report.unrecorded} tmax container(s) no running tmax process owns`);
-  if (report.unrecordedServices > 0) lines.push(`stopped ${report.unrecordedServices} orphaned tmax podman service(s)`);
-  return lines;
 }

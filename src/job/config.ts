@@ -26,6 +26,8 @@ export interface RunOptions {
   agentSetupTimeoutMultiplier: number | null;
   environmentBuildTimeoutMultiplier: number | null;
   environmentType: string;
+  /** Engine API URLs to spread trials over (`--engine`); kept in config.json's environment.kwargs.engines. */
+  engines?: string[];
   forceBuild: boolean;
   deleteContainers: boolean;
   overrideCpus: number | null;
@@ -150,7 +152,7 @@ export function buildJobConfig(opts: RunOptions): JobConfig {
       override_storage_mb: opts.overrideStorageMb,
       override_gpus: null,
       env: {},
-      kwargs: {},
+      kwargs: opts.engines && opts.engines.length > 0 ? { engines: opts.engines } : {},
     },
     verifier: {
       override_timeout_sec: opts.verifierTimeoutSec,
@@ -243,4 +245,10 @@ export function jobTaskSources(job: JobConfig): JobTaskSource[] {
   });
   if (out.length === 0) throw new Error("the job's config.json names no dataset or task");
   return out;
+}
+
+/** The Engine API URLs a job config names (environment.kwargs.engines; none for the default engine). */
+export function configuredEngines(config: JobConfig): string[] {
+  const engines = config.environment.kwargs?.engines;
+  return Array.isArray(engines) ? engines.filter((e): e is string => typeof e === "string") : [];
 }

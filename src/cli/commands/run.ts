@@ -36,6 +36,8 @@ export interface RunCliOptions {
   jobsDir: string;
   jobName?: string;
   env: EnvironmentKind;
+  /** Engine API URLs (`--engine`, repeatable); none = the backend's default engine. */
+  engine?: string[];
   agentProcesses?: AgentProcessPolicy;
   maxLogMb?: number;
   timeoutMultiplier: number;
@@ -83,6 +85,7 @@ function toRunOptions(o: RunCliOptions, singleTask: boolean): RunOptions {
     agentSetupTimeoutMultiplier: o.agentSetupTimeoutMultiplier ?? null,
     environmentBuildTimeoutMultiplier: o.environmentBuildTimeoutMultiplier ?? null,
     environmentType: o.env,
+    engines: o.engine ?? [],
     forceBuild: o.forceBuild,
     deleteContainers: o.delete,
     overrideCpus: o.overrideCpus ?? null,
@@ -112,6 +115,8 @@ export async function runCommand(o: RunCliOptions, argv: string[]): Promise<Exit
     const jobDir = resolve(o.resume);
     let config = readJobConfig(jobDir);
     if (o.nConcurrentGiven) config = { ...config, n_concurrent_trials: o.nConcurrent };
+    // --engine given again replaces the engines the job ran on (they may have moved).
+    if (o.engine && o.engine.length > 0) config = { ...config, environment: { ...config.environment, kwargs: { ...config.environment.kwargs, engines: o.engine } } };
     let entries;
     try {
       entries = jobTaskSources(config);
