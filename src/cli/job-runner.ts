@@ -97,13 +97,14 @@ export async function executeJob(
   let provider: EnvironmentProvider | null = null;
   const interrupts = handleInterrupts("stopping running trials and removing their containers…", async () => provider?.close());
   try {
-    provider = await openJobEngines(backend, configuredEngines(config), interrupts.signal);
+    const engines = configuredEngines(config);
+    provider = await openJobEngines(backend, engines, interrupts.signal);
     const showProgress = !ui.quiet && !ui.json;
     let progress: JobProgress | null = null;
     if (showProgress) {
       console.error(
         `${resume ? "Resuming" : "Running"} ${pc.bold(config.job_name)}: ${found.tasks.length} task(s) × ${config.n_attempts} attempt(s) × ` +
-          `${agents.length > 1 ? `${agents.length} agents: ` : "agent "}${agentLabel}, ${config.n_concurrent_trials} at once, ${provider.name}`,
+          `${agents.length > 1 ? `${agents.length} agents: ` : "agent "}${agentLabel}, ${config.n_concurrent_trials} at once, ${provider.name}${engines.length > 0 ? ` on ${engines.length} engine(s)` : ""}`,
       );
       console.error(pc.dim(`job dir: ${jobDir}`));
     }
