@@ -7,7 +7,7 @@ import { ImageCache } from "./image-cache.js";
 import { EngineImageStore } from "./image-store.js";
 import { identityOf } from "../util/processes.js";
 import { removeSessionRecord, writeSessionRecord } from "./engine-sessions.js";
-import { bindMountsPossible, dockerClientFor } from "./engine-client.js";
+import { bindMountsPossible, engineClientFor, type EngineClient } from "./engine-client.js";
 import { formatEngineAddress, parseEngineUrl } from "./engine-url.js";
 import { ownerLabelValue, SESSION_LABEL } from "./labels.js";
 import { PodmanService, waitForSocket } from "./podman-service.js";
@@ -32,6 +32,8 @@ export class EngineProvider implements EnvironmentProvider {
     signal?: AbortSignal,
     /** The `--engine` URL this provider talks to; null for the kind's default endpoint. */
     readonly endpoint: string | null = null,
+    /** Lets go of the client's connections when the provider closes. */
+    private readonly client: Pick<EngineClient, "close"> | null = null,
   ) {
     this.imageStore = new EngineImageStore(docker);
     this.images = new ImageCache(docker, this.imageStore, signal);
@@ -113,6 +115,7 @@ export class EngineProvider implements EnvironmentProvider {
   async close(): Promise<void> {
     await this.removeAll();
     await this.service?.stop();
+    this.client?.close();
     // Kept if a container could not be removed: the next run's sweep retries it.
     if (this.live.size === 0) removeSessionRecord(this.session);
   }
@@ -173,7 +176,8 @@ async function connectTo(kind: EnvironmentKind, url: string, signal: AbortSignal
       throw new Error(`no container engine answers on ${endpoint}: ${(err as Error).message}`, { cause: err });
     }
   }
-  return new EngineProvider(kind, dockerClientFor(address), bindMountsPossible(address), null, signal, endpoint);
+  const client = engineClientFor(address);
+  return new EngineProvider(kind, client.docker, bindMountsPossible(address), null, signal, endpoint, client);
 }
 
 async function connect(kind: EnvironmentKind, signal: AbortSignal | undefined): Promise<EngineProvider> {

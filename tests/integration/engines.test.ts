@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { userInfo } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { PodmanService } from "../../src/environment/podman-service.js";
@@ -101,5 +102,65 @@ test("an engine killed mid-job: the job completes on the other and loses no resu
   } finally {
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGINT");
     await done;
+  }
+});
+
+/** A private sshd on a free port with a key of its own in an ssh-agent of its own, for an ssh:// engine URL. */
+async function privateSshd(): Promise<{ port: number; authSock: string; stop: () => void }> {
+  const dir = tempDir("tmax-sshd-");
+  const port = 20_000 + (process.pid % 20_000);
+  for (const key of ["host", "client"]) spawnSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(dir, key)]);
+  const config = [
+    `Port ${port}`,
+    "ListenAddress 127.0.0.1",
+    `HostKey ${join(dir, "host")}`,
+    `AuthorizedKeysFile ${join(dir, "client.pub")}`,
+    "StrictModes no",
+    "PasswordAuthentication no",
+    "UsePAM no",
+    `PidFile ${join(dir, "sshd.pid")}`,
+    "AllowStreamLocalForwarding yes",
+  ].join("\n");
+  writeFileSync(join(dir, "sshd_config"), config + "\n");
+  mkdirSync("/run/sshd", { recursive: true });
+  const sshd = spawn(SSHD, ["-f", join(dir, "sshd_config"), "-D", "-e"], { stdio: "ignore" });
+  const authSock = join(dir, "agent.sock");
+  const agent = spawn("ssh-agent", ["-D", "-a", authSock], { stdio: "ignore" });
+  const stop = (): void => {
+    sshd.kill("SIGTERM");
+    agent.kill("SIGTERM");
+  };
+  try {
+    await waitFor("ssh-agent's socket", () => existsSync(authSock), 10_000);
+    assert.equal(spawnSync("ssh-add", ["-q", join(dir, "client")], { env: { ...process.env, SSH_AUTH_SOCK: authSock } }).status, 0);
+    const probe = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-p", String(port), `${userInfo().username}@127.0.0.1`, "true"];
+    await waitFor("sshd to accept the key", () => spawnSync("ssh", probe, { env: { ...process.env, SSH_AUTH_SOCK: authSock }, stdio: "ignore" }).status === 0, 10_000);
+  } catch (err) {
+    stop();
+    throw err;
+  }
+  return { port, authSock, stop };
+}
+
+const SSHD = "/usr/sbin/sshd";
+
+test("an ssh:// engine URL with a socket path: the trial runs through SSH forwarding, its logs downloaded", { skip: !existsSync(SSHD) && "no sshd on this machine" }, async () => {
+  const service = await PodmanService.start();
+  services.push(service);
+  const sshd = await privateSshd();
+  try {
+    const jobs = tempDir("tmax-jobs-");
+    const env = { TMAX_SESSIONS_DIR: tempDir("tmax-sessions-"), SSH_AUTH_SOCK: sshd.authSock };
+    const url = `ssh://${userInfo().username}@127.0.0.1:${sshd.port}${service.socketPath}`;
+    const r = await runCli(["run", "-p", dataset(1, "#!/bin/bash\necho hello over ssh\ntouch /app/done\n"), "-o", jobs, "--job-name", "ssh", "--json", "--engine", url], { env });
+    jobIds.push(jobIdOf(join(jobs, "ssh")) ?? "none");
+    assert.equal(r.code, 0, r.stderr);
+    const summary = JSON.parse(r.stdout) as { n_trials: number; n_errored: number; mean: number };
+    assert.deepEqual([summary.n_trials, summary.n_errored, summary.mean], [1, 0, 1], r.stdout);
+    const [trial] = trialsIn(join(jobs, "ssh"));
+    assert.ok(trial!.log.includes(`created on engine ssh://${userInfo().username}@127.0.0.1:${sshd.port}${service.socketPath}`), trial!.log);
+    assert.ok(existsSync(join(jobs, "ssh", trial!.name, "verifier", "reward.txt")), "the verifier's files were downloaded (no bind mounts over ssh)");
+  } finally {
+    sshd.stop();
   }
 });
