@@ -12,7 +12,7 @@ import { formatEngineAddress, parseEngineUrl } from "./engine-url.js";
 import { ownerLabelValue, SESSION_LABEL } from "./labels.js";
 import { PodmanService, waitForSocket } from "./podman-service.js";
 import { listSandboxes, orphansByJob, type TmaxSandbox } from "./sandboxes.js";
-import { pruneSandboxes, stopAbandonedServices, type PruneReport } from "./sweep.js";
+import { forgetEmptySessions, pruneSandboxes, stopAbandonedServices, type PruneReport } from "./sweep.js";
 
 export type EnvironmentKind = "podman" | "docker";
 
@@ -134,7 +134,9 @@ export async function describeLeftovers(provider: EngineProvider): Promise<strin
   const stopped = await stopAbandonedServices(provider.name);
   if (stopped > 0) lines.push(`stopped ${stopped} podman service(s) left by tmax processes that ended without cleaning up`);
   const where = provider.endpoint ? ` on ${provider.endpoint}` : "";
-  for (const [job, orphans] of orphansByJob(await provider.listSandboxes())) {
+  const sandboxes = await provider.listSandboxes();
+  await forgetEmptySessions(provider.name, provider.endpoint, sandboxes);
+  for (const [job, orphans] of orphansByJob(sandboxes)) {
     const owners = [...new Set(orphans.map((o) => o.ownerPid).filter((p) => p !== null))];
     const by = owners.length > 0 ? ` left by tmax process ${owners.join(", ")}, which ended without cleaning up` : " that no running tmax owns";
     const what = job ? `of job ${job}` : "with no job";

@@ -86,6 +86,24 @@ export async function stopAbandonedServices(engine: string): Promise<number> {
   return stopped;
 }
 
+/**
+ * Forgets the records of dead sessions of this endpoint that have no container among `sandboxes` (the engine's
+ * listing), stopping their podman services; returns how many services were stopped.
+ */
+export async function forgetEmptySessions(engine: string, endpoint: string | null, sandboxes: readonly TmaxSandbox[]): Promise<number> {
+  const remaining = new Set(sandboxes.map((s) => s.session));
+  let stopped = 0;
+  for (const record of abandonedSessions(engine)) {
+    if ((record.endpoint ?? null) !== endpoint || remaining.has(record.session)) continue;
+    if (record.service) {
+      if (await stopOrphanService(record.service.process)) stopped++;
+      rmSync(record.service.dir, { recursive: true, force: true });
+    }
+    removeSessionRecord(record.session);
+  }
+  return stopped;
+}
+
 export interface PruneReport {
   removed: TmaxSandbox[];
   /** Matching containers left alone: their owner runs (or runs on another host, where tmax cannot tell). */
@@ -120,15 +138,7 @@ export async function pruneSandboxes(docker: Docker, engine: string, opts: { job
     if (error === null) report.removed.push(sandbox);
     else report.failed.push({ sandbox, error });
   }
-  const remaining = new Set((await listSandboxes(docker)).map((s) => s.session));
-  for (const record of abandonedSessions(engine)) {
-    if ((record.endpoint ?? null) !== opts.endpoint || remaining.has(record.session)) continue;
-    if (record.service) {
-      if (await stopOrphanService(record.service.process)) report.servicesStopped++;
-      rmSync(record.service.dir, { recursive: true, force: true });
-    }
-    removeSessionRecord(record.session);
-  }
+  report.servicesStopped += await forgetEmptySessions(engine, opts.endpoint, await listSandboxes(docker));
   if (opts.job === undefined) {
     for (const service of unrecordedServices()) {
       if (await stopOrphanService(service.process)) report.servicesStopped++;

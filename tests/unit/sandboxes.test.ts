@@ -6,7 +6,7 @@ import type Docker from "dockerode";
 import { readSessionRecords, writeSessionRecord } from "../../src/environment/engine-sessions.js";
 import { JOB_LABEL, OWNER_LABEL, ownerLabelValue, SESSION_LABEL } from "../../src/environment/labels.js";
 import { listSandboxes } from "../../src/environment/sandboxes.js";
-import { pruneSandboxes } from "../../src/environment/sweep.js";
+import { forgetEmptySessions, pruneSandboxes } from "../../src/environment/sweep.js";
 import { identityOf } from "../../src/util/processes.js";
 import { formatAge } from "../../src/ui/sandboxes-table.js";
 import { tempDir } from "../helpers/task-fixture.js";
@@ -98,6 +98,16 @@ describe("tmax's sandboxes and their owners", () => {
     assert.deepEqual(all.removed.map((s) => s.id), ["c-anonymous"]);
     assert.deepEqual(all.kept.map((s) => s.id).sort(), ["c-live", "c-remote"]);
     assert.ok(existsSync(process.env.TMAX_SESSIONS_DIR!));
+  });
+
+  test("a dead session with no container left is forgotten; a live one, or one of another endpoint, is kept", async () => {
+    const record = { engine: "podman", host: hostname(), service: null, createdAt: "2026-01-01T00:00:00Z" };
+    writeSessionRecord({ ...record, session: "dead-empty", endpoint: null, owner: gone });
+    writeSessionRecord({ ...record, session: "dead-elsewhere", endpoint: "unix:///other.sock", owner: gone });
+    await forgetEmptySessions("podman", null, []);
+    const sessions = readSessionRecords().map((r) => r.session);
+    assert.ok(!sessions.includes("dead-empty"));
+    assert.ok(sessions.includes("dead-elsewhere") && sessions.includes("live"));
   });
 });
 
