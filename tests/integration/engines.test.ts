@@ -105,6 +105,35 @@ test("an engine killed mid-job: the job completes on the other and loses no resu
   }
 });
 
+test("Ctrl-C of a job over two engines removes its containers on both and leaves it resumable", async () => {
+  const [a, b] = await twoServices();
+  const jobs = tempDir("tmax-jobs-");
+  const jobDir = join(jobs, "interrupted");
+  const env = { TMAX_SESSIONS_DIR: tempDir("tmax-sessions-") };
+  const engines = ["--engine", `unix://${a.socketPath}`, "--engine", `unix://${b.socketPath}`];
+  const child = startCli(["run", "-p", dataset(2, "#!/bin/bash\nsleep 15\ntouch /app/done\n"), "-o", jobs, "--job-name", "interrupted", "-n", "2", ...engines], { env });
+  const done = finished(child);
+  try {
+    await waitFor("agents running on both engines", () => {
+      const running = trialsIn(jobDir).filter((t) => t.result.agent_execution !== null);
+      return running.some((t) => onEngine(t, a)) && running.some((t) => onEngine(t, b));
+    });
+    const jobId = jobIdOf(jobDir)!;
+    jobIds.push(jobId);
+    assert.equal(podmanContainers(`label=tmax.job=${jobId}`).length, 2);
+    child.kill("SIGINT");
+    const r = await done;
+    assert.equal(r.code, 130, r.stderr);
+    assert.deepEqual(podmanContainers(`label=tmax.job=${jobId}`), [], "no container left on either engine");
+    const resumed = await runCli(["run", "--resume", jobDir, "--json", ...engines], { env });
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.equal((JSON.parse(resumed.stdout) as { n_trials: number }).n_trials, 2);
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    await done;
+  }
+});
+
 /** A private sshd on a free port with a key of its own in an ssh-agent of its own, for an ssh:// engine URL. */
 async function privateSshd(): Promise<{ port: number; authSock: string; stop: () => void }> {
   const dir = tempDir("tmax-sshd-");
