@@ -1,5 +1,5 @@
 import pc from "picocolors";
-import { EnginePool } from "../environment/engine-pool.js";
+import { DEFAULT_POOL_LIMITS, EnginePool } from "../environment/engine-pool.js";
 import type { EnvironmentProvider } from "../environment/environment.js";
 import { openProvider, type EngineProvider, type EnvironmentKind } from "../environment/providers.js";
 
@@ -30,13 +30,21 @@ async function openAll(kind: EnvironmentKind, urls: readonly string[], opts: { s
  * The backend a job runs on: with no `--engine`, the kind's default engine exactly as before; with one or more, a
  * pool spreading trials over them (least in flight, an unreachable engine benched and its trials run elsewhere).
  */
-export async function openJobEngines(kind: EnvironmentKind, urls: readonly string[], signal: AbortSignal): Promise<EnvironmentProvider> {
+export async function openJobEngines(
+  kind: EnvironmentKind,
+  urls: readonly string[],
+  signal: AbortSignal,
+  caps: { startsPerEngine?: number | null; execsPerEngine?: number | null } = {},
+): Promise<EnvironmentProvider> {
   const providers = await openAll(kind, urls, { signal, sweep: true });
-  return urls.length === 0 ? providers[0]! : new EnginePool(
-        providers.map((p) => ({ provider: p, label: p.endpoint ?? p.name })),
-        undefined,
-        warn,
-      );
+  if (urls.length === 0) return providers[0]!;
+  const limits = {
+    ...DEFAULT_POOL_LIMITS,
+    startsPerEngine: caps.startsPerEngine ?? DEFAULT_POOL_LIMITS.startsPerEngine,
+    execsPerEngine: caps.execsPerEngine ?? DEFAULT_POOL_LIMITS.execsPerEngine,
+  };
+  const engines = providers.map((p) => ({ provider: p, label: p.endpoint ?? p.name }));
+  return new EnginePool(engines, limits, warn);
 }
 
 /** Runs `body` on each engine in turn (for `tmax sandboxes`), named by its URL or kind; every engine is closed after. */

@@ -98,13 +98,13 @@ export async function executeJob(
   const interrupts = handleInterrupts("stopping running trials and removing their containers…", async () => provider?.close());
   try {
     const engines = configuredEngines(config);
-    provider = await openJobEngines(backend, engines, interrupts.signal);
+    provider = await openJobEngines(backend, engines.urls, interrupts.signal, { startsPerEngine: engines.maxStarts, execsPerEngine: engines.maxExecs });
     const showProgress = !ui.quiet && !ui.json;
     let progress: JobProgress | null = null;
     if (showProgress) {
       console.error(
         `${resume ? "Resuming" : "Running"} ${pc.bold(config.job_name)}: ${found.tasks.length} task(s) × ${config.n_attempts} attempt(s) × ` +
-          `${agents.length > 1 ? `${agents.length} agents: ` : "agent "}${agentLabel}, ${config.n_concurrent_trials} at once, ${provider.name}${engines.length > 0 ? ` on ${engines.length} engine(s)` : ""}`,
+          `${agents.length > 1 ? `${agents.length} agents: ` : "agent "}${agentLabel}, ${config.n_concurrent_trials} at once, ${provider.name}${engines.urls.length > 0 ? ` on ${engines.urls.length} engine(s)` : ""}`,
       );
       console.error(pc.dim(`job dir: ${jobDir}`));
     }

@@ -49,6 +49,8 @@ withEngines(withBackend(
     ),
   ),
 ))
+  .option("--engine-max-starts <n>", "with --engine: containers started at once per engine (default 64)", positiveInt)
+  .option("--engine-max-execs <n>", "with --engine: execs in flight at once per engine (default 256)", positiveInt)
   .option("-k, --n-attempts <n>", "attempts per task", positiveInt, 1)
   .option("-n, --n-concurrent <n>", "trials run at once", positiveInt, 4)
   .option("-i, --include-task-name <glob>", "only tasks whose name matches (repeatable)", collect, [])

@@ -83,10 +83,10 @@ test("owner labels round-trip", () => {
   assert.equal(parseOwnerLabel(undefined), null);
 });
 
-test("--engine URLs are kept in the job config and read back", () => {
-  const config = buildJobConfig(runOptions({ engines: ["unix:///a.sock", "tcp://h:2375"] }));
-  assert.deepEqual(config.environment.kwargs, { engines: ["unix:///a.sock", "tcp://h:2375"] });
-  assert.deepEqual(configuredEngines(config), ["unix:///a.sock", "tcp://h:2375"]);
+test("--engine URLs and the per-engine caps are kept in the job config and read back", () => {
+  const config = buildJobConfig(runOptions({ engines: ["unix:///a.sock", "tcp://h:2375"], engineMaxStarts: 8 }));
+  assert.deepEqual(config.environment.kwargs, { engines: ["unix:///a.sock", "tcp://h:2375"], engine_max_starts: 8 });
+  assert.deepEqual(configuredEngines(config), { urls: ["unix:///a.sock", "tcp://h:2375"], maxStarts: 8, maxExecs: null });
   assert.deepEqual(buildJobConfig(runOptions()).environment.kwargs, {}, "no --engine: the config is as before");
 });
 
