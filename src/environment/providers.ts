@@ -116,7 +116,7 @@ export class EngineProvider implements EnvironmentProvider {
     await this.removeAll();
     await this.service?.stop();
     this.client?.close();
-    // Kept if a container could not be removed: the next run's sweep retries it.
+    // Kept if a container could not be removed: `tmax sandboxes prune` (and each run's warning) still names its owner.
     if (this.live.size === 0) removeSessionRecord(this.session);
   }
 }
@@ -129,7 +129,7 @@ function socketFromUrl(url: string | undefined): string | null {
 }
 
 /** Stderr lines about what dead tmax runs left on this engine: the podman services stopped, the orphans to prune. */
-export async function describeLeftovers(provider: EngineProvider): Promise<string[]> {
+async function describeLeftovers(provider: EngineProvider): Promise<string[]> {
   const lines: string[] = [];
   const stopped = await stopAbandonedServices(provider.name);
   if (stopped > 0) lines.push(`stopped ${stopped} podman service(s) left by tmax processes that ended without cleaning up`);
