@@ -5,6 +5,9 @@
  * whole process tree, and the throughput ratio tmax/floor (goal ≥ 0.8 at every -n).
  *
  *   node --import tsx bench/runner/run.ts [--tasks 8] [--attempts 4] [--n 1,4,16] [--json]
+ *
+ * With --engines: instead of the floor, the same job through one podman API service vs two (`--engine` twice), see
+ * engines.ts.
  */
 import { spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -14,6 +17,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { defaultContainersConf } from "../../src/environment/podman-service.js";
 import { measure, type Measured } from "../lib/measure.js";
+import { compareEngines, printEngineRows } from "./engines.js";
 
 const { values } = parseArgs({
   options: {
@@ -21,6 +25,7 @@ const { values } = parseArgs({
     attempts: { type: "string", default: "4" },
     n: { type: "string", default: "1,4,16" },
     json: { type: "boolean", default: false },
+    engines: { type: "boolean", default: false },
   },
 });
 const M = Number(values.tasks);
@@ -46,6 +51,14 @@ for (let i = 0; i < M; i++) {
 const conf = join(work, "containers.conf");
 writeFileSync(conf, defaultContainersConf());
 const podmanEnv = { ...process.env, CONTAINERS_CONF: process.env.CONTAINERS_CONF ?? conf };
+
+if (values.engines) {
+  const rows = await compareEngines({ cli: CLI, tasksDir: ds, jobsDir: join(work, "jobs"), attempts: K, trials: M * K, ns: NS, env: podmanEnv });
+  rmSync(work, { recursive: true, force: true });
+  if (values.json) console.log(JSON.stringify(rows, null, 2));
+  else printEngineRows(rows, `bench/runner --engines: ${M} trivial tasks × ${K} attempts = ${M * K} trials per run, oracle agent, podman services on this machine`);
+  process.exit(0);
+}
 
 // The floor builds the same image once with the podman CLI.
 const FLOOR_IMAGE = "localhost/tmax-bench-floor:latest";

@@ -1,10 +1,62 @@
 import pc from "picocolors";
+import { DEFAULT_POOL_LIMITS, EnginePool } from "../environment/engine-pool.js";
+import type { EnvironmentProvider } from "../environment/environment.js";
 import { openProvider, type EngineProvider, type EnvironmentKind } from "../environment/providers.js";
 
+const warn = (line: string): void => console.error(pc.yellow(line));
+
 /**
- * Opens the container backend for a command; what the sweep of dead tmax processes removed is said on stderr.
- * `signal` is the command's interrupt: it stops image builds and pulls in flight.
+ * Opens the container backend for a command; what dead tmax processes left behind is said on stderr. `signal` is the
+ * command's interrupt: it stops image builds and pulls in flight.
  */
 export function openEngine(kind: EnvironmentKind, signal: AbortSignal): Promise<EngineProvider> {
-  return openProvider(kind, { log: (line) => console.error(pc.yellow(line)), signal });
+  return openProvider(kind, { log: warn, signal });
+}
+
+/** The providers of every `--engine` URL (none given: the kind's default engine), closed again if one fails to open. */
+async function openAll(kind: EnvironmentKind, urls: readonly string[], opts: { signal?: AbortSignal; sweep: boolean }): Promise<EngineProvider[]> {
+  if (urls.length === 0) return [await openProvider(kind, { log: warn, ...opts })];
+  const opened = await Promise.allSettled(urls.map((url) => openProvider(kind, { url, log: warn, ...opts })));
+  const providers = opened.flatMap((o) => (o.status === "fulfilled" ? [o.value] : []));
+  const failed = opened.find((o): o is PromiseRejectedResult => o.status === "rejected");
+  if (failed) {
+    await Promise.all(providers.map((p) => p.close()));
+    throw failed.reason;
+  }
+  return providers;
+}
+
+/**
+ * The backend a job runs on: with no `--engine`, the kind's default engine exactly as before; with one or more, a
+ * pool spreading trials over them (least in flight, an unreachable engine benched and its trials run elsewhere).
+ */
+export async function openJobEngines(
+  kind: EnvironmentKind,
+  urls: readonly string[],
+  signal: AbortSignal,
+  caps: { startsPerEngine?: number | null; execsPerEngine?: number | null } = {},
+): Promise<EnvironmentProvider> {
+  const providers = await openAll(kind, urls, { signal, sweep: true });
+  if (urls.length === 0) return providers[0]!;
+  const limits = {
+    ...DEFAULT_POOL_LIMITS,
+    startsPerEngine: caps.startsPerEngine ?? DEFAULT_POOL_LIMITS.startsPerEngine,
+    execsPerEngine: caps.execsPerEngine ?? DEFAULT_POOL_LIMITS.execsPerEngine,
+  };
+  const engines = providers.map((p) => ({ provider: p, label: p.endpoint ?? p.name }));
+  return new EnginePool(engines, limits, warn);
+}
+
+/** Runs `body` on each engine in turn (for `tmax sandboxes`), named by its URL or kind; every engine is closed after. */
+export async function forEachEngine(
+  kind: EnvironmentKind,
+  urls: readonly string[],
+  body: (provider: EngineProvider, engine: string) => Promise<void>,
+): Promise<void> {
+  const providers = await openAll(kind, urls, { sweep: false });
+  try {
+    for (const p of providers) await body(p, p.endpoint ?? p.name);
+  } finally {
+    await Promise.all(providers.map((p) => p.close()));
+  }
 }

@@ -3,9 +3,9 @@ import { join } from "node:path";
 import pc from "picocolors";
 import type { AgentOptions } from "../agent/agent.js";
 import { createAgent } from "../agent/registry.js";
-import type { EngineProvider } from "../environment/providers.js";
-import { openEngine } from "./engine.js";
-import { resolveMasked } from "../job/config.js";
+import type { EnvironmentProvider } from "../environment/environment.js";
+import { openJobEngines } from "./engine.js";
+import { configuredEngines, resolveMasked } from "../job/config.js";
 import { runJob } from "../job/job.js";
 import { acquireRunLock } from "../job/run-lock.js";
 import type { JobConfig } from "../job/schema.js";
@@ -94,16 +94,17 @@ export async function executeJob(
 
   // The job directory is this run's from here on; another run on it stops here, before any container starts.
   const runLock = await acquireRunLock(jobDir);
-  let provider: EngineProvider | null = null;
+  let provider: EnvironmentProvider | null = null;
   const interrupts = handleInterrupts("stopping running trials and removing their containers…", async () => provider?.close());
   try {
-    provider = await openEngine(backend, interrupts.signal);
+    const engines = configuredEngines(config);
+    provider = await openJobEngines(backend, engines.urls, interrupts.signal, { startsPerEngine: engines.maxStarts, execsPerEngine: engines.maxExecs });
     const showProgress = !ui.quiet && !ui.json;
     let progress: JobProgress | null = null;
     if (showProgress) {
       console.error(
         `${resume ? "Resuming" : "Running"} ${pc.bold(config.job_name)}: ${found.tasks.length} task(s) × ${config.n_attempts} attempt(s) × ` +
-          `${agents.length > 1 ? `${agents.length} agents: ` : "agent "}${agentLabel}, ${config.n_concurrent_trials} at once, ${provider.name}`,
+          `${agents.length > 1 ? `${agents.length} agents: ` : "agent "}${agentLabel}, ${config.n_concurrent_trials} at once, ${provider.name}${engines.urls.length > 0 ? ` on ${engines.urls.length} engine(s)` : ""}`,
       );
       console.error(pc.dim(`job dir: ${jobDir}`));
     }

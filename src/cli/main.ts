@@ -3,7 +3,7 @@ import { Command, CommanderError, Option } from "@commander-js/extra-typings";
 import { TMAX_VERSION } from "../version.js";
 import { errorMessage } from "../util/errors.js";
 import { EXIT, UsageError, type ExitCode } from "./exit-codes.js";
-import { withAgentSettings, withBackend, withModelServer } from "./options.js";
+import { withAgentSettings, withBackend, withEngines, withModelServer } from "./options.js";
 import { trainConfigOptions, trainOverrides } from "./train-flags.js";
 import { collect, nonNegativeInt, nonNegativeNumber, parseEnvPair, positiveInt, positiveNumber, splitWords } from "./parse.js";
 
@@ -35,7 +35,7 @@ const program = new Command()
   // Parser errors (unknown options, missing arguments, invalid values) end as usage errors, not as commander's exit 1.
   .exitOverride();
 
-withBackend(
+withEngines(withBackend(
   withAgentSettings(
     withModelServer(
       program
@@ -48,7 +48,9 @@ withBackend(
       "model for the agent",
     ),
   ),
-)
+))
+  .option("--engine-max-starts <n>", "with --engine: containers started at once per engine (default 64)", positiveInt)
+  .option("--engine-max-execs <n>", "with --engine: execs in flight at once per engine (default 256)", positiveInt)
   .option("-k, --n-attempts <n>", "attempts per task", positiveInt, 1)
   .option("-n, --n-concurrent <n>", "trials run at once", positiveInt, 4)
   .option("-i, --include-task-name <glob>", "only tasks whose name matches (repeatable)", collect, [])
@@ -433,13 +435,30 @@ program
     }),
   );
 
-withBackend(
-  program
-    .command("sandboxes")
-    .description("the containers tmax runs trials in")
-    .command("prune")
-    .description("remove containers and podman services left by tmax processes that were killed (never those of running ones)")
-    .option("--json", "print what was removed as JSON", false),
+const sandboxes = program.command("sandboxes").description("the containers tmax runs trials in (per engine: `-e`, `--engine`)");
+
+withEngines(
+  withBackend(
+    sandboxes
+      .command("list")
+      .description("tmax's containers on each engine: job, session, owning tmax process (alive or dead), age")
+      .option("--json", "print them as JSON", false),
+  ),
+).action(
+  handle("sandboxes list", async (opts) => {
+    const { sandboxesListCommand } = await import("./commands/sandboxes-list.js");
+    return sandboxesListCommand(opts);
+  }),
+);
+
+withEngines(
+  withBackend(
+    sandboxes
+      .command("prune")
+      .description("remove containers (and podman services) left by tmax processes that died; never those of running ones")
+      .option("--job <id>", "only the containers of this job (its result.json id)")
+      .option("--json", "print what was removed as JSON", false),
+  ),
 ).action(
   handle("sandboxes prune", async (opts) => {
     const { sandboxesPruneCommand } = await import("./commands/sandboxes-prune.js");

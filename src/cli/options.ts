@@ -1,5 +1,5 @@
 import { Option, type Command, type OptionValues } from "@commander-js/extra-typings";
-import { parseEnvPair, parseKwarg } from "./parse.js";
+import { collect, parseEnvPair, parseKwarg } from "./parse.js";
 
 /**
  * Option groups several commands share, declared once. Each adds its options to a command and keeps commander's
@@ -26,6 +26,16 @@ export function withAgentSettings<A extends unknown[], O extends OptionValues, G
 /** `-e`: the container backend. */
 export function withBackend<A extends unknown[], O extends OptionValues, G extends OptionValues>(cmd: Cmd<A, O, G>, help = "container backend") {
   return cmd.addOption(new Option("-e, --env <type>", help).choices(["podman", "docker"] as const).default("podman" as const));
+}
+
+/** `--engine URL` (repeatable): Engine API endpoints to use instead of the backend's default one. */
+export function withEngines<A extends unknown[], O extends OptionValues, G extends OptionValues>(cmd: Cmd<A, O, G>) {
+  return cmd.option(
+    "--engine <url>",
+    "Engine API endpoint: unix:///path.sock, tcp://host:port or ssh://user@host[:port][/path.sock] (repeatable; trials are spread over them)",
+    collect,
+    [] as string[],
+  );
 }
 
 /** What the model-server and agent-settings groups mean for an agent: its kwargs and environment. */

@@ -40,6 +40,7 @@ const HELP: Record<keyof TrainConfig, string> = {
   probe_endpoints: "check each endpoint's tokenizer, token ids and logprobs at start (true | false)",
   sandboxes: "most rollouts (sandboxes) at once",
   env: "container backend",
+  engines: "Engine API URLs to spread the sandboxes over (unix://, tcp://, ssh://; repeat or comma-separate)",
   learner_processes: "data-parallel learner ranks (torchrun)",
   torchrun_args: "torchrun's own arguments instead of --standalone (space-separated)",
   infra_retries: "times an infrastructure failure is sampled again",

@@ -15,6 +15,7 @@ import { extractTar, tarDirectory, tarFile } from "./tar.js";
 import type { ImageCache } from "./image-cache.js";
 import type { EgressGate } from "./egress-gate.js";
 import type { HostPattern } from "../util/host-pattern.js";
+import { JOB_LABEL, OWNER_LABEL, SESSION_LABEL, TRIAL_LABEL } from "./labels.js";
 
 /** Default cap on stdout and on stderr kept per exec (head + tail). */
 export const DEFAULT_MAX_OUTPUT_BYTES = 8 * 1024 * 1024;
@@ -43,6 +44,10 @@ export interface ContainerEnvironmentDeps {
   sessionLabel: string;
   /** Sets up the network of an allowlist policy (egress-gate.ts); the provider tracks it for Ctrl-C. */
   openEgressGate: (hosts: HostPattern[], trialName: string, log?: (line: string) => void) => Promise<EgressGate>;
+  /** Names the owning tmax process (labels.ts OWNER_LABEL). */
+  ownerLabel: string;
+  /** The engine, as the trial log names it. */
+  engineName: string;
 }
 
 function containerName(trialName: string): string {
@@ -165,9 +170,10 @@ export class ContainerEnvironment implements Environment {
       Env: Object.entries({ ...spec.env, ...(this.gate?.proxyEnv ?? {}) }).map(([k, v]) => `${k}=${v}`),
       Labels: {
         ...spec.labels,
-        "tmax.session": this.deps.sessionLabel,
-        "tmax.trial": spec.trialName,
-        ...(spec.jobId ? { "tmax.job": spec.jobId } : {}),
+        [SESSION_LABEL]: this.deps.sessionLabel,
+        [OWNER_LABEL]: this.deps.ownerLabel,
+        [TRIAL_LABEL]: spec.trialName,
+        ...(spec.jobId ? { [JOB_LABEL]: spec.jobId } : {}),
       },
       HostConfig: hostConfig,
     };
@@ -178,6 +184,7 @@ export class ContainerEnvironment implements Environment {
     });
     this.container = created;
     this.deps.track(created.id, true);
+    spec.log?.(`container ${created.id.slice(0, 12)} created on engine ${this.deps.engineName}`);
     if (this.stopped) {
       // stop() raced with creation: do not leave the container behind.
       await this.removeContainer();

@@ -4,9 +4,7 @@ import type Docker from "dockerode";
 import { HostAllowlist, type HostPattern } from "../util/host-pattern.js";
 import { closeBridge, firewallUnavailable, removeTaggedRules, ruleTag } from "./egress-firewall.js";
 import { startEgressProxy, type EgressProxy } from "./egress-proxy.js";
-
-/** Label on every network tmax creates; its value is the session, as for containers (sweep.ts finds them by it). */
-const NETWORK_SESSION_LABEL = "tmax.session";
+import { OWNER_LABEL, SESSION_LABEL, TRIAL_LABEL } from "./labels.js";
 
 /**
  * How an allowlist is enforced for one container (design):
@@ -33,7 +31,10 @@ export interface EgressGateOptions {
   docker: Docker;
   /** Only these hosts are reachable; empty = none. */
   hosts: HostPattern[];
+  /** The network carries SESSION_LABEL and OWNER_LABEL, as containers do (sweep.ts finds and judges it by them). */
   session: string;
+  /** The owning tmax process (labels.ts ownerLabelValue). */
+  ownerLabel: string;
   /** For the network's labels. */
   trialName: string;
   /** False for an engine on another host: tmax's proxy and firewall would not be on the container's host. */
@@ -87,7 +88,7 @@ export async function openEgressGate(opts: EgressGateOptions): Promise<EgressGat
       Driver: "bridge",
       Internal: true,
       Options: { "com.docker.network.bridge.name": iface },
-      Labels: { [NETWORK_SESSION_LABEL]: opts.session, "tmax.trial": opts.trialName },
+      Labels: { [SESSION_LABEL]: opts.session, [OWNER_LABEL]: opts.ownerLabel, [TRIAL_LABEL]: opts.trialName },
     });
     const network = opts.docker.getNetwork(created.id);
     undo.push(() => network.remove());

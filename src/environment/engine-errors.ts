@@ -50,3 +50,35 @@ export function containerStartError(err: unknown, displayName: string, step: "cr
   }
   return new Error(`${displayName}: the container engine could not ${step} the container: ${message}`, { cause: err });
 }
+
+/** Socket-level error codes that mean the engine's API endpoint is gone, not that a request was refused. */
+const CONNECTION_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ENOENT", "EPIPE", "EHOSTUNREACH", "ENETUNREACH", "ETIMEDOUT", "ECONNABORTED", "EAI_AGAIN"]);
+
+/**
+ * Whether `err` (or its cause) says the engine could not be reached at all (connection refused, socket file gone,
+ * broken pipe, socket hang up…), as opposed to an answer of the engine (an HTTP status), which is about the request.
+ */
+export function isConnectionError(err: unknown): boolean {
+  for (let e = err as { code?: unknown; statusCode?: unknown; message?: unknown; cause?: unknown } | null, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (typeof e.statusCode === "number") return false;
+    if (typeof e.code === "string" && CONNECTION_CODES.has(e.code)) return true;
+    if (typeof e.message === "string" && /socket hang up|connect ECONNREFUSED|connect ENOENT|write EPIPE/i.test(e.message)) return true;
+  }
+  return false;
+}
+
+/**
+ * The container engine a trial ran on stopped answering (its service died, its socket went away). The trial is not
+ * at fault: the job runs it again from scratch on another engine and counts it as an infrastructure retry.
+ */
+export const ENGINE_UNAVAILABLE = "EngineUnavailableError";
+
+export class EngineUnavailableError extends Error {
+  override name = ENGINE_UNAVAILABLE;
+  constructor(
+    readonly engine: string,
+    options: { cause: unknown },
+  ) {
+    super(`container engine ${engine} stopped answering: ${(options.cause as Error | null)?.message ?? String(options.cause)}`, options);
+  }
+}

@@ -14,6 +14,8 @@ export interface SessionRecord {
   /** Value of the `tmax.session` label on every container of this session. */
   session: string;
   engine: string;
+  /** The Engine API endpoint it used (`--engine` URL); null for the default one (a private podman service, DOCKER_HOST…). */
+  endpoint?: string | null;
   host: string;
   owner: ProcessIdentity;
   /** The `podman system service` this session started, with its private socket dir. */
@@ -71,10 +73,4 @@ export function readSessionRecords(): SessionRecord[] {
 export function abandonedSessions(engine: string): SessionRecord[] {
   const host = hostname();
   return readSessionRecords().filter((r) => r.engine === engine && r.host === host && !isAlive(r.owner));
-}
-
-/** Sessions whose owner still runs: their containers are in use and must not be pruned. */
-export function liveSessionIds(): Set<string> {
-  const host = hostname();
-  return new Set(readSessionRecords().filter((r) => r.host !== host || isAlive(r.owner)).map((r) => r.session));
 }

@@ -34,6 +34,11 @@ export interface Environment {
   readonly id: string;
   /** True when /logs/{agent,verifier,artifacts} are bind mounts of the trial dirs (no download needed). */
   readonly mounted: boolean;
+  /**
+   * Set when the engine under this environment stopped answering (several-engine pools only): whatever failed since
+   * is the infrastructure's fault, and the trial is void.
+   */
+  readonly engineLost?: Error | null;
   start(opts?: { forceBuild?: boolean; signal?: AbortSignal }): Promise<void>;
   exec(command: string, opts?: ExecOptions): Promise<ExecResult>;
   uploadFile(src: string, dst: string): Promise<void>;
@@ -142,6 +147,12 @@ export interface EnvironmentProvider {
   readonly name: string;
   /** The backend's image store (for importing base images). */
   readonly imageStore: ImageStore;
+  /**
+   * True when the engine runs on this host, so tmax's egress proxy and host firewall can enforce an allowlist
+   * (`network_mode = "allowlist"`); a pool is local when any of its engines is, and puts allowlist trials on those only.
+   * Absent = not local.
+   */
+  readonly localEngine?: boolean;
   createEnvironment(spec: EnvironmentSpec): Environment;
   /**
    * Finds, pulls or builds the image of `source` ahead of time and resolves with its name (optional warm-up;

@@ -7,8 +7,12 @@ import { ImageCache } from "./image-cache.js";
 import { EngineImageStore } from "./image-store.js";
 import { identityOf } from "../util/processes.js";
 import { removeSessionRecord, writeSessionRecord } from "./engine-sessions.js";
+import { bindMountsPossible, engineClientFor, type EngineClient } from "./engine-client.js";
+import { formatEngineAddress, parseEngineUrl } from "./engine-url.js";
+import { ownerLabelValue, SESSION_LABEL } from "./labels.js";
 import { PodmanService, waitForSocket } from "./podman-service.js";
-import { describeSweep, SESSION_LABEL, sweepAbandoned, type SweepReport } from "./sweep.js";
+import { listSandboxes, orphansByJob, type TmaxSandbox } from "./sandboxes.js";
+import { forgetEmptySessions, pruneSandboxes, removeAbandonedEgress, stopAbandonedServices, type EgressSweep, type PruneReport } from "./sweep.js";
 import { openEgressGate, type EgressGate } from "./egress-gate.js";
 
 export type EnvironmentKind = "podman" | "docker";
@@ -21,6 +25,7 @@ export class EngineProvider implements EnvironmentProvider {
   /** Allowlist networks with their proxies and firewall rules, closed by removeAll (Ctrl-C) if still open. */
   private readonly gates = new Set<EgressGate>();
   readonly session = randomUUID();
+  private readonly ownerLabel = ownerLabelValue({ host: hostname(), process: identityOf(process.pid) });
 
   constructor(
     readonly name: EnvironmentKind,
@@ -28,6 +33,10 @@ export class EngineProvider implements EnvironmentProvider {
     private readonly bindMounts: boolean,
     private readonly service: PodmanService | null,
     signal?: AbortSignal,
+    /** The `--engine` URL this provider talks to; null for the kind's default endpoint. */
+    readonly endpoint: string | null = null,
+    /** Lets go of the client's connections when the provider closes. */
+    private readonly client: Pick<EngineClient, "close"> | null = null,
   ) {
     this.imageStore = new EngineImageStore(docker);
     this.images = new ImageCache(docker, this.imageStore, signal);
@@ -35,6 +44,7 @@ export class EngineProvider implements EnvironmentProvider {
     writeSessionRecord({
       session: this.session,
       engine: name,
+      endpoint,
       host: hostname(),
       owner: identityOf(process.pid),
       service: service?.pid ? { process: identityOf(service.pid), dir: service.dir } : null,
@@ -42,9 +52,32 @@ export class EngineProvider implements EnvironmentProvider {
     });
   }
 
-  /** Removes containers and podman services of tmax processes that died without cleaning up (see sweep.ts). */
-  sweepAbandoned(opts: { unrecorded?: boolean } = {}): Promise<SweepReport> {
-    return sweepAbandoned(this.docker, this.name, { currentSession: this.session, unrecorded: opts.unrecorded });
+  /** Whether the engine is on this host (bind mounts work; an allowlist's proxy and firewall can be set up). */
+  get localEngine(): boolean {
+    return this.bindMounts;
+  }
+
+  /** tmax's containers on this engine, with their owners' state (see sandboxes.ts). */
+  listSandboxes(): Promise<TmaxSandbox[]> {
+    return listSandboxes(this.docker);
+  }
+
+  /**
+   * Removes the allowlist networks of dead tmax processes on this engine (detaching their containers, which stay) and
+   * those sessions' firewall rules (see sweep.ts).
+   */
+  removeAbandonedEgress(): Promise<EgressSweep> {
+    return removeAbandonedEgress(this.docker, this.name, this.endpoint);
+  }
+
+  /** Removes the orphans on this engine (all, or those of `job`); never a live run's containers (see sweep.ts). */
+  pruneSandboxes(opts: { job?: string } = {}): Promise<PruneReport> {
+    return pruneSandboxes(this.docker, this.name, { job: opts.job, endpoint: this.endpoint });
+  }
+
+  /** The flags that select this engine again, for the commands tmax suggests. */
+  get engineFlags(): string {
+    return `${this.name === "podman" ? "" : ` -e ${this.name}`}${this.endpoint ? ` --engine ${this.endpoint}` : ""}`;
   }
 
   /** PID of the podman service this provider started, if any (for resource accounting). */
@@ -59,7 +92,7 @@ export class EngineProvider implements EnvironmentProvider {
       bindMounts: this.bindMounts,
       sessionLabel: this.session,
       openEgressGate: async (hosts, trialName, log) => {
-        const gate = await openEgressGate({ docker: this.docker, hosts, session: this.session, trialName, localEngine: this.bindMounts, ...(log ? { log } : {}) });
+        const gate = await openEgressGate({ docker: this.docker, hosts, session: this.session, ownerLabel: this.ownerLabel, trialName, localEngine: this.bindMounts, ...(log ? { log } : {}) });
         const tracked: EgressGate = {
           networkName: gate.networkName,
           proxyEnv: gate.proxyEnv,
@@ -71,6 +104,8 @@ export class EngineProvider implements EnvironmentProvider {
         this.gates.add(tracked);
         return tracked;
       },
+      ownerLabel: this.ownerLabel,
+      engineName: this.endpoint ?? this.name,
       track: (id, alive) => {
         if (alive) this.live.add(id);
         else this.live.delete(id);
@@ -111,7 +146,9 @@ export class EngineProvider implements EnvironmentProvider {
   async close(): Promise<void> {
     await this.removeAll();
     await this.service?.stop();
-    // Kept if a container could not be removed: the next run's sweep retries it.
+    this.client?.close();
+    // Kept if a container or an allowlist network could not be removed: `tmax sandboxes prune` (and each run's
+    // warning) still names its owner, and the next run's sweep retries the network and its firewall rules.
     if (this.live.size === 0 && this.gates.size === 0) removeSessionRecord(this.session);
   }
 }
@@ -124,23 +161,67 @@ function socketFromUrl(url: string | undefined): string | null {
 }
 
 /**
- * Opens a backend and sweeps up after tmax processes that died without cleaning up (their containers and podman
- * services; `log` gets a line for each). podman: uses TMAX_PODMAN_SOCKET / CONTAINER_HOST when set, else starts a
- * private `podman system service` (with tmax's containers.conf unless CONTAINERS_CONF is set) and stops it on
- * close(). docker: DOCKER_HOST or /var/run/docker.sock. `signal` (the command's interrupt) stops image builds and pulls.
+ * Stderr lines about what dead tmax runs left on this engine: the podman services stopped and the allowlist networks
+ * (with their firewall rules) removed — infrastructure — and the orphaned containers, left for `tmax sandboxes prune`.
+ */
+async function describeLeftovers(provider: EngineProvider): Promise<string[]> {
+  const lines: string[] = [];
+  const stopped = await stopAbandonedServices(provider.name);
+  if (stopped > 0) lines.push(`stopped ${stopped} podman service(s) left by tmax processes that ended without cleaning up`);
+  const where = provider.endpoint ? ` on ${provider.endpoint}` : "";
+  const egress = await provider.removeAbandonedEgress();
+  if (egress.networks.length > 0) {
+    const owners = [...new Set(egress.networks.map((n) => n.ownerPid).filter((p) => p !== null))];
+    const by = owners.length > 0 ? ` left by tmax process ${owners.join(", ")}, which ended without cleaning up` : " that no running tmax owns";
+    lines.push(`removed ${egress.networks.length} allowlist network(s)${where} and their firewall rules${by}`);
+  }
+  const sandboxes = await provider.listSandboxes();
+  await forgetEmptySessions(provider.name, provider.endpoint, sandboxes, egress.incomplete);
+  for (const [job, orphans] of orphansByJob(sandboxes)) {
+    const owners = [...new Set(orphans.map((o) => o.ownerPid).filter((p) => p !== null))];
+    const by = owners.length > 0 ? ` left by tmax process ${owners.join(", ")}, which ended without cleaning up` : " that no running tmax owns";
+    const what = job ? `of job ${job}` : "with no job";
+    lines.push(`${orphans.length} container(s) ${what}${where}${by}; remove them with \`tmax sandboxes prune${provider.engineFlags}${job ? ` --job ${job}` : ""}\``);
+  }
+  return lines;
+}
+
+/**
+ * Opens a backend and reports what tmax processes that died without cleaning up left behind (`log` gets a line for
+ * each; their podman services are stopped and their allowlist networks and firewall rules removed, their containers
+ * are left for `tmax sandboxes prune`). `url` is an
+ * `--engine` URL (unix://, tcp://, ssh://); without it: podman uses TMAX_PODMAN_SOCKET / CONTAINER_HOST when set,
+ * else starts a private `podman system service` (with tmax's containers.conf unless CONTAINERS_CONF is set) and
+ * stops it on close(); docker uses DOCKER_HOST or /var/run/docker.sock. `signal` (the command's interrupt) stops
+ * image builds and pulls.
  */
 export async function openProvider(
   kind: EnvironmentKind,
-  opts: { log?: (line: string) => void; sweep?: boolean; signal?: AbortSignal } = {},
+  opts: { url?: string; log?: (line: string) => void; sweep?: boolean; signal?: AbortSignal } = {},
 ): Promise<EngineProvider> {
-  const provider = await connect(kind, opts.signal);
+  const provider = opts.url ? await connectTo(kind, opts.url, opts.signal) : await connect(kind, opts.signal);
   if (opts.sweep === false) return provider;
   try {
-    for (const line of describeSweep(await provider.sweepAbandoned())) opts.log?.(line);
+    for (const line of await describeLeftovers(provider)) opts.log?.(line);
   } catch (err) {
     opts.log?.(`could not check for containers left by earlier tmax runs: ${(err as Error).message}`);
   }
   return provider;
+}
+
+/** A provider on the engine at `url` (an `--engine` value). */
+async function connectTo(kind: EnvironmentKind, url: string, signal: AbortSignal | undefined): Promise<EngineProvider> {
+  const address = parseEngineUrl(url);
+  const endpoint = formatEngineAddress(address);
+  if (address.kind === "unix") {
+    try {
+      await waitForSocket(address.socketPath, 5000);
+    } catch (err) {
+      throw new Error(`no container engine answers on ${endpoint}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+  const client = engineClientFor(address);
+  return new EngineProvider(kind, client.docker, bindMountsPossible(address), null, signal, endpoint, client);
 }
 
 async function connect(kind: EnvironmentKind, signal: AbortSignal | undefined): Promise<EngineProvider> {

@@ -4,19 +4,18 @@ import type Docker from "dockerode";
 import { sleep } from "../util/sleep.js";
 import { identityOf, isAlive, parentPidOf, type ProcessIdentity } from "../util/processes.js";
 import { RULE_TAG_PREFIX, removeTaggedRules } from "./egress-firewall.js";
-import { abandonedSessions, liveSessionIds, readSessionRecords, removeSessionRecord, type SessionRecord } from "./engine-sessions.js";
+import { abandonedSessions, readSessionRecords, removeSessionRecord, writeSessionRecord } from "./engine-sessions.js";
+import { SESSION_LABEL } from "./labels.js";
+import { judgeOwnerOf, listSandboxes, type TmaxSandbox } from "./sandboxes.js";
 
-/** The label every tmax container carries; its value is the session (one tmax process) that created it. */
-export const SESSION_LABEL = "tmax.session";
-
-export interface SweepReport {
-  /** Sessions of dead tmax processes whose leftovers were removed. */
-  sessions: { session: string; ownerPid: number; containers: number; networks: number; serviceStopped: boolean }[];
-  /** Containers labelled by tmax whose session has no live owner and no record (e.g. an older tmax). */
-  unrecorded: number;
-  /** Orphaned podman services of tmax (parent gone) that no record names, stopped with their socket dirs. */
-  unrecordedServices: number;
-}
+/**
+ * Cleaning up after tmax processes that died without doing it themselves (SIGKILL, OOM, power loss): the podman
+ * services they started and their allowlist networks with those networks' host firewall rules (infrastructure, not
+ * evidence, and an internal network whose rules outlive it is harmful: removed whenever a tmax opens an engine), and
+ * their containers (removed only on request, by `tmax sandboxes prune`: a crashed run's sandboxes may be worth a look
+ * first; a container left behind is detached from its allowlist network first, so it keeps no network but loopback).
+ * Whatever belongs to an owner that still runs is never touched, whatever is asked: stop that run instead.
+ */
 
 /** The private socket dir of a `podman system service` that tmax started: <tmpdir>/tmax-podman-XXXXXX. */
 const SERVICE_DIR = /^unix:\/\/(.*\/tmax-podman-[^/]+)\/podman\.sock$/;
@@ -60,51 +59,6 @@ function unrecordedServices(): { process: ProcessIdentity; dir: string }[] {
   return out;
 }
 
-async function removeContainers(docker: Docker, ids: string[]): Promise<number> {
-  let removed = 0;
-  await Promise.all(
-    ids.map(async (id) => {
-      try {
-        await docker.getContainer(id).remove({ force: true, v: true });
-        removed++;
-      } catch (err) {
-        if ((err as { statusCode?: number }).statusCode === 404) removed++;
-      }
-    }),
-  );
-  return removed;
-}
-
-/** Removes the allowlist networks of `session` (egress-gate.ts) and their firewall rules; true when all are gone. */
-async function removeEgressLeftovers(docker: Docker, session: string): Promise<{ networks: number; complete: boolean }> {
-  const list = await docker.listNetworks({ filters: { label: [`${SESSION_LABEL}=${session}`] } });
-  let networks = 0;
-  let complete = true;
-  for (const n of list) {
-    try {
-      await docker.getNetwork(n.Id).remove();
-      networks++;
-    } catch (err) {
-      if ((err as { statusCode?: number }).statusCode === 404) networks++;
-      else complete = false;
-    }
-  }
-  // Rules of a network that could not be removed stay, so its bridge stays closed off.
-  if (complete) {
-    try {
-      await removeTaggedRules((tag) => tag.startsWith(`${RULE_TAG_PREFIX}${session}:`));
-    } catch {
-      complete = false;
-    }
-  }
-  return { networks, complete };
-}
-
-async function containersOf(docker: Docker, session: string): Promise<string[]> {
-  const list = await docker.listContainers({ all: true, filters: { label: [`${SESSION_LABEL}=${session}`] } });
-  return list.map((c) => c.Id);
-}
-
 /** Stops an orphaned podman service, but only if the pid still belongs to the process that was recorded. */
 async function stopOrphanService(p: ProcessIdentity): Promise<boolean> {
   if (!isAlive(p)) return false;
@@ -124,55 +78,143 @@ async function stopOrphanService(p: ProcessIdentity): Promise<boolean> {
   return true;
 }
 
-async function sweepSession(docker: Docker, record: SessionRecord): Promise<SweepReport["sessions"][number]> {
-  const ids = await containersOf(docker, record.session);
-  const containers = await removeContainers(docker, ids);
-  const egress = containers === ids.length ? await removeEgressLeftovers(docker, record.session) : { networks: 0, complete: false };
-  let serviceStopped = false;
-  if (record.service) {
-    serviceStopped = await stopOrphanService(record.service.process);
-    rmSync(record.service.dir, { recursive: true, force: true });
+export interface EgressSweep {
+  /** Allowlist networks removed, by the pid of the dead tmax process that made them (null: unknown). */
+  networks: { session: string; ownerPid: number | null }[];
+  /** Sessions with a network (and so firewall rules) still in place: their records must stay for a retry. */
+  incomplete: Set<string>;
+}
+
+/** Detaches every container from `network` (a dead session's: its proxy died with it), then removes the network. */
+async function removeNetwork(docker: Docker, id: string): Promise<boolean> {
+  const network = docker.getNetwork(id);
+  try {
+    const info = (await network.inspect()) as { Containers?: Record<string, unknown> };
+    for (const container of Object.keys(info.Containers ?? {})) {
+      await network.disconnect({ Container: container, Force: true }).catch(() => undefined);
+    }
+    await network.remove();
+    return true;
+  } catch (err) {
+    return (err as { statusCode?: number }).statusCode === 404;
   }
-  // Keep the record while anything of it could not be removed, so the next sweep tries again.
-  if (containers === ids.length && egress.complete) removeSessionRecord(record.session);
-  return { session: record.session, ownerPid: record.owner.pid, containers, networks: egress.networks, serviceStopped };
 }
 
 /**
- * Removes what tmax processes on this host left behind when they died without cleaning up: their containers
- * (found by session label) and the podman services they started. With `unrecorded`, also every container with a
- * tmax session label that no live tmax process claims (left by a tmax too old to keep records).
+ * Removes the allowlist networks (egress-gate.ts) on this engine whose tmax process is dead — detaching the containers
+ * still on them, which stay for `tmax sandboxes prune` — and the host firewall rules of those sessions and of the dead
+ * sessions recorded for this engine and endpoint (whose networks would have been on this listing). Never the rules of a
+ * network that could not be removed, or of a dead session of another engine (its network may still be there): a
+ * bridge is never left without its rules.
  */
-export async function sweepAbandoned(docker: Docker, engine: string, opts: { currentSession?: string; unrecorded?: boolean } = {}): Promise<SweepReport> {
-  const report: SweepReport = { sessions: [], unrecorded: 0, unrecordedServices: 0 };
-  for (const record of abandonedSessions(engine)) {
-    if (record.session === opts.currentSession) continue;
-    report.sessions.push(await sweepSession(docker, record));
+export async function removeAbandonedEgress(docker: Docker, engine: string, endpoint: string | null): Promise<EgressSweep> {
+  const out: EgressSweep = { networks: [], incomplete: new Set() };
+  const records = readSessionRecords();
+  const dead = new Set(abandonedSessions(engine).filter((r) => (r.endpoint ?? null) === endpoint).map((r) => r.session));
+  const byId = new Map(records.map((r) => [r.session, r]));
+  const networks = await docker.listNetworks({ filters: { label: [SESSION_LABEL] } });
+  for (const n of networks) {
+    const labels = n.Labels ?? {};
+    const session = labels[SESSION_LABEL] ?? "";
+    const owner = judgeOwnerOf(session, labels, byId);
+    if (owner.state !== "dead") continue;
+    dead.add(session);
+    if (await removeNetwork(docker, n.Id)) out.networks.push({ session, ownerPid: owner.pid });
+    else out.incomplete.add(session);
   }
-  if (opts.unrecorded) {
-    const live = liveSessionIds();
-    if (opts.currentSession) live.add(opts.currentSession);
-    const all = await docker.listContainers({ all: true, filters: { label: [SESSION_LABEL] } });
-    const orphans = all.filter((c) => !live.has(c.Labels?.[SESSION_LABEL] ?? "")).map((c) => c.Id);
-    report.unrecorded = await removeContainers(docker, orphans);
-    const networks = await docker.listNetworks({ filters: { label: [SESSION_LABEL] } });
-    const orphanSessions = new Set(networks.map((n) => n.Labels?.[SESSION_LABEL] ?? "").filter((s) => s && !live.has(s)));
-    for (const session of orphanSessions) await removeEgressLeftovers(docker, session).catch(() => undefined);
+  const sessions = [...dead].filter((s) => s && !out.incomplete.has(s));
+  if (sessions.length > 0) {
+    const prefixes = sessions.map((s) => `${RULE_TAG_PREFIX}${s}:`);
+    try {
+      await removeTaggedRules((tag) => prefixes.some((p) => tag.startsWith(p)));
+    } catch {
+      for (const s of sessions) out.incomplete.add(s);
+    }
+  }
+  return out;
+}
+
+/** Stops the podman services recorded by dead tmax sessions of `engine` (their containers stay); returns how many. */
+export async function stopAbandonedServices(engine: string): Promise<number> {
+  let stopped = 0;
+  for (const record of abandonedSessions(engine)) {
+    if (!record.service) continue;
+    if (await stopOrphanService(record.service.process)) stopped++;
+    rmSync(record.service.dir, { recursive: true, force: true });
+    writeSessionRecord({ ...record, service: null });
+  }
+  return stopped;
+}
+
+/**
+ * Forgets the records of dead sessions of this endpoint that have no container among `sandboxes` (the engine's
+ * listing) and none in `keep` (sessions whose allowlist network or rules are still there), stopping their podman
+ * services; returns how many services were stopped.
+ */
+export async function forgetEmptySessions(
+  engine: string,
+  endpoint: string | null,
+  sandboxes: readonly TmaxSandbox[],
+  keep: ReadonlySet<string> = new Set(),
+): Promise<number> {
+  const remaining = new Set(sandboxes.map((s) => s.session));
+  let stopped = 0;
+  for (const record of abandonedSessions(engine)) {
+    if ((record.endpoint ?? null) !== endpoint || remaining.has(record.session) || keep.has(record.session)) continue;
+    if (record.service) {
+      if (await stopOrphanService(record.service.process)) stopped++;
+      rmSync(record.service.dir, { recursive: true, force: true });
+    }
+    removeSessionRecord(record.session);
+  }
+  return stopped;
+}
+
+export interface PruneReport {
+  removed: TmaxSandbox[];
+  /** Matching containers left alone: their owner runs (or runs on another host, where tmax cannot tell). */
+  kept: TmaxSandbox[];
+  /** Orphans the engine refused to remove. */
+  failed: { sandbox: TmaxSandbox; error: string }[];
+  servicesStopped: number;
+  /** Allowlist networks of dead sessions removed (with their firewall rules). */
+  networksRemoved: number;
+}
+
+async function removeSandbox(docker: Docker, sandbox: TmaxSandbox): Promise<string | null> {
+  try {
+    await docker.getContainer(sandbox.id).remove({ force: true, v: true });
+    return null;
+  } catch (err) {
+    return (err as { statusCode?: number }).statusCode === 404 ? null : (err as Error).message;
+  }
+}
+
+/**
+ * Removes the orphaned tmax containers of one engine (all of them, or those of `job`), then the allowlist networks and
+ * firewall rules of dead sessions (removeAbandonedEgress), forgets the records of dead sessions of this endpoint that
+ * have nothing left, and stops the podman services they or nobody claims.
+ */
+export async function pruneSandboxes(docker: Docker, engine: string, opts: { job?: string; endpoint: string | null }): Promise<PruneReport> {
+  const report: PruneReport = { removed: [], kept: [], failed: [], servicesStopped: 0, networksRemoved: 0 };
+  const matching = (await listSandboxes(docker)).filter((s) => opts.job === undefined || s.job === opts.job);
+  for (const sandbox of matching) {
+    if (sandbox.owner !== "dead") {
+      report.kept.push(sandbox);
+      continue;
+    }
+    const error = await removeSandbox(docker, sandbox);
+    if (error === null) report.removed.push(sandbox);
+    else report.failed.push({ sandbox, error });
+  }
+  const egress = await removeAbandonedEgress(docker, engine, opts.endpoint);
+  report.networksRemoved = egress.networks.length;
+  report.servicesStopped += await forgetEmptySessions(engine, opts.endpoint, await listSandboxes(docker), egress.incomplete);
+  if (opts.job === undefined) {
     for (const service of unrecordedServices()) {
-      if (await stopOrphanService(service.process)) report.unrecordedServices++;
+      if (await stopOrphanService(service.process)) report.servicesStopped++;
       rmSync(service.dir, { recursive: true, force: true });
     }
   }
   return report;
-}
-
-/** One line per swept session, for stderr; empty when there was nothing to sweep. */
-export function describeSweep(report: SweepReport): string[] {
-  const lines = report.sessions.map(
-    (s) =>
-      `removed ${s.containers} container(s)${s.networks > 0 ? `, ${s.networks} allowlist network(s)` : ""}${s.serviceStopped ? " and a podman service" : ""} left by tmax process ${s.ownerPid}, which ended without cleaning up`,
-  );
-  if (report.unrecorded > 0) lines.push(`removed ${report.unrecorded} tmax container(s) no running tmax process owns`);
-  if (report.unrecordedServices > 0) lines.push(`stopped ${report.unrecordedServices} orphaned tmax podman service(s)`);
-  return lines;
 }

@@ -26,6 +26,11 @@ export interface RunOptions {
   agentSetupTimeoutMultiplier: number | null;
   environmentBuildTimeoutMultiplier: number | null;
   environmentType: string;
+  /** Engine API URLs to spread trials over (`--engine`); kept in config.json's environment.kwargs.engines. */
+  engines?: string[];
+  /** Per-engine caps on concurrent container starts and execs (kwargs engine_max_starts, engine_max_execs). */
+  engineMaxStarts?: number;
+  engineMaxExecs?: number;
   forceBuild: boolean;
   deleteContainers: boolean;
   overrideCpus: number | null;
@@ -150,7 +155,7 @@ export function buildJobConfig(opts: RunOptions): JobConfig {
       override_storage_mb: opts.overrideStorageMb,
       override_gpus: null,
       env: {},
-      kwargs: {},
+      kwargs: engineKwargs(opts),
     },
     verifier: {
       override_timeout_sec: opts.verifierTimeoutSec,
@@ -243,4 +248,28 @@ export function jobTaskSources(job: JobConfig): JobTaskSource[] {
   });
   if (out.length === 0) throw new Error("the job's config.json names no dataset or task");
   return out;
+}
+
+/** environment.kwargs for the engine options given (none: {}, as Harbor writes it). */
+function engineKwargs(opts: RunOptions): Record<string, unknown> {
+  return {
+    ...(opts.engines && opts.engines.length > 0 ? { engines: opts.engines } : {}),
+    ...(opts.engineMaxStarts !== undefined ? { engine_max_starts: opts.engineMaxStarts } : {}),
+    ...(opts.engineMaxExecs !== undefined ? { engine_max_execs: opts.engineMaxExecs } : {}),
+  };
+}
+
+/** The engines a job config names: environment.kwargs.engines (none: the default engine) and the per-engine caps. */
+export interface ConfiguredEngines {
+  urls: string[];
+  maxStarts: number | null;
+  maxExecs: number | null;
+}
+
+const positiveIntOrNull = (v: unknown): number | null => (typeof v === "number" && Number.isInteger(v) && v > 0 ? v : null);
+
+export function configuredEngines(config: JobConfig): ConfiguredEngines {
+  const kwargs = config.environment.kwargs ?? {};
+  const urls = Array.isArray(kwargs.engines) ? kwargs.engines.filter((e): e is string => typeof e === "string") : [];
+  return { urls, maxStarts: positiveIntOrNull(kwargs.engine_max_starts), maxExecs: positiveIntOrNull(kwargs.engine_max_execs) };
 }

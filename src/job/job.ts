@@ -14,6 +14,7 @@ import { shortId, uuid } from "../util/ids.js";
 import { sleep } from "../util/sleep.js";
 import { localIso } from "../util/time.js";
 import { WorkPool, WorkSkippedError } from "../util/work-pool.js";
+import { ENGINE_UNAVAILABLE } from "../environment/engine-errors.js";
 import { initialJobResult, jobStats, type JobCounters } from "./aggregate.js";
 import { buildTrialConfig } from "./config.js";
 import { jobFile } from "./layout.js";
@@ -66,6 +67,9 @@ export interface JobOutcome {
   /** Interrupted trial dirs removed on resume. */
   discarded: string[];
 }
+
+/** Times one planned trial is run again because its container engine stopped answering, on top of config.retry. */
+const MAX_ENGINE_RETRIES = 5;
 
 /** One trial to run: a task with one of the job's agents. */
 interface PlannedTrial {
@@ -191,9 +195,10 @@ async function runLockedJob(input: JobInput): Promise<JobOutcome> {
     }
   };
 
-  /** One planned trial, retried while its failures are retryable. */
+  /** One planned trial, retried while its failures are retryable (a lost engine's trials always, up to a bound). */
   const runOne = async ({ task, agentIndex }: PlannedTrial): Promise<void> => {
-    for (let attempt = 0; ; attempt++) {
+    let engineRetries = 0;
+    for (let attempt = 0; ; ) {
       if (signal.aborted) return;
       const trialName = newTrialName(task);
       const source = sourceOf(task);
@@ -211,7 +216,9 @@ async function runLockedJob(input: JobInput): Promise<JobOutcome> {
         },
       );
       const type = trialResult.exception_info?.exception_type ?? null;
-      const again = shouldRetry(trialResult, attempt);
+      // Its engine stopped answering: the trial is void (not the agent's failure), run it again from scratch.
+      const engineLost = type === ENGINE_UNAVAILABLE && !signal.aborted && engineRetries < MAX_ENGINE_RETRIES;
+      const again = engineLost || shouldRetry(trialResult, attempt);
       hooks.onTrialEnd?.(trialResult, { willRetry: again });
       log(`trial ${trialName} finished: rewards=${JSON.stringify(trialResult.verifier_result?.rewards ?? null)} exception=${type}`);
       if (type === "CancelledError") {
@@ -224,10 +231,17 @@ async function runLockedJob(input: JobInput): Promise<JobOutcome> {
       }
       counters.retries++;
       await rm(join(jobDir, trialName), { recursive: true, force: true });
+      if (engineLost) {
+        engineRetries++;
+        log(`trial ${trialName} lost its container engine; running it again on another (infrastructure retry ${engineRetries} of ${MAX_ENGINE_RETRIES})`);
+        await persist();
+        continue;
+      }
       const waitSec = Math.min(retry.max_wait_sec, Math.max(retry.min_wait_sec, retry.wait_multiplier * 2 ** attempt));
       log(`trial ${trialName} failed with ${type}; retrying in ${waitSec} s (retry ${attempt + 1} of ${retry.max_retries})`);
       await persist();
       await sleep(waitSec * 1000, signal).catch(() => undefined); // an abort ends the wait; the loop then stops
+      attempt++;
     }
   };
 

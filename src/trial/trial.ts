@@ -261,7 +261,8 @@ export async function runTrial(spec: TrialSpec, deps: TrialDeps): Promise<TrialR
     }
   } catch (err) {
     const cancelled = deps.signal?.aborted;
-    await recordException(cancelled ? new CancelledError("the job was cancelled") : err);
+    // A lost engine explains whatever failed after it (an agent's or verifier's error is only its echo).
+    await recordException(cancelled ? new CancelledError("the job was cancelled") : (created?.engineLost ?? err));
   } finally {
     deps.onPhase?.("cleanup");
     const env = created;

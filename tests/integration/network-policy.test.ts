@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { networkInterfaces } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { finished, podmanContainers, runCli, startCli } from "../helpers/cli.js";
 import { tempDir, writeTask } from "../helpers/task-fixture.js";
@@ -168,26 +168,44 @@ describe("Ctrl-C during an allowlist trial", () => {
 });
 
 describe("SIGKILL of tmax during an allowlist trial", () => {
-  test("its network and firewall rules outlive it, and the next run removes them", async () => {
+  test("its network and firewall rules outlive it; the next run removes them and leaves the detached container for prune", async () => {
     const ds = tempDir("tmax-net-kill-");
     writeProbeTask(ds, "killed-sleeper", 'network_mode = "allowlist"\nallowed_hosts = ["example.invalid"]', "#!/bin/bash\nsleep 300\n");
     const rulesBefore = egressRules();
     const networksBefore = egressNetworks();
-    const child = startCli(["run", "-p", ds, "-a", "oracle", "-o", tempDir("tmax-net-jobs-"), "--job-name", "killed"], { group: true });
+    const jobDir = join(tempDir("tmax-net-jobs-"), "killed");
+    const child = startCli(["run", "-p", ds, "-a", "oracle", "-o", dirname(jobDir), "--job-name", "killed"], { group: true });
     const done = finished(child);
-    await waitFor("the allowlist network, its rules and the container", () => newOnes(networksBefore, egressNetworks()).length > 0 && newOnes(rulesBefore, egressRules()).length > 0 && podmanContainers("label=tmax.task=killed-sleeper").length > 0);
-    child.kill("SIGKILL");
-    await done;
-    const networks = newOnes(networksBefore, egressNetworks());
-    assert.equal(networks.length, 1, "nothing of tmax cleaned up: the network is still there");
-    assert.ok(newOnes(rulesBefore, egressRules()).length > 0, "and so are its firewall rules");
+    let jobId: string | null = null;
+    try {
+      await waitFor("the allowlist network, its rules and the container", () => newOnes(networksBefore, egressNetworks()).length > 0 && newOnes(rulesBefore, egressRules()).length > 0 && podmanContainers("label=tmax.task=killed-sleeper").length > 0 && existsSync(join(jobDir, "result.json")));
+      jobId = (JSON.parse(readFileSync(join(jobDir, "result.json"), "utf8")) as { id: string }).id;
+      child.kill("SIGKILL");
+      await done;
+      const networks = newOnes(networksBefore, egressNetworks());
+      assert.equal(networks.length, 1, "nothing of tmax cleaned up: the network is still there");
+      assert.ok(newOnes(rulesBefore, egressRules()).length > 0, "and so are its firewall rules");
 
-    const other = tempDir("tmax-net-next-");
-    writeProbeTask(other, "next-task", "", "#!/bin/bash\ntrue\n");
-    const next = await runCli(["run", "-p", other, "-a", "oracle", "-o", tempDir("tmax-net-jobs-"), "--json"]);
-    assert.equal(next.code, 0, next.stderr);
-    assert.match(next.stderr, new RegExp(`removed 1 container\\(s\\), 1 allowlist network\\(s\\) and a podman service left by tmax process ${child.pid}`));
-    assert.deepEqual(newOnes(networksBefore, egressNetworks()), []);
-    assert.deepEqual(newOnes(rulesBefore, egressRules()), []);
+      const other = tempDir("tmax-net-next-");
+      writeProbeTask(other, "next-task", "", "#!/bin/bash\ntrue\n");
+      const next = await runCli(["run", "-p", other, "-a", "oracle", "-o", tempDir("tmax-net-jobs-"), "--json"]);
+      assert.equal(next.code, 0, next.stderr);
+      assert.match(next.stderr, new RegExp(`removed 1 allowlist network\\(s\\) and their firewall rules left by tmax process ${child.pid}`));
+      assert.match(next.stderr, new RegExp(`1 container\\(s\\) of job ${jobId} left by tmax process ${child.pid}.*tmax sandboxes prune --job ${jobId}`));
+      assert.deepEqual(newOnes(networksBefore, egressNetworks()), [], "the network is infrastructure: removed");
+      assert.deepEqual(newOnes(rulesBefore, egressRules()), [], "and its rules with it");
+      const left = podmanContainers(`label=tmax.job=${jobId}`);
+      assert.equal(left.length, 1, "the container is evidence: left for tmax sandboxes prune");
+      const attached = spawnSync("podman", ["inspect", "--format", "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}", left[0]!], { encoding: "utf8" });
+      assert.doesNotMatch(attached.stdout, /tmax-egress-/, "detached from the removed allowlist network");
+
+      const pruned = await runCli(["sandboxes", "prune", "--job", jobId, "--json"]);
+      assert.equal(pruned.code, 0, pruned.stderr);
+      assert.equal((JSON.parse(pruned.stdout) as { containers_removed: number }).containers_removed, 1);
+      assert.deepEqual(podmanContainers(`label=tmax.job=${jobId}`), []);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+      if (jobId) for (const id of podmanContainers(`label=tmax.job=${jobId}`)) spawnSync("podman", ["rm", "-f", id]);
+    }
   });
 });

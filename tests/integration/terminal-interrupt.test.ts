@@ -31,6 +31,13 @@ function builderContainers(image: string): string[] {
   return list.filter((c) => c.State === "storage" && c.Command?.[0] === "buildah" && c.Image.includes(image)).map((c) => c.Id);
 }
 
+/** The session records in a TMAX_SESSIONS_DIR of a test's own. */
+function sessionRecordsIn(dir: string): SessionRecord[] {
+  return readdirSync(dir)
+    .filter((n) => n.endsWith(".json"))
+    .map((n) => JSON.parse(readFileSync(join(dir, n), "utf8")) as SessionRecord);
+}
+
 function jobIdOf(jobDir: string): string | null {
   const file = join(jobDir, "result.json");
   if (!existsSync(file)) return null;
@@ -107,35 +114,84 @@ test("terminal Ctrl-C during the image build: the build stops, no build containe
   }
 });
 
-test("SIGKILL of tmax: its container and podman service outlive it, and the next run removes both", async () => {
+test("SIGKILL of tmax: sandboxes list shows the orphan, the next run warns about it, sandboxes prune --job removes it", async () => {
+  // Session records of this test's own: no other tmax on the machine judges (or sweeps) this run's leftovers.
+  const env = { TMAX_SESSIONS_DIR: tempDir("tmax-sessions-") };
   const ds = tempDir("tmax-ds-");
   writeTask(ds, "killed-task", { solveSh: "#!/bin/bash\nsleep 8\ntouch /app/done\n" });
   const jobs = tempDir("tmax-jobs-");
   const jobDir = join(jobs, "killed");
-  const child = startCli(["run", "-p", ds, "-o", jobs, "--job-name", "killed"], { group: true });
+  const child = startCli(["run", "-p", ds, "-o", jobs, "--job-name", "killed"], { group: true, env });
   const done = finished(child);
-  await until("the trial to run", () => trialResults(jobDir).some((t) => t.agent_execution !== null) && jobIdOf(jobDir) !== null);
-  const record = recordOf(child.pid!)!;
-  assert.ok(record.service);
-  const jobId = jobIdOf(jobDir)!;
-  child.kill("SIGKILL");
-  await done;
-  assert.equal(podmanContainers(`label=tmax.job=${jobId}`).length, 1, "the killed run's container is still there");
-  assert.equal(alive(record.service.process.pid), true, "and so is its podman service");
+  let jobId: string | null = null;
+  try {
+    await until("the trial to run", () => trialResults(jobDir).some((t) => t.agent_execution !== null) && jobIdOf(jobDir) !== null);
+    jobId = jobIdOf(jobDir)!;
+    const service = sessionRecordsIn(env.TMAX_SESSIONS_DIR).find((r) => r.owner.pid === child.pid)?.service;
+    assert.ok(service, "tmax recorded the podman service it started");
+    child.kill("SIGKILL");
+    await done;
+    assert.equal(podmanContainers(`label=tmax.job=${jobId}`).length, 1, "the killed run's container is still there");
 
-  const other = tempDir("tmax-ds-");
-  writeTask(other, "next-task");
-  const next = await runCli(["run", "-p", other, "-o", tempDir("tmax-jobs-"), "--json"]);
-  assert.equal(next.code, 0, next.stderr);
-  assert.match(next.stderr, new RegExp(`removed 1 container\\(s\\) and a podman service left by tmax process ${child.pid}`));
-  assert.deepEqual(podmanContainers(`label=tmax.job=${jobId}`), []);
-  await until("the orphaned service to exit", () => !alive(record.service!.process.pid), 10_000);
-  assert.equal(existsSync(record.service.dir), false);
-  assert.equal(recordOf(child.pid!), undefined, "the dead run's record is gone");
+    const listed = await runCli(["sandboxes", "list", "--json"], { env });
+    assert.equal(listed.code, 0, listed.stderr);
+    const orphan = (JSON.parse(listed.stdout) as { job: string | null; owner: string; ownerPid: number | null; session: string }[]).filter(
+      (s) => s.job === jobId,
+    );
+    assert.equal(orphan.length, 1, listed.stdout);
+    assert.equal(orphan[0]!.owner, "dead");
+    assert.equal(orphan[0]!.ownerPid, child.pid);
+    const table = await runCli(["sandboxes", "list"], { env });
+    assert.match(table.stdout, new RegExp(`${jobId}.*${child.pid}@\\S+ dead`));
 
-  // The interrupted job itself still resumes.
-  const resumed = await runCli(["run", "--resume", jobDir, "--json"]);
-  assert.equal(resumed.code, 0, resumed.stderr);
+    const other = tempDir("tmax-ds-");
+    writeTask(other, "next-task");
+    const next = await runCli(["run", "-p", other, "-o", tempDir("tmax-jobs-"), "--json"], { env });
+    assert.equal(next.code, 0, next.stderr);
+    assert.match(next.stderr, new RegExp(`1 container\\(s\\) of job ${jobId} left by tmax process ${child.pid}.*tmax sandboxes prune --job ${jobId}`));
+    await until("the dead run's podman service to be gone", () => !alive(service.process.pid), 10_000);
+    assert.equal(existsSync(service.dir), false, "and its socket dir");
+    assert.equal(podmanContainers(`label=tmax.job=${jobId}`).length, 1, "a run only warns: the orphan is still there");
+
+    const pruned = await runCli(["sandboxes", "prune", "--job", jobId, "--json"], { env });
+    assert.equal(pruned.code, 0, pruned.stderr);
+    assert.equal((JSON.parse(pruned.stdout) as { containers_removed: number }).containers_removed, 1);
+    assert.deepEqual(podmanContainers(`label=tmax.job=${jobId}`), []);
+    const after = await runCli(["sandboxes", "list", "--json"], { env });
+    assert.deepEqual((JSON.parse(after.stdout) as { job: string | null }[]).filter((s) => s.job === jobId), []);
+
+    // The interrupted job itself still resumes.
+    const resumed = await runCli(["run", "--resume", jobDir, "--json"], { env });
+    assert.equal(resumed.code, 0, resumed.stderr);
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    if (jobId) for (const id of podmanContainers(`label=tmax.job=${jobId}`)) spawnSync("podman", ["rm", "-f", id]);
+  }
+});
+
+test("tmax sandboxes prune --job never removes the containers of a running tmax", async () => {
+  const env = { TMAX_SESSIONS_DIR: tempDir("tmax-sessions-") };
+  const ds = tempDir("tmax-ds-");
+  writeTask(ds, "live-task", { solveSh: "#!/bin/bash\nsleep 8\ntouch /app/done\n" });
+  const jobs = tempDir("tmax-jobs-");
+  const jobDir = join(jobs, "live");
+  const child = startCli(["run", "-p", ds, "-o", jobs, "--job-name", "live", "--json"], { env });
+  const done = finished(child);
+  try {
+    await until("the trial to run", () => trialResults(jobDir).some((t) => t.agent_execution !== null) && jobIdOf(jobDir) !== null);
+    const jobId = jobIdOf(jobDir)!;
+    const pruned = await runCli(["sandboxes", "prune", "--job", jobId, "--json"], { env });
+    assert.equal(pruned.code, 0, pruned.stderr);
+    const report = JSON.parse(pruned.stdout) as { containers_removed: number; engines: { kept: { job: string; owner: string }[] }[] };
+    assert.equal(report.containers_removed, 0);
+    assert.deepEqual(report.engines.flatMap((e) => e.kept).map((k) => [k.job, k.owner]), [[jobId, "alive"]]);
+    const r = await done;
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).n_errored, 0, "the live run's trial was not disturbed");
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGINT");
+    await done;
+  }
 });
 
 test("SIGTERM to npx alone (npm does not pass it on, and exits at once): tmax notices, stops and cleans up", async () => {

@@ -89,7 +89,7 @@ describe("egress gate", () => {
   test("refuses an engine on another host before creating anything (fail closed)", async () => {
     const docker = new Proxy({}, { get: () => assert.fail("the engine must not be asked for anything") }) as unknown as Docker;
     await assert.rejects(
-      openEgressGate({ docker, hosts: [], session: "s", trialName: "t", localEngine: false }),
+      openEgressGate({ docker, hosts: [], session: "s", ownerLabel: "h/1/", trialName: "t", localEngine: false }),
       /network_mode = "allowlist" needs a container engine on this host/,
     );
   });

@@ -2,6 +2,7 @@ import { resolve } from "node:path";
 import type { EnvironmentKind } from "../../environment/providers.js";
 import { buildJobConfig, jobTaskSources, type RunOptions } from "../../job/config.js";
 import { readJobConfig } from "../../job/resume.js";
+import type { JobConfig } from "../../job/schema.js";
 import { discoverTasks, type DiscoveredTasks } from "../../task/dataset.js";
 import type { Task } from "../../task/task.js";
 import { defaultJobName } from "../../util/time.js";
@@ -14,6 +15,17 @@ import { agentSettingsFrom } from "../options.js";
 /** The trial policies from the flags (given again on --resume: they are not part of Harbor's job config). */
 function trialPoliciesFrom(o: RunCliOptions): TrialPolicies {
   return { agentProcesses: o.agentProcesses, maxLogBytes: o.maxLogMb === undefined ? undefined : o.maxLogMb * 1024 * 1024 };
+}
+
+/** On --resume: --engine and the per-engine caps given again replace the job's (its engines may have moved). */
+function withEngineFlags(config: JobConfig, o: RunCliOptions): JobConfig {
+  const given = {
+    ...(o.engine && o.engine.length > 0 ? { engines: o.engine } : {}),
+    ...(o.engineMaxStarts !== undefined ? { engine_max_starts: o.engineMaxStarts } : {}),
+    ...(o.engineMaxExecs !== undefined ? { engine_max_execs: o.engineMaxExecs } : {}),
+  };
+  if (Object.keys(given).length === 0) return config;
+  return { ...config, environment: { ...config.environment, kwargs: { ...config.environment.kwargs, ...given } } };
 }
 
 export interface RunCliOptions {
@@ -36,6 +48,10 @@ export interface RunCliOptions {
   jobsDir: string;
   jobName?: string;
   env: EnvironmentKind;
+  /** Engine API URLs (`--engine`, repeatable); none = the backend's default engine. */
+  engine?: string[];
+  engineMaxStarts?: number;
+  engineMaxExecs?: number;
   agentProcesses?: AgentProcessPolicy;
   maxLogMb?: number;
   timeoutMultiplier: number;
@@ -83,6 +99,9 @@ function toRunOptions(o: RunCliOptions, singleTask: boolean): RunOptions {
     agentSetupTimeoutMultiplier: o.agentSetupTimeoutMultiplier ?? null,
     environmentBuildTimeoutMultiplier: o.environmentBuildTimeoutMultiplier ?? null,
     environmentType: o.env,
+    engines: o.engine ?? [],
+    engineMaxStarts: o.engineMaxStarts,
+    engineMaxExecs: o.engineMaxExecs,
     forceBuild: o.forceBuild,
     deleteContainers: o.delete,
     overrideCpus: o.overrideCpus ?? null,
@@ -112,6 +131,7 @@ export async function runCommand(o: RunCliOptions, argv: string[]): Promise<Exit
     const jobDir = resolve(o.resume);
     let config = readJobConfig(jobDir);
     if (o.nConcurrentGiven) config = { ...config, n_concurrent_trials: o.nConcurrent };
+    config = withEngineFlags(config, o);
     let entries;
     try {
       entries = jobTaskSources(config);

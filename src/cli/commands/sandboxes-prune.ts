@@ -1,27 +1,41 @@
 import pc from "picocolors";
-import { openProvider, type EnvironmentKind } from "../../environment/providers.js";
-import { describeSweep } from "../../environment/sweep.js";
+import type { EnvironmentKind } from "../../environment/providers.js";
+import type { PruneReport } from "../../environment/sweep.js";
+import { forEachEngine } from "../engine.js";
 import { EXIT, type ExitCode } from "../exit-codes.js";
 
-/**
- * `tmax sandboxes prune`: removes what tmax processes left behind when they were killed (SIGKILL, OOM, a closed
- * terminal) — their containers and the podman services they started — plus containers labelled by tmax that no
- * running tmax process owns. Containers of running tmax processes and anything not made by tmax are never touched.
- * Every tmax run already sweeps up after dead runs when it starts; this does it on demand.
- */
-export async function sandboxesPruneCommand(opts: { env: EnvironmentKind; json: boolean }): Promise<ExitCode> {
-  const provider = await openProvider(opts.env, { sweep: false });
-  try {
-    const report = await provider.sweepAbandoned({ unrecorded: true });
-    const containers = report.sessions.reduce((n, s) => n + s.containers, 0) + report.unrecorded;
-    const services = report.sessions.filter((s) => s.serviceStopped).length + report.unrecordedServices;
-    if (opts.json) console.log(JSON.stringify({ containers_removed: containers, services_stopped: services, ...report }, null, 2));
-    else {
-      for (const line of describeSweep(report)) console.log(line);
-      console.log(containers + services === 0 ? pc.green("nothing to prune") : `${pc.green("✓")} removed ${containers} container(s), stopped ${services} service(s)`);
-    }
-    return EXIT.ok;
-  } finally {
-    await provider.close();
+function describePrune(engine: string, report: PruneReport): string[] {
+  const lines = report.removed.map((s) => `${engine}: removed ${s.name || s.id.slice(0, 12)} (job ${s.job ?? "–"}, tmax process ${s.ownerPid ?? "?"})`);
+  for (const s of report.kept) {
+    lines.push(pc.yellow(`${engine}: kept ${s.name || s.id.slice(0, 12)}: its tmax process ${s.ownerPid ?? "?"} ${s.owner === "alive" ? "is running (stop that run to remove it)" : "runs on another host"}`));
   }
+  for (const f of report.failed) lines.push(pc.red(`${engine}: could not remove ${f.sandbox.name || f.sandbox.id.slice(0, 12)}: ${f.error}`));
+  return lines;
+}
+
+/**
+ * `tmax sandboxes prune [--job ID]`: removes the containers of tmax processes that ended without cleaning up (SIGKILL,
+ * OOM, a closed terminal) on each engine — all of them, or those of one job — and the podman services, allowlist
+ * networks and firewall rules they left.
+ * A container whose tmax process still runs is never removed, even when --job names its job: stop that run instead
+ * (it removes its own containers). Containers not made by tmax are never touched.
+ */
+export async function sandboxesPruneCommand(opts: { env: EnvironmentKind; engine: string[]; job?: string; json: boolean }): Promise<ExitCode> {
+  const reports: ({ engine: string } & PruneReport)[] = [];
+  let failed = false;
+  await forEachEngine(opts.env, opts.engine, async (provider, engine) => {
+    const report = await provider.pruneSandboxes({ job: opts.job });
+    failed ||= report.failed.length > 0;
+    reports.push({ engine, ...report });
+    if (!opts.json) for (const line of describePrune(engine, report)) console.log(line);
+  });
+  const removed = reports.reduce((n, r) => n + r.removed.length, 0);
+  const services = reports.reduce((n, r) => n + r.servicesStopped, 0);
+  const networks = reports.reduce((n, r) => n + r.networksRemoved, 0);
+  if (opts.json) console.log(JSON.stringify({ containers_removed: removed, services_stopped: services, networks_removed: networks, engines: reports }, null, 2));
+  else {
+    const nets = networks > 0 ? `, removed ${networks} allowlist network(s) with their firewall rules` : "";
+    console.log(removed + services + networks === 0 ? pc.green("nothing to prune") : `${pc.green("✓")} removed ${removed} container(s), stopped ${services} service(s)${nets}`);
+  }
+  return failed ? EXIT.failure : EXIT.ok;
 }

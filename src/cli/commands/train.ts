@@ -1,13 +1,13 @@
 import { spawn } from "node:child_process";
 import { resolve } from "node:path";
 import pc from "picocolors";
-import type { EngineProvider } from "../../environment/providers.js";
+import type { EnvironmentProvider } from "../../environment/environment.js";
 import { loadTrainConfig } from "../../rl/train/config-file.js";
 import { TrainConfigError, type TrainConfig } from "../../rl/train/train-config.js";
 import { METRICS_FILE, readRunConfig, REPORT_FILE, trainRun, type EvalJob, type EvalSummary } from "../../rl/train/train-run.js";
 import { trainReportHtml } from "../../ui/html/train-report.js";
 import { TrainView } from "../../ui/train-view.js";
-import { openEngine } from "../engine.js";
+import { openJobEngines } from "../engine.js";
 import { EXIT, UsageError, type ExitCode } from "../exit-codes.js";
 import { handleInterrupts } from "../interrupts.js";
 
@@ -27,7 +27,7 @@ export interface TrainCliOptions {
 }
 
 /** What a resumed run may change: how long it runs, and where it samples. */
-const RESUME_OVERRIDES = new Set(["steps", "endpoints", "reference_servers", "sandboxes"]);
+const RESUME_OVERRIDES = new Set(["steps", "endpoints", "reference_servers", "sandboxes", "engines"]);
 
 async function configFor(o: TrainCliOptions): Promise<TrainConfig> {
   try {
@@ -76,11 +76,11 @@ function runEvalJob(job: EvalJob, signal: AbortSignal): Promise<EvalSummary> {
 
 export async function trainCommand(o: TrainCliOptions): Promise<ExitCode> {
   const config = await configFor(o);
-  let provider: EngineProvider | null = null;
+  let provider: EnvironmentProvider | null = null;
   let view = null as TrainView | null;
   const interrupts = handleInterrupts("stopping the training run: rollouts, containers, learner, servers…", async () => provider?.close());
   try {
-    provider = await openEngine(config.env, interrupts.signal);
+    provider = await openJobEngines(config.env, config.engines, interrupts.signal);
     const result = await trainRun(config, o.resume !== undefined, {
       provider,
       signal: interrupts.signal,

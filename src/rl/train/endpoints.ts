@@ -1,5 +1,6 @@
 import { CompletionsTokenClient } from "../../model/completions-client.js";
 import type { TokenModelClient, TokenReply, TokenRequest } from "../../model/types.js";
+import { LeastInFlight } from "../../util/least-in-flight.js";
 import { VllmDevControl, type PauseMode } from "../inference-control.js";
 
 /**
@@ -11,12 +12,12 @@ export interface Endpoint {
   baseUrl: string;
   client: TokenModelClient;
   control: VllmDevControl;
-  inFlight: number;
 }
 
 export class EndpointPool implements TokenModelClient {
   readonly model: string;
   readonly endpoints: Endpoint[];
+  private readonly balance: LeastInFlight<Endpoint>;
 
   constructor(baseUrls: readonly string[], model: string, apiKey: string | null = null) {
     if (baseUrls.length === 0) throw new RangeError("a training run needs at least one inference endpoint");
@@ -25,22 +26,22 @@ export class EndpointPool implements TokenModelClient {
       baseUrl,
       client: new CompletionsTokenClient({ baseUrl, model, apiKey }),
       control: new VllmDevControl(baseUrl, apiKey === null ? {} : { apiKey }),
-      inFlight: 0,
     }));
+    this.balance = new LeastInFlight(this.endpoints);
   }
 
   /** Requests being sampled now, over all endpoints. */
   get inFlight(): number {
-    return this.endpoints.reduce((n, e) => n + e.inFlight, 0);
+    return this.balance.inFlight();
   }
 
   async sample(request: TokenRequest, signal?: AbortSignal): Promise<TokenReply> {
-    const endpoint = this.endpoints.reduce((best, e) => (e.inFlight < best.inFlight ? e : best));
-    endpoint.inFlight++;
+    // Endpoints are never benched here, so there is always one to take.
+    const lease = this.balance.acquire()!;
     try {
-      return await endpoint.client.sample(request, signal);
+      return await lease.member.client.sample(request, signal);
     } finally {
-      endpoint.inFlight--;
+      lease.release();
     }
   }
 

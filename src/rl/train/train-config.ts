@@ -58,6 +58,8 @@ export const trainConfigSchema = z
     /** Most sandboxes (rollouts) at once. */
     sandboxes: positiveInt.default(16),
     env: z.enum(["podman", "docker"]).default("podman"),
+    /** Engine API URLs (unix://, tcp://, ssh://) the sandboxes are spread over, least in flight; none = env's default engine. */
+    engines: z.array(z.string().min(1)).default([]),
     learner_processes: positiveInt.default(1),
     torchrun_args: z.array(z.string()).nullable().default(null),
     /** Checkpoint evaluation: a normal tmax job (the tmax agent) on this held-out dataset every eval_every steps. */
