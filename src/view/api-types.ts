@@ -90,6 +90,26 @@ export interface ErrorGroup {
   messages: { message: string; count: number; trials: string[] }[];
 }
 
+/** A trial phase (TrialRow.seconds' keys). */
+export type PhaseKey = keyof TrialRow["seconds"];
+
+/** Trials whose phase took from `from` (inclusive) to `to` seconds (exclusive, but for the last bin). */
+export interface DurationBin {
+  from: number;
+  to: number;
+  count: number;
+}
+
+/** How long a job's trials spent in one phase: quartiles and a histogram, over the trials that have its times. */
+export interface PhaseDurations {
+  phase: PhaseKey;
+  label: string;
+  trials: number;
+  /** Seconds; null when no trial has the phase's times. */
+  stats: { min: number; q1: number; median: number; q3: number; max: number } | null;
+  bins: DurationBin[];
+}
+
 export interface JobResponse {
   job: JobRow;
   rewardKey: string;
@@ -97,7 +117,9 @@ export interface JobResponse {
   trials: TrialRow[];
   errors: ErrorGroup[];
   unreadable: { name: string; error: string }[];
-  /** Inline SVG charts rendered by the server (escaped): reward histogram, phase durations. */
+  /** Per phase (environment setup, agent, verifier, the whole trial): the duration distribution. */
+  phaseDurations: PhaseDurations[];
+  /** Inline SVG charts rendered by the server (escaped): the reward histogram, then one duration histogram per phase. */
   charts: { title: string; svg: string }[];
 }
 

@@ -1,9 +1,13 @@
 import { attemptsByTask, recordsRewardKey, summarizeTasks } from "../stats/summary.js";
 import type { IndexedJob, IndexedTrial } from "../store/trial-index.js";
 import { columnChartSvg, COLORS } from "../ui/html/svg-charts.js";
+import { CHART_SIZE, phaseCaption, phaseDurations, phaseHistogramSvg } from "./phase-durations.js";
 import type { ErrorGroup, JobResponse, JobRow, TaskRow, TrialRow } from "./api-types.js";
 
-/** The job page: per-task table, trial list, errors grouped by type and message, and two server-drawn charts. */
+/**
+ * The job page: per-task table, trial list, errors grouped by type and message, and server-drawn charts: the reward
+ * histogram and the duration distribution of each trial phase (phase-durations.ts).
+ */
 
 function trialRow(t: IndexedTrial, key: string): TrialRow {
   const r = t.record;
@@ -59,37 +63,20 @@ function rewardHistogram(rows: readonly TrialRow[]): string {
     if (r.reward === null) none++;
     else counts[Math.min(BINS - 1, Math.max(0, Math.floor(r.reward * BINS)))]!++;
   }
-  const columns: { label: string; value: number; color: string }[] = counts.map((value, i) => ({ label: i === BINS - 1 ? `${(i / BINS).toFixed(1)}–1` : (i / BINS).toFixed(1), value, color: COLORS.passed }));
-  columns.push({ label: "none", value: none, color: COLORS.unfinished });
-  return columnChartSvg(columns, { title: "Reward histogram (trials per reward bin)", height: 200, axisLabel: "trials" });
-}
-
-function median(xs: number[]): number | null {
-  if (xs.length === 0) return null;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
-function phaseChart(rows: readonly TrialRow[]): string {
-  const phases = [
-    ["environment_setup", "env setup", COLORS.neutral],
-    ["agent_setup", "agent setup", COLORS.reference],
-    ["agent_execution", "agent", COLORS.passed],
-    ["verifier", "verifier", COLORS.pass],
-  ] as const;
-  const columns = phases.map(([key, label, color]) => {
-    const xs = rows.map((r) => r.seconds[key]).filter((x): x is number => x !== null);
-    const med = median(xs) ?? 0;
-    const max = xs.length ? Math.max(...xs) : 0;
-    return { label, value: med, color, valueLabel: `${med.toFixed(1)} s`, tooltip: `${label}: median ${med.toFixed(1)} s, max ${max.toFixed(1)} s over ${xs.length} trials` };
+  // Bins [i/10, (i+1)/10), the last one with 1 in it: labelled "0.9+" (short enough for the column), "0.9 to 1" on hover.
+  const columns: { label: string; value: number; color: string; tooltip: string }[] = counts.map((value, i) => {
+    const from = (i / BINS).toFixed(1);
+    const to = i === BINS - 1 ? "1" : ((i + 1) / BINS).toFixed(1);
+    return { label: i === BINS - 1 ? `${from}+` : from, value, color: COLORS.passed, tooltip: `${from} to ${to}${i === BINS - 1 ? " (inclusive)" : ""}: ${value} trials` };
   });
-  return columnChartSvg(columns, { title: "Median seconds per trial phase", height: 200, integer: false, formatValue: (v) => (v >= 10 ? v.toFixed(0) : v.toFixed(1)), axisLabel: "seconds (median)" });
+  columns.push({ label: "none", value: none, color: COLORS.unfinished, tooltip: `no reward: ${none} trials` });
+  return columnChartSvg(columns, { title: "Reward histogram (trials per reward bin)", ...CHART_SIZE, axisLabel: "trials" });
 }
 
 export function jobDetail(row: JobRow, job: IndexedJob): JobResponse {
   const key = recordsRewardKey(job.trials.map((t) => t.record).filter((r) => r.finished));
   const trials = job.trials.map((t) => trialRow(t, key));
+  const durations = phaseDurations(trials);
   return {
     job: row,
     rewardKey: key,
@@ -97,9 +84,7 @@ export function jobDetail(row: JobRow, job: IndexedJob): JobResponse {
     trials,
     errors: errorGroups(job.trials),
     unreadable: job.unreadable.map((u) => ({ name: u.name, error: u.error })),
-    charts: [
-      { title: "Rewards", svg: rewardHistogram(trials) },
-      { title: "Trial phases", svg: phaseChart(trials) },
-    ],
+    phaseDurations: durations,
+    charts: [{ title: "Rewards", svg: rewardHistogram(trials) }, ...durations.filter((d) => d.stats).map((d) => ({ title: phaseCaption(d), svg: phaseHistogramSvg(d) }))],
   };
 }

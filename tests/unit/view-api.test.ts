@@ -7,6 +7,7 @@ import { TrialIndex } from "../../src/store/trial-index.js";
 import type { CompareResponse, CorpusResponse, JobResponse, RolloutResponse, RolloutsResponse, JobsResponse, RunResponse, TrajectoryResponse, TrialResponse } from "../../src/view/api-types.js";
 import { apiRoutes } from "../../src/view/api.js";
 import { Catalog } from "../../src/view/catalog.js";
+import { binEdgeLabel, durationBins, shortDuration } from "../../src/view/phase-durations.js";
 import { PathMissing, PathRefused, ViewRoots } from "../../src/view/roots.js";
 import { INSTRUCTION, SECRET, writeViewFixture, type ViewFixture } from "../helpers/view-fixture.js";
 
@@ -70,8 +71,48 @@ describe("tmax view API: a job", () => {
     assert.ok(tasks.get("alpha")!.trials.every((t) => t.startsWith("alpha__")));
     assert.equal(body.trials.length, 4);
     assert.ok(body.trials.every((t) => t.seconds.total !== null && t.seconds.agent_execution !== null));
-    assert.deepEqual(body.charts.map((c) => c.title), ["Rewards", "Trial phases"]);
+    assert.equal(body.charts[0]!.title, "Rewards");
     assert.ok(body.charts.every((c) => c.svg.startsWith("<svg")));
+  });
+
+  test("the duration distribution of each phase: trials that ran it, quartiles, histogram bins, one chart each", async () => {
+    const { body } = await get<JobResponse>(`/api/job/${HARBOR_JOB}`);
+    const phases = new Map(body.phaseDurations.map((d) => [d.phase, d]));
+    assert.deepEqual([...phases.keys()], ["environment_setup", "agent_execution", "verifier", "total"]);
+    // Every Harbor trial: 1 min of environment setup, 18 min of agent, 1 min of verifier (not for the timed-out one).
+    assert.deepEqual([phases.get("environment_setup")!.trials, phases.get("agent_execution")!.trials, phases.get("verifier")!.trials], [3, 3, 2]);
+    assert.deepEqual(phases.get("agent_execution")!.stats, { min: 1080, q1: 1080, median: 1080, q3: 1080, max: 1080 });
+    assert.deepEqual(phases.get("agent_execution")!.bins, [{ from: 900, to: 1200, count: 3 }]);
+    assert.deepEqual(phases.get("verifier")!.bins.map((b) => b.count), [2]);
+    const charts = body.charts.slice(1);
+    assert.deepEqual(charts.map((c) => c.title.split(" · ")[0]), ["Environment setup", "Agent", "Verifier", "Whole trial"]);
+    assert.match(charts[1]!.title, /3 trials · median 18 min/);
+    assert.match(charts[1]!.svg, /<title>15 min to 20 min: 3 trials<\/title>/);
+  });
+
+  test("duration bins: nice edges from below the shortest to past the longest, every trial in one bin", () => {
+    assert.deepEqual(durationBins([5, 12, 18, 40, 41, 95]), [
+      { from: 0, to: 20, count: 3 },
+      { from: 20, to: 40, count: 0 },
+      { from: 40, to: 60, count: 2 },
+      { from: 60, to: 80, count: 0 },
+      { from: 80, to: 100, count: 1 },
+    ]);
+    assert.deepEqual(durationBins([60, 60, 60]), [{ from: 60, to: 70, count: 3 }]);
+    assert.deepEqual(durationBins([0.003, 0.003]), [{ from: 0.003, to: 0.0035, count: 2 }], "equal sub-second durations: one bin at them, not at 0");
+    assert.deepEqual(durationBins([]), []);
+    const many = Array.from({ length: 500 }, (_, i) => 30 + (i * 7919) % 900);
+    const bins = durationBins(many);
+    assert.equal(bins.reduce((n, b) => n + b.count, 0), 500);
+    assert.ok(bins.length >= 5 && bins.length <= 12, `${bins.length} bins`);
+    assert.ok(bins[0]!.from <= 30 && bins.at(-1)!.to > Math.max(...many));
+    // Bins of a minute or more are whole minutes, so their edges read exactly.
+    assert.ok(bins.every((b) => (b.to - b.from) % 60 === 0), JSON.stringify(bins[0]));
+  });
+
+  test("bin edges read in the largest unit the bin width is whole in; durations in the unit that suits them", () => {
+    assert.deepEqual([binEdgeLabel(0.05, 0.01), binEdgeLabel(40, 20), binEdgeLabel(720, 120), binEdgeLabel(7200, 3600), binEdgeLabel(90, 30)], ["50 ms", "40 s", "12 min", "2 h", "90 s"]);
+    assert.deepEqual([shortDuration(0.0123), shortDuration(45), shortDuration(1080), shortDuration(9000)], ["12.3 ms", "45 s", "18 min", "2.5 h"]);
   });
 
   test("errors grouped by type with their messages and trials", async () => {
@@ -79,6 +120,15 @@ describe("tmax view API: a job", () => {
     assert.deepEqual(body.errors, [{ type: "AgentTimeoutError", count: 1, messages: [{ message: "agent ran out of time after 900 s", count: 1, trials: ["alpha__ccccccc"] }] }]);
     const failed = body.trials.find((t) => t.name === "alpha__ccccccc")!;
     assert.deepEqual([failed.reward, failed.exceptionType, failed.seconds.verifier], [null, "AgentTimeoutError", null]);
+  });
+
+  test("a job given itself as the directory to view (README: `tmax view jobs/<job>`) is job 0, its trials under it", async () => {
+    const single = new Hono().route("/api", apiRoutes(new Catalog([f.harborJob])));
+    const json = async <T>(path: string): Promise<T> => (await single.request(`http://127.0.0.1${path}`)).json() as Promise<T>;
+    assert.deepEqual((await json<JobsResponse>("/api/jobs")).jobs.map((j) => [j.path, j.name]), [["0", "harbor-job"]]);
+    const job = await json<JobResponse>("/api/job/0");
+    assert.equal(job.trials.length, 3);
+    assert.equal((await json<TrialResponse>(`/api/trial/0/${job.trials[0]!.name}`)).jobPath, "0");
   });
 
   test("a directory that is not a job is a 404", async () => {

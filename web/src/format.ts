@@ -11,6 +11,7 @@ export const fmt = {
   compact: (v: number | null | undefined): string => (isNum(v) ? new Intl.NumberFormat("en-US", { notation: "compact", maximumFractionDigits: 1 }).format(v) : DASH),
   seconds: (v: number | null | undefined): string => {
     if (!isNum(v)) return DASH;
+    if (v > 0 && v < 1) return `${Math.round(v * 1000)} ms`;
     if (v < 120) return `${v.toFixed(1)} s`;
     if (v < 7200) return `${(v / 60).toFixed(1)} min`;
     return `${(v / 3600).toFixed(1)} h`;
