@@ -57,6 +57,8 @@ describe("tmax view in a browser", { skip }, () => {
     assert.equal(await jobs.getByRole("link", { name: "harbor-job" }).count(), 1);
     assert.match(await jobs.innerText(), /terminus-2/);
     assert.match(await jobs.innerText(), /50\.0 ± 0\.0/);
+    // Errors by type, in the row: the Harbor job's one timed-out trial.
+    assert.equal(await jobs.locator("tr", { hasText: "harbor-job" }).locator(".error-types").innerText(), "AgentTimeoutError ×1");
     await page.getByRole("link", { name: "rl-run" }).waitFor();
     await shot("1-jobs");
 
@@ -66,7 +68,12 @@ describe("tmax view in a browser", { skip }, () => {
     const body = await page.locator("#app").innerText();
     assert.match(body, /alpha/);
     assert.match(body, /2\/2/);
-    assert.equal(await page.locator("svg.chart").count(), 2);
+    // The reward histogram, then one duration histogram per phase, each captioned with its median.
+    const captions = await page.locator(".chart-box figcaption").allInnerTexts();
+    assert.equal(captions[0], "Rewards");
+    assert.deepEqual(captions.slice(1).map((c) => c.split(" · ")[0]), ["Environment setup", "Agent", "Verifier", "Whole trial"]);
+    assert.ok(captions.slice(1).every((c) => /4 trials · median /.test(c)), captions.join(" | "));
+    assert.equal(await page.locator(".chart-box svg.chart").count(), 5);
     await shot("2-job");
 
     // The trials table: the first alpha trial, opened from its row with the keyboard (j, Enter).
@@ -130,7 +137,11 @@ describe("tmax view in a browser", { skip }, () => {
     const text = await page.locator("#app").innerText();
     assert.match(text, /1 flipped/);
     // Jobs compare in the order they were ticked: the Harbor job first, tmax's 100 points above it on alpha.
-    assert.match(text, /Δ vs 1: \+100\.0 ± 0\.0 points over 1 common tasks/);
+    assert.match(text, /Δ vs 1: \+100\.0 ± 0\.0 points over 1 common tasks \(95% CI \+100\.0 to \+100\.0\)/);
+    // Per task, the second job's pass rate minus the first's: tmax's alpha gained 100 points; beta is tmax's only.
+    const perTask = page.locator("table.data");
+    assert.equal(await perTask.locator("tr", { hasText: "alpha" }).locator(".gain").innerText(), "+100.0");
+    assert.equal(await perTask.locator("tr", { hasText: "beta" }).locator("td").last().innerText(), "–");
     assert.match(text, /fix-git/);
     await shot("5-compare");
   });
