@@ -16,7 +16,7 @@ import { writeHarborJobs } from "../bench/stats/fixture.js";
 const out = process.argv[2] ?? fileURLToPath(new URL("../docs", import.meta.url));
 const cli = fileURLToPath(new URL("../dist/cli/main.js", import.meta.url));
 const work = mkdtempSync(join(tmpdir(), "tmax-view-shots-"));
-writeHarborJobs(join(work, "jobs"), { jobs: 3, tasks: 30, attempts: 5, seed: 7, trajectoryBytes: 12_000 });
+writeHarborJobs(join(work, "jobs"), { jobs: 3, tasks: 30, attempts: 5, seed: 7, trajectoryBytes: 12_000, varyDurations: true });
 const child = spawn(process.execPath, [cli, "view", work, "--port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
 const url = await new Promise<string>((resolve) =>
   child.stdout.on("data", (d: Buffer) => {

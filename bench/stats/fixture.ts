@@ -14,6 +14,17 @@ export interface FixtureOptions {
   seed: number;
   /** Approximate size of each agent/trajectory.json in bytes. */
   trajectoryBytes: number;
+  /**
+   * Give each trial its own phase durations (a second random stream, so rewards, tokens and everything else stay as
+   * without it); by default every trial takes the same 30 s + 5 s + 20 min + 60 s.
+   */
+  varyDurations?: boolean;
+}
+
+/** Phase lengths in ms: fixed, or drawn from `r` (setup 10–70 s, agent 2–30 min skewed short, verifier 20–120 s). */
+function phaseLengths(r: (() => number) | null): { env: number; agentSetup: number; agent: number; verifier: number } {
+  if (!r) return { env: 30_000, agentSetup: 5_000, agent: 1_200_000, verifier: 60_000 };
+  return { env: 10_000 + Math.floor(r() * 60_000), agentSetup: 2_000 + Math.floor(r() * 6_000), agent: 120_000 + Math.floor(r() ** 2 * 1_680_000), verifier: 20_000 + Math.floor(r() * 100_000) };
 }
 
 /** mulberry32: small, fast, deterministic. */
@@ -97,6 +108,7 @@ export interface FixtureJob {
 /** Writes `opts.jobs` job directories under `root` and returns them. */
 export function writeHarborJobs(root: string, opts: FixtureOptions): FixtureJob[] {
   const r = rng(opts.seed);
+  const durations = opts.varyDurations ? rng(opts.seed + 1) : null;
   const taskNames = Array.from({ length: opts.tasks }, (_, i) => `${sentence(r, 2).replace(/ /g, "-")}-${i}`);
   const jobs: FixtureJob[] = [];
   for (let j = 0; j < opts.jobs; j++) {
@@ -176,6 +188,8 @@ export function writeHarborJobs(root: string, opts: FixtureOptions): FixtureJob[
           job_id: jobId,
         };
         const step = (from: number, len: number): object => ({ started_at: utc(start + from, 123), finished_at: utc(start + from + len, 456) });
+        const len = phaseLengths(durations);
+        const end = len.env + len.agentSetup + len.agent + len.verifier;
         const result = {
           id: uuid(r),
           task_name: task,
@@ -204,11 +218,11 @@ export function writeHarborJobs(root: string, opts: FixtureOptions): FixtureJob[
               }
             : null,
           started_at: utc(start, 789),
-          finished_at: utc(start + 1_500_000, 12),
-          environment_setup: step(0, 30_000),
-          agent_setup: step(30_000, 5_000),
-          agent_execution: step(35_000, 1_200_000),
-          verifier: reward === null ? null : step(1_235_000, 60_000),
+          finished_at: utc(start + (durations ? end : 1_500_000), 12),
+          environment_setup: step(0, len.env),
+          agent_setup: step(len.env, len.agentSetup),
+          agent_execution: step(len.env + len.agentSetup, len.agent),
+          verifier: reward === null ? null : step(len.env + len.agentSetup + len.agent, len.verifier),
         };
         writeFileSync(join(tdir, "config.json"), JSON.stringify(config, null, 4));
         writeFileSync(join(tdir, "result.json"), JSON.stringify(result, null, 4));
