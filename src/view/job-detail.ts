@@ -63,11 +63,11 @@ function rewardHistogram(rows: readonly TrialRow[]): string {
     if (r.reward === null) none++;
     else counts[Math.min(BINS - 1, Math.max(0, Math.floor(r.reward * BINS)))]!++;
   }
-  // Bins [i/10, (i+1)/10), the last one with 1 in it: labelled "0.9+" (short enough for the column), "0.9 to 1" on hover.
+  // Bins [i/10, (i+1)/10), the last one with 1 in it, each labelled by its lower edge (short enough for the column).
   const columns: { label: string; value: number; color: string; tooltip: string }[] = counts.map((value, i) => {
     const from = (i / BINS).toFixed(1);
     const to = i === BINS - 1 ? "1" : ((i + 1) / BINS).toFixed(1);
-    return { label: i === BINS - 1 ? `${from}+` : from, value, color: COLORS.passed, tooltip: `${from} to ${to}${i === BINS - 1 ? " (inclusive)" : ""}: ${value} trials` };
+    return { label: from, value, color: COLORS.passed, tooltip: `${from} to ${to}${i === BINS - 1 ? " (inclusive)" : ""}: ${value} trials` };
   });
   columns.push({ label: "none", value: none, color: COLORS.unfinished, tooltip: `no reward: ${none} trials` });
   return columnChartSvg(columns, { title: "Reward histogram (trials per reward bin)", ...CHART_SIZE, axisLabel: "trials" });
