@@ -4,7 +4,6 @@ import { dirname, join } from "node:path";
 import { after, before, test } from "node:test";
 import { trialResultSchema } from "../../src/harbor/trial-schema.js";
 import { loadHfTokenizer } from "../../src/model/hf/hf-tokenizer.js";
-import { writeQwen3TokenizerDir } from "../../src/model/hf/qwen3-model-dir.js";
 import { promptCodecFor } from "../../src/rl/prompt-codec.js";
 import { readRollouts } from "../../src/rl/rollout-store.js";
 import type { PromptCodec } from "../../src/rl/token-policy.js";
@@ -27,7 +26,9 @@ let server: ScriptedTokenServer;
 const demo = toyTasks().find((t) => t.split === "demo" && t.kind === "count")!;
 
 before(async () => {
-  modelDir = await writeQwen3TokenizerDir(tempDir("tmax-toy-tok-"), "qwen3");
+  // The toy tokenizer: demos.jsonl holds its ids.
+  modelDir = join(tempDir("tmax-toy-tok-"), "tokenizer");
+  cpSync(join(TOY, "tokenizer"), modelDir, { recursive: true });
   const tok = await loadHfTokenizer(modelDir);
   codec = promptCodecFor(tok);
   const turns = toyDemoTurnIds(demo, codec);
