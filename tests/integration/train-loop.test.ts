@@ -177,6 +177,8 @@ test("tmax train: SIGKILL mid-run, then --resume continues at the checkpoint; Ct
   await waitFor("two steps", () => stepsIn(out) >= 2, 180_000);
   const learners = learnerPids(out);
   assert.equal(learners.length, 1, "one learner process");
+  const firstSession = readSessionRecords().find((r) => r.owner.pid === first.pid)?.session;
+  assert.ok(firstSession, "the first run recorded its session");
   process.kill(first.pid!, "SIGKILL");
   await firstDone;
   await waitFor("the orphaned learner to exit", () => !pidAlive(learners[0]!), 30_000);
@@ -209,4 +211,9 @@ test("tmax train: SIGKILL mid-run, then --resume continues at the checkpoint; Ct
   const trained: string[] = [];
   for (let step = 1; step <= total; step++) trained.push(...new Set((await readRollouts(join(out, "rollouts", `step_${step}`))).map((r) => r.groupId)));
   assert.equal(new Set(trained).size, trained.length, `a prompt was trained twice: ${trained.join(" ")}`);
+
+  // The SIGKILLed run's sandboxes are left for `tmax sandboxes prune` (later runs only warn about them).
+  const pruned = await runCli(["sandboxes", "prune"]);
+  assert.equal(pruned.code, 0, pruned.stderr);
+  assert.deepEqual(podmanContainers(`label=tmax.session=${firstSession}`), [], "the killed run's containers were pruned");
 });
