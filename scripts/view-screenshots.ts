@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
+import { launchChromium } from "../tests/helpers/chromium.js";
 import { writeHarborJobs } from "../bench/stats/fixture.js";
 
 const out = process.argv[2] ?? fileURLToPath(new URL("../docs", import.meta.url));
@@ -24,11 +24,7 @@ const url = await new Promise<string>((resolve) =>
     if (m) resolve(m[0]);
   }),
 );
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
-});
+const browser = await launchChromium();
 try {
   for (const scheme of ["light", "dark"] as const) {
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 }, colorScheme: scheme });

@@ -10,10 +10,11 @@
  * An existing OUT is reused stage by stage (the toy script skips what is done); without --keep it is removed first.
  */
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { StepMetrics } from "../../src/rl/train/step-metrics.js";
+import { chromiumInstalled, launchChromium } from "../../tests/helpers/chromium.js";
 
 const { values } = parseArgs({
   options: { out: { type: "string", default: "runs/bench-rl-toy" }, keep: { type: "boolean", default: false }, json: { type: "boolean", default: false } },
@@ -75,10 +76,8 @@ else {
 
 /** A PNG of the run's self-contained chart page, or null without Chromium. */
 async function screenshot(html: string, png: string): Promise<string | null> {
-  const chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => existsSync(p));
-  if (!chromium) return null;
-  const { chromium: launcher } = await import("playwright-core");
-  const browser = await launcher.launch({ executablePath: chromium, args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"] });
+  if (!chromiumInstalled()) return null;
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     await page.goto(`file://${html}`);

@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
-import { appendFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
+import { CHROMIUM_PATH, chromiumInstalled, launchChromium } from "../helpers/chromium.js";
 import { startCli } from "../helpers/cli.js";
 import { tempDir } from "../helpers/task-fixture.js";
 import { SECRET, writeViewFixture, type ViewFixture } from "../helpers/view-fixture.js";
@@ -17,8 +18,7 @@ import { waitFor } from "../helpers/wait.js";
  * /usr/bin/chromium is missing (scripts/setup.sh installs it).
  */
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const skip = existsSync(CHROMIUM) ? false : `no chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`;
+const skip = chromiumInstalled() ? false : `no chromium at ${CHROMIUM_PATH} (apt-get install chromium, or set CHROMIUM_PATH)`;
 
 describe("tmax view in a browser", { skip }, () => {
   let f: ViewFixture;
@@ -34,11 +34,7 @@ describe("tmax view in a browser", { skip }, () => {
     server = startCli(["view", f.root, "--port", "0"]);
     await waitFor("tmax view's URL on stdout", () => /http:\/\/\S+/.test(server.out.stdout), 20_000);
     url = /http:\/\/\S+/.exec(server.out.stdout)![0];
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   });
 
