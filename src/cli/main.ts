@@ -4,7 +4,6 @@ import { TMAX_VERSION } from "../version.js";
 import { errorMessage } from "../util/errors.js";
 import { EXIT, UsageError, type ExitCode } from "./exit-codes.js";
 import { withAgentSettings, withBackend, withDaytonaAutoStop, withEngines, withModelServer, withModelServers, withSandboxBackend } from "./options.js";
-import { trainConfigOptions, trainOverrides } from "./train-flags.js";
 import { collect, nonNegativeInt, nonNegativeNumber, parseEnvPair, parseKwarg, positiveInt, positiveNumber, splitWords } from "./parse.js";
 
 /**
@@ -374,10 +373,15 @@ const train = program
   // The run's flags (--model-dir, --lr, …) belong to `tmax train` only when given before a subcommand, so that
   // `tmax train step --model-dir D` keeps its own.
   .enablePositionalOptions();
-for (const option of trainConfigOptions()) train.addOption(option);
+// The run's flags are read off the train config's zod schema; zod alone takes ~100 ms to load, so they are declared
+// only when the command line names `train` (every other command, `tmax stats` above all, starts without it).
+if (process.argv.slice(2).includes("train")) {
+  const { trainConfigOptions } = await import("./train-flags.js");
+  for (const option of trainConfigOptions()) train.addOption(option);
+}
 train.action(
   handle("train", async (opts: Record<string, unknown>) => {
-    const { trainCommand } = await import("./commands/train.js");
+    const [{ trainCommand }, { trainOverrides }] = await Promise.all([import("./commands/train.js"), import("./train-flags.js")]);
     let overrides: Record<string, unknown>;
     try {
       overrides = trainOverrides(opts);
