@@ -20,12 +20,38 @@ export interface LineChartOptions {
   unitRange?: boolean;
 }
 
+const LEGEND_ROW = 14;
+/** Width of a legend entry at font-size 11: the bullet, the name at ~6.5 px a character, and a gap. */
+const legendEntryWidth = (name: string): number => 16 + Math.ceil(name.length * 6.5) + 14;
+
+/** Where each legend entry goes: left to right, wrapping to a new row where the next would pass the chart's edge. */
+export function legendLayout(names: string[], left: number, maxX: number): { x: number; row: number }[] {
+  let x = left;
+  let row = 0;
+  return names.map((name) => {
+    const w = legendEntryWidth(name);
+    if (x > left && x + w - 14 > maxX) {
+      x = left;
+      row++;
+    }
+    const at = { x, row };
+    x += w;
+    return at;
+  });
+}
+
 export function lineChartSvg(series: LineSeries[], opts: LineChartOptions): string {
   const width = opts.width ?? 420;
-  const height = opts.height ?? 180;
   const left = 44;
   const right = 10;
-  const top = 26;
+  const placed = legendLayout(
+    series.map((s) => s.name),
+    left,
+    width - right,
+  );
+  const extraRows = Math.max(0, ...placed.map((p) => p.row));
+  const height = (opts.height ?? 180) + extraRows * LEGEND_ROW;
+  const top = 26 + extraRows * LEGEND_ROW;
   const bottom = 26;
   const values = series.flatMap((s) => s.values.filter((v): v is number => v !== null && Number.isFinite(v)));
   const minX = opts.xs.length ? Math.min(...opts.xs) : 0;
@@ -53,7 +79,7 @@ export function lineChartSvg(series: LineSeries[], opts: LineChartOptions): stri
       return `<path d="${parts.join("")}" fill="none" stroke="${s.color}" stroke-width="1.5"/>${dots}`;
     })
     .join("");
-  const legend = series.map((s, i) => `<text x="${left + i * 130}" y="12" font-size="11" fill="${s.color}">● ${escapeHtml(s.name)}</text>`).join("");
+  const legend = series.map((s, i) => `<text x="${placed[i]!.x}" y="${12 + placed[i]!.row * LEGEND_ROW}" font-size="11" fill="${s.color}">● ${escapeHtml(s.name)}</text>`).join("");
   const xLabels = `<text x="${left}" y="${height - 8}" font-size="10" fill="#6b7280">step ${minX}</text><text x="${width - right}" y="${height - 8}" font-size="10" fill="#6b7280" text-anchor="end">${maxX}</text>`;
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" role="img" aria-label="${escapeHtml(opts.title)}"><title>${escapeHtml(opts.title)}</title>${grid}${lines}${legend}${xLabels}</svg>`;
 }
