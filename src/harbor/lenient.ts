@@ -85,6 +85,27 @@ export const lenientTrialConfigSchema = z.looseObject({
   job_id: str,
 });
 
+const lenientAgentContextSchema = z.looseObject({
+  n_input_tokens: num,
+  n_cache_tokens: num,
+  n_output_tokens: num,
+  cost_usd: num,
+  rollout_details: z.array(z.unknown()).nullable().optional(),
+  metadata: record,
+});
+
+const lenientVerifierResultSchema = z.looseObject({ rewards: z.record(z.string(), z.number().nullable()).nullable().optional() });
+
+/** One step of a multi-step trial (result.json's step_results[]); its files are under steps/<step_name>/. */
+const lenientStepResultSchema = z.looseObject({
+  step_name: str,
+  agent_result: lenientAgentContextSchema.nullable().optional(),
+  verifier_result: lenientVerifierResultSchema.nullable().optional(),
+  exception_info: lenientExceptionInfoSchema.nullable().optional(),
+  agent_execution: lenientTimingSchema.nullable().optional(),
+  verifier: lenientTimingSchema.nullable().optional(),
+});
+
 /** A trial's result.json. */
 export const lenientTrialResultSchema = z.looseObject({
   id: str,
@@ -103,18 +124,8 @@ export const lenientTrialResultSchema = z.looseObject({
     })
     .nullable()
     .optional(),
-  agent_result: z
-    .looseObject({
-      n_input_tokens: num,
-      n_cache_tokens: num,
-      n_output_tokens: num,
-      cost_usd: num,
-      rollout_details: z.array(z.unknown()).nullable().optional(),
-      metadata: record,
-    })
-    .nullable()
-    .optional(),
-  verifier_result: z.looseObject({ rewards: z.record(z.string(), z.number().nullable()).nullable().optional() }).nullable().optional(),
+  agent_result: lenientAgentContextSchema.nullable().optional(),
+  verifier_result: lenientVerifierResultSchema.nullable().optional(),
   exception_info: lenientExceptionInfoSchema.nullable().optional(),
   started_at: str,
   finished_at: str,
@@ -122,7 +133,8 @@ export const lenientTrialResultSchema = z.looseObject({
   agent_setup: lenientTimingSchema.nullable().optional(),
   agent_execution: lenientTimingSchema.nullable().optional(),
   verifier: lenientTimingSchema.nullable().optional(),
-  step_results: z.array(z.unknown()).nullable().optional(),
+  /** Multi-step trials only: one entry per step that ran, in order. */
+  step_results: z.array(lenientStepResultSchema).nullable().optional(),
 });
 
 const lenientRetrySchema = z.looseObject({
@@ -252,6 +264,7 @@ export const trialSummarySchema = z.object({
  */
 export type TrialSummary = z.output<typeof trialSummarySchema>;
 export type LenientTiming = z.infer<typeof lenientTimingSchema>;
+export type LenientStepResult = z.infer<typeof lenientStepResultSchema>;
 export type LenientTrialConfig = z.infer<typeof lenientTrialConfigSchema>;
 export type LenientTrialResult = z.infer<typeof lenientTrialResultSchema>;
 export type LenientJobConfig = z.infer<typeof lenientJobConfigSchema>;

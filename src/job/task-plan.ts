@@ -1,6 +1,8 @@
 import { basename, resolve } from "node:path";
 import { minimatch } from "minimatch";
 import type { TaskRef } from "../harbor/trial-schema.js";
+import type { ParseOptions } from "../task/config.js";
+import type { ResourceOverrides } from "../task/config-types.js";
 import { discoverTasks, type DiscoveredTasks } from "../task/dataset.js";
 import { taskVerdict } from "../task/problems.js";
 import { gitTaskCacheDir } from "../task/registry/cache-dir.js";
@@ -64,11 +66,11 @@ function selectTasks(tasks: RegistryTask[], ds: DatasetRef, where: string): Regi
 }
 
 /** Each dir read as one task (in order; never as a dataset), with its entry. */
-async function readTasks(dirs: { dir: string; origin: TaskOrigin }[], source: string | null): Promise<Part> {
+async function readTasks(dirs: { dir: string; origin: TaskOrigin }[], source: string | null, parse: ParseOptions): Promise<Part> {
   const origins = new Map<Task, TaskOrigin>();
   const found: DiscoveredTasks = { kind: "dataset", root: dirs[0]?.dir ?? "", source, tasks: [], invalid: [], warnings: [] };
   for (const { dir, origin } of dirs) {
-    const { task, problems } = await inspectTask(dir);
+    const { task, problems } = await inspectTask(dir, parse);
     if (task) {
       origins.set(task, origin);
       found.tasks.push(task);
@@ -80,14 +82,14 @@ async function readTasks(dirs: { dir: string; origin: TaskOrigin }[], source: st
   return { found, source: () => source, origin: (t) => origins.get(t)! };
 }
 
-async function gitTask(e: Extract<JobTaskSource, { kind: "git" }>, opts: PlanOptions): Promise<Part> {
+async function gitTask(e: Extract<JobTaskSource, { kind: "git" }>, opts: PlanOptions, parse: ParseOptions): Promise<Part> {
   const { ref } = e;
   const request: GitTaskRequest = { gitUrl: ref.git_url!, commit: ref.git_commit_id, path: ref.path! };
   const [got] = await checkoutGitTasks([request], { cacheDir: ref.download_dir ?? opts.cacheDir ?? gitTaskCacheDir(), overwrite: ref.overwrite, signal: opts.signal, log: opts.log });
-  return readTasks([{ dir: got!.dir, origin: { ref, resolvedCommit: got!.resolvedCommit } }], ref.source);
+  return readTasks([{ dir: got!.dir, origin: { ref, resolvedCommit: got!.resolvedCommit } }], ref.source, parse);
 }
 
-async function registryDataset(e: Extract<JobTaskSource, { kind: "registry" }>, opts: PlanOptions): Promise<Part> {
+async function registryDataset(e: Extract<JobTaskSource, { kind: "registry" }>, opts: PlanOptions, parse: ParseOptions): Promise<Part> {
   const ds = e.dataset;
   const registry = await loadRegistry({ path: ds.registry_path, url: ds.registry_url });
   const spec = findDataset(registry, ds.name!, ds.version);
@@ -111,24 +113,32 @@ async function registryDataset(e: Extract<JobTaskSource, { kind: "registry" }>, 
     const got = dirOf.get(t);
     return got ? { dir: got.dir, origin: { ref: refOf(t), resolvedCommit: got.resolvedCommit } } : { dir: resolve(t.path), origin: { ref: refOf(t), resolvedCommit: null } };
   });
-  return readTasks(dirs, ds.name);
+  return readTasks(dirs, ds.name, parse);
 }
 
-async function localEntry(e: Extract<JobTaskSource, { kind: "local" }>): Promise<Part> {
-  const found = await discoverTasks(e.path, { include: e.include, exclude: e.exclude, limit: e.limit });
+async function localEntry(e: Extract<JobTaskSource, { kind: "local" }>, parse: ParseOptions): Promise<Part> {
+  const found = await discoverTasks(e.path, { include: e.include, exclude: e.exclude, limit: e.limit }, parse);
   return { found, source: () => (e.singleTask ? e.source : found.source) };
 }
 
+/** The job's environment overrides as the task check takes them: what they replace does not keep a task from running. */
+function jobResourceOverrides(config: JobConfig): ResourceOverrides {
+  const env = config.environment;
+  return { cpus: env.override_cpus, memoryMb: env.override_memory_mb, storageMb: env.override_storage_mb, gpus: env.override_gpus };
+}
+
 /**
- * Every task of the job's tasks[] and datasets[], in Harbor's order. Throws (naming the entry, the registry, the
- * repository) when an entry cannot be resolved; malformed tasks are returned in `found.invalid`, not thrown.
+ * Every task of the job's tasks[] and datasets[], in Harbor's order, checked with the job's environment overrides
+ * (config.json's, so --resume sees them too). Throws (naming the entry, the registry, the repository) when an entry
+ * cannot be resolved; malformed tasks are returned in `found.invalid`, not thrown.
  */
 export async function loadJobTasks(config: JobConfig, opts: PlanOptions = {}): Promise<PlannedTasks> {
+  const parse: ParseOptions = { overrides: jobResourceOverrides(config) };
   const parts: Part[] = [];
   for (const e of jobTaskSources(config)) {
-    if (e.kind === "local") parts.push(await localEntry(e));
-    else if (e.kind === "git") parts.push(await gitTask(e, opts));
-    else parts.push(await registryDataset(e, opts));
+    if (e.kind === "local") parts.push(await localEntry(e, parse));
+    else if (e.kind === "git") parts.push(await gitTask(e, opts, parse));
+    else parts.push(await registryDataset(e, opts, parse));
   }
   const sources = new Map<Task, string | null>();
   const origins = new Map<Task, TaskOrigin>();

@@ -5,6 +5,7 @@ import {
   lenientTrialConfigSchema,
   lenientTrialResultSchema,
   trialSummarySchema,
+  type LenientStepResult,
   type LenientTiming,
   type LenientTrialConfig,
   type LenientTrialResult,
@@ -27,6 +28,7 @@ import { trajectoryFromJson, type AtifTrajectory, type Trajectory } from "./traj
  *                        trajectory.atif.json (older tmax jobs)  …
  *   <trial>/verifier/    reward.json | reward.txt  test-stdout.txt
  *   <trial>/artifacts/
+ *   <trial>/steps/<name>/{agent,verifier,artifacts}/   a multi-step trial's, per step (none of the three at the root)
  *
  * Lazy: `readTrial` only checks the directory; each accessor reads its file on first call and caches the answer
  * (or the error). A file that does not exist reads as null; a file that exists but is malformed rejects with
@@ -61,6 +63,8 @@ export interface TrialView {
   exception(): Promise<string | null>;
   /** Phase timings from result.json; null without result.json. */
   timings(): Promise<TrialTimings | null>;
+  /** A multi-step trial's steps (result.json's step_results, each with its files); null for a single-step trial. */
+  steps(): Promise<TrialStep[] | null>;
   /** Every file and folder of the trial, depth first in name order. */
   files(): Promise<TrialFile[]>;
   /** Any file of the trial as text, by path relative to the trial (null when missing); paths outside are refused. */
@@ -105,6 +109,22 @@ export interface TrialTimings {
   verifier: PhaseTiming | null;
 }
 
+/** One step of a multi-step trial: its entry in result.json's step_results, with what its verifier wrote. */
+export interface TrialStep {
+  name: string;
+  /** steps/<name>, relative to the trial, when it exists; null when the name is no single directory name or the step left no files. */
+  dir: string | null;
+  /** The rewards the step recorded in result.json, else those of its verifier/ reward file; null when it has none. */
+  rewards: Rewards | null;
+  /** What the step's verifier wrote under steps/<name>/verifier/ (nothing when `dir` is null). */
+  verifier: VerifierOutput;
+  /** Whether its verifier ran: recorded rewards, ran without (its error is the step's exception), is running, never ran. */
+  verification: "rewarded" | "failed" | "running" | "not run";
+  exception: { type: string; message: string | null } | null;
+  agentExecution: PhaseTiming | null;
+  verifierTiming: PhaseTiming | null;
+}
+
 export interface TrialFile {
   /** Relative to the trial directory, with "/" separators. */
   path: string;
@@ -141,6 +161,57 @@ async function listTrialFiles(root: string, rel = ""): Promise<TrialFile[]> {
     }
   }
   return out;
+}
+
+/** What a verifier wrote in `dir` (a trial's verifier/, or a step's steps/<name>/verifier/). */
+async function readVerifierDir(dir: string | null): Promise<VerifierOutput> {
+  if (dir === null) return { rewards: null, rewardFile: null, rewardError: null, stdout: null };
+  const [json, txt, stdout] = await Promise.all([
+    readOptionalText(join(dir, "reward.json")),
+    readOptionalText(join(dir, "reward.txt")),
+    readOptionalText(join(dir, "test-stdout.txt")),
+  ]);
+  if (json === null && txt === null) return { rewards: null, rewardFile: null, rewardError: null, stdout };
+  try {
+    const { file, rewards } = rewardsFromFiles({ json, txt });
+    return { rewards, rewardFile: file, rewardError: null, stdout };
+  } catch (err) {
+    return { rewards: null, rewardFile: json !== null ? "reward.json" : "reward.txt", rewardError: errorMessage(err), stdout };
+  }
+}
+
+/** Recorded rewards as numbers (a null value, which lenient readers allow, is left out); null when none were recorded. */
+export function recordedRewards(raw: Record<string, number | null> | null | undefined): Rewards | null {
+  if (!raw) return null;
+  return Object.fromEntries(Object.entries(raw).filter((e): e is [string, number] => typeof e[1] === "number"));
+}
+
+/**
+ * steps/<name> of a trial when `name` is one directory name (result.json is data: never a path out) and it is a
+ * directory there (not a link to one elsewhere).
+ */
+async function stepDirOf(trialDir: string, name: string): Promise<string | null> {
+  if (name === "" || name === "." || name === ".." || /[/\\\0]/.test(name)) return null;
+  const rel = `steps/${name}`;
+  return (await lstat(join(trialDir, rel)).catch(() => null))?.isDirectory() ? rel : null;
+}
+
+async function readStep(trialDir: string, r: LenientStepResult, index: number): Promise<TrialStep> {
+  const name = r.step_name ?? `step ${index + 1}`;
+  const dir = r.step_name ? await stepDirOf(trialDir, r.step_name) : null;
+  const verifier = await readVerifierDir(dir === null ? null : join(trialDir, dir, "verifier"));
+  const recorded = recordedRewards(r.verifier_result?.rewards);
+  const ex = r.exception_info ?? null;
+  return {
+    name,
+    dir,
+    rewards: recorded ?? verifier.rewards,
+    verifier,
+    verification: recorded ? "rewarded" : !r.verifier ? "not run" : r.verifier.finished_at ? "failed" : "running",
+    exception: ex ? { type: ex.exception_type ?? "UnknownError", message: ex.exception_message ?? null } : null,
+    agentExecution: phase(r.agent_execution),
+    verifierTiming: phase(r.verifier),
+  };
 }
 
 /** Opens the read model of one trial directory; throws TrialDirError when it is not a directory. */
@@ -192,20 +263,7 @@ export async function readTrial(dir: string): Promise<TrialView> {
       if (legacy && legacy.format !== "atif") throw new FileFormatError(legacy.file, "", "expected an ATIF document, found chat messages");
       return legacy;
     }),
-    verifier: once(async () => {
-      const [json, txt, stdout] = await Promise.all([
-        readOptionalText(join(paths.verifier, "reward.json")),
-        readOptionalText(join(paths.verifier, "reward.txt")),
-        readOptionalText(join(paths.verifier, "test-stdout.txt")),
-      ]);
-      if (json === null && txt === null) return { rewards: null, rewardFile: null, rewardError: null, stdout };
-      try {
-        const { file, rewards } = rewardsFromFiles({ json, txt });
-        return { rewards, rewardFile: file, rewardError: null, stdout };
-      } catch (err) {
-        return { rewards: null, rewardFile: json !== null ? "reward.json" : "reward.txt", rewardError: errorMessage(err), stdout };
-      }
-    }),
+    verifier: once(() => readVerifierDir(paths.verifier)),
     stepTimings: once(() => readOptionalJsonDocument(join(paths.agent, "timing.json"), stepTimingsSchema)),
     log: once(() => readOptionalText(paths.log)),
     exception: once(() => readOptionalText(paths.exception)),
@@ -219,6 +277,10 @@ export async function readTrial(dir: string): Promise<TrialView> {
         agent_execution: phase(r.agent_execution),
         verifier: phase(r.verifier),
       };
+    }),
+    steps: once(async () => {
+      const stepResults = (await result())?.step_results;
+      return stepResults ? Promise.all(stepResults.map((r, i) => readStep(dir, r, i))) : null;
     }),
     files: once(() => listTrialFiles(dir)),
     text: async (relativePath: string) => {

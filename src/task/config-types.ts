@@ -22,6 +22,18 @@ export interface McpServer {
   args: string[];
 }
 
+/**
+ * The job's `--override-cpus`, `--override-memory-mb`, `--override-storage-mb` and `--override-gpus` (config.json's
+ * `environment.override_*`): each one given replaces the task's own value in every container of its trials (the
+ * verifier's included); null or absent = the task's value.
+ */
+export interface ResourceOverrides {
+  cpus?: number | null;
+  memoryMb?: number | null;
+  storageMb?: number | null;
+  gpus?: number | null;
+}
+
 /** An environment definition: the task's [environment], or a separate verifier's [verifier.environment]. */
 export interface EnvironmentConfig {
   buildTimeoutSec: number;

@@ -7,7 +7,7 @@ import { tomlField, type TaskProblem } from "./problems.js";
 import { runProblems } from "./runnable.js";
 import { migrateLegacySizes } from "./legacy-sizes.js";
 import { detectGeneration, type Generation } from "./generation.js";
-import type { AgentConfig, Artifact, EnvironmentConfig, Healthcheck, StepConfig, TaskConfig, VerifierConfig } from "./config-types.js";
+import type { AgentConfig, Artifact, EnvironmentConfig, Healthcheck, ResourceOverrides, StepConfig, TaskConfig, VerifierConfig } from "./config-types.js";
 import {
   taskTomlSchema,
   type RawAgent,
@@ -33,6 +33,8 @@ type ParseOutcome = { config: TaskConfig; problems: TaskProblem[] } | { config: 
 export interface ParseOptions {
   /** When given, resource limits beyond this host are reported as warnings (as `tasks check` does). */
   host?: HostCapacity;
+  /** The job's --override-* values: a resource they replace is not the task's to check (a GPU task with --override-gpus 0 runs). */
+  overrides?: ResourceOverrides;
 }
 
 /**
@@ -62,7 +64,7 @@ export function parseTaskToml(text: string, file = "task.toml", opts: ParseOptio
   }
   const problems: TaskProblem[] = [];
   const config = normalize(parsed.data, detectGeneration(data), file, problems);
-  problems.push(...runProblems(config, data, file, opts.host));
+  problems.push(...runProblems(config, data, file, opts));
   return { config, problems };
 }
 

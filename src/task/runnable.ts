@@ -1,4 +1,4 @@
-import type { EnvironmentConfig, TaskConfig } from "./config-types.js";
+import type { EnvironmentConfig, ResourceOverrides, TaskConfig } from "./config-types.js";
 import { hostLimitProblem, sizeLimitProblem, type HostCapacity } from "./limits.js";
 import { phaseOverrideProblem } from "./network-policy.js";
 import type { TaskProblem } from "./problems.js";
@@ -7,9 +7,16 @@ import { MAIN_SERVICE } from "./artifact-rules.js";
 
 /**
  * What keeps a valid task from running here (severity "unrunnable": tmax refuses it rather than run it wrong) and
- * what is worth a warning, from its configuration alone. The task directory's own checks (container definition,
- * compose files) are in task.ts.
+ * what is worth a warning, from its configuration and the job's resource overrides. The task directory's own checks
+ * (container definition, compose files) are in task.ts.
  */
+
+/** What the check takes besides the task: this host's capacity (warnings beyond it) and the job's overrides. */
+export interface RunContext {
+  host?: HostCapacity;
+  /** A value given here replaces the task's own in every container, so the task's own is neither checked nor used. */
+  overrides?: ResourceOverrides;
+}
 
 type Raw = Record<string, unknown>;
 
@@ -25,22 +32,35 @@ function sizeSource(raw: Raw | undefined, legacy: "memory" | "storage", mb: numb
   return typeof text === "string" ? { key: legacy, shown: `"${text}" (${mb} MB)` } : { key: `${legacy}_mb`, shown: `${mb} MB` };
 }
 
-function environmentProblems(env: EnvironmentConfig, section: string, raw: Raw | undefined, file: string, host: HostCapacity | undefined): TaskProblem[] {
+/** A GPU request is the task's own unless --override-gpus replaces it (0 runs the task without GPUs). */
+function gpuProblem(env: EnvironmentConfig, override: number | null): { severity: "unrunnable" | "warning"; message: string } | null {
+  if (!((env.gpus ?? 0) > 0)) return null;
+  const asked = `${env.gpus} GPU(s)${env.gpuTypes?.length ? ` (${env.gpuTypes.join(", ")})` : ""}`;
+  if (override === null) return { severity: "unrunnable", message: `${asked}: tmax does not give containers GPUs (--override-gpus 0 runs the task without them)` };
+  if (override === env.gpus) return null;
+  return { severity: "warning", message: `${asked} replaced by --override-gpus ${override}${override === 0 ? ": the task runs without GPUs" : ""}` };
+}
+
+function environmentProblems(env: EnvironmentConfig, section: string, raw: Raw | undefined, file: string, ctx: RunContext): TaskProblem[] {
+  const { host, overrides = {} } = ctx;
   const out: TaskProblem[] = [];
   const unrunnable = (key: string, message: string): void => void out.push({ file, field: `[${section}].${key}`, message, severity: "unrunnable" });
   const warning = (key: string, message: string): void => void out.push({ file, field: `[${section}].${key}`, message, severity: "warning" });
 
   if (env.os === "windows") unrunnable("os", '"windows": Windows tasks need a Windows container host; tmax runs Linux containers');
-  if ((env.gpus ?? 0) > 0) unrunnable("gpus", `${env.gpus} GPU(s)${env.gpuTypes?.length ? ` (${env.gpuTypes.join(", ")})` : ""}: tmax does not give containers GPUs`);
+  const gpus = gpuProblem(env, overrides.gpus ?? null);
+  if (gpus) (gpus.severity === "unrunnable" ? unrunnable : warning)("gpus", gpus.message);
   if (env.tpu) unrunnable("tpu", `a TPU slice (${env.tpu.type}, ${env.tpu.topology}): tmax does not give containers TPUs`);
-  if (env.cpus !== null && env.cpus <= 0) unrunnable("cpus", `${env.cpus} is not a CPU count a container can have (must be > 0)`);
-  if (env.cpus !== null && env.cpus > 0 && host) {
-    const beyond = hostLimitProblem("cpus", env.cpus, host);
-    if (beyond) warning("cpus", `${env.cpus} is ${beyond}`);
+  const cpus = overrides.cpus == null ? env.cpus : null;
+  if (cpus !== null && cpus <= 0) unrunnable("cpus", `${cpus} is not a CPU count a container can have (must be > 0)`);
+  if (cpus !== null && cpus > 0 && host) {
+    const beyond = hostLimitProblem("cpus", cpus, host);
+    if (beyond) warning("cpus", `${cpus} is ${beyond}`);
   }
   for (const kind of ["memory", "storage"] as const) {
+    const overridden = (kind === "memory" ? overrides.memoryMb : overrides.storageMb) != null;
     const mb = kind === "memory" ? env.memoryMb : env.storageMb;
-    if (mb === null) continue;
+    if (mb === null || overridden) continue;
     const { key, shown } = sizeSource(raw, kind, mb);
     const invalid = sizeLimitProblem(kind, mb);
     if (invalid) unrunnable(key, `${shown} is ${invalid}`);
@@ -69,16 +89,16 @@ export function sidecarServices(config: TaskConfig): string[] {
   return [...names].sort();
 }
 
-export function runProblems(config: TaskConfig, data: Raw, file: string, host: HostCapacity | undefined): TaskProblem[] {
+export function runProblems(config: TaskConfig, data: Raw, file: string, ctx: RunContext = {}): TaskProblem[] {
   const out: TaskProblem[] = [];
   // use.computer's simulator pin: the task drives a device's screen (Harbor's use-computer / cua-cloud environments).
   if (tableAt(data, ["ios"])) {
     out.push({ file, field: "[ios]", message: "an iOS simulator: computer-use environments (Harbor's use-computer, cua-cloud) are not run by tmax", severity: "unrunnable" });
   }
   const push = (p: TaskProblem | null): void => void (p && out.push(p));
-  out.push(...environmentProblems(config.environment, "environment", tableAt(data, ["environment"]), file, host));
+  out.push(...environmentProblems(config.environment, "environment", tableAt(data, ["environment"]), file, ctx));
   if (config.verifier.environment) {
-    out.push(...environmentProblems(config.verifier.environment, "verifier.environment", tableAt(data, ["verifier", "environment"]), file, undefined));
+    out.push(...environmentProblems(config.verifier.environment, "verifier.environment", tableAt(data, ["verifier", "environment"]), file, { overrides: ctx.overrides }));
   }
   push(timeoutProblem(config.agent.timeoutSec, "[agent].timeout_sec", file));
   push(timeoutProblem(config.verifier.timeoutSec, "[verifier].timeout_sec", file));
@@ -95,7 +115,7 @@ export function runProblems(config: TaskConfig, data: Raw, file: string, host: H
       push(phaseOverrideProblem(step.verifier.network ?? config.verifier.network, baseline, `${section}.verifier`, file));
     }
     if (step.verifier.environment) {
-      out.push(...environmentProblems(step.verifier.environment, `${section}.verifier.environment`, tableAt(data, ["steps", i, "verifier", "environment"]), file, undefined));
+      out.push(...environmentProblems(step.verifier.environment, `${section}.verifier.environment`, tableAt(data, ["steps", i, "verifier", "environment"]), file, { overrides: ctx.overrides }));
     }
   });
   return out;

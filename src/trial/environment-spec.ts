@@ -7,7 +7,7 @@ import type { ComposeService } from "../task/compose.js";
 import type { TaskNetworkPolicy } from "../task/network-policy.js";
 import { resolveEnvMap } from "../task/templating.js";
 import type { Task } from "../task/task.js";
-import type { EnvironmentConfig } from "../task/config-types.js";
+import type { EnvironmentConfig, ResourceOverrides } from "../task/config-types.js";
 import type { VerifierEnvironmentDefinition } from "../task/verifier-environment.js";
 
 /**
@@ -21,13 +21,6 @@ export function imageSourceFor(task: Task): ImageSource {
   return task.dockerfile
     ? { kind: "image", name: image, fallbackContext: task.environmentDir }
     : { kind: "image", name: image, files: task.environmentDir };
-}
-
-export interface ResourceOverrides {
-  cpus?: number | null;
-  memoryMb?: number | null;
-  storageMb?: number | null;
-  gpus?: number | null;
 }
 
 /** What a trial (or any caller running a task) adds to the task's own [environment]. */

@@ -150,6 +150,24 @@ export interface TrialFileInfo {
   size: number;
 }
 
+/** One step of a multi-step trial, as the trial page lists it. */
+export interface TrialStepInfo {
+  name: string;
+  /** steps/<name> relative to the trial (its agent/, verifier/, artifacts/), null when the step left no files. */
+  dir: string | null;
+  rewards: Record<string, number> | null;
+  /** The step's reward file under steps/<name>/verifier/, when it wrote one. */
+  rewardFile: string | null;
+  rewardError: string | null;
+  /** rewarded: the verifier recorded rewards; failed: it ran without (see exception); running; not run. */
+  verification: "rewarded" | "failed" | "running" | "not run";
+  exception: { type: string; message: string | null } | null;
+  agentSeconds: number | null;
+  verifierSeconds: number | null;
+  /** steps/<name>/verifier/test-stdout.txt. */
+  verifierStdout: string | null;
+}
+
 export interface TrialResponse {
   path: string;
   name: string;
@@ -166,6 +184,8 @@ export interface TrialResponse {
   instruction: string | null;
   files: TrialFileInfo[];
   hasTrajectory: boolean;
+  /** A multi-step trial's steps in the order they ran; null for a single-step trial. */
+  steps: TrialStepInfo[] | null;
   /** The previous and next trial of the job (name order), for keyboard navigation. */
   previous: string | null;
   next: string | null;

@@ -1,7 +1,7 @@
 import { relative } from "node:path";
-import { readTrial, type TrialView } from "../store/trial.js";
+import { readTrial, recordedRewards, type TrialStep, type TrialView } from "../store/trial.js";
 import type { Trajectory } from "../store/trajectory.js";
-import type { TrialResponse } from "./api-types.js";
+import type { TrialResponse, TrialStepInfo } from "./api-types.js";
 import { trajectoryView } from "./trajectory-steps.js";
 
 /** The trial page and the trajectory page, from the store's trial read model (store/trial.ts). */
@@ -22,6 +22,21 @@ function instructionOf(t: Trajectory | null): string | null {
   return typeof m === "string" ? m : null;
 }
 
+function stepInfo(s: TrialStep): TrialStepInfo {
+  return {
+    name: s.name,
+    dir: s.dir,
+    rewards: s.rewards,
+    rewardFile: s.verifier.rewardFile,
+    rewardError: s.verifier.rewardError,
+    verification: s.verification,
+    exception: s.exception,
+    agentSeconds: s.agentExecution?.seconds ?? null,
+    verifierSeconds: s.verifierTiming?.seconds ?? null,
+    verifierStdout: s.verifier.stdout,
+  };
+}
+
 export interface Siblings {
   previous: string | null;
   next: string | null;
@@ -29,7 +44,7 @@ export interface Siblings {
 
 export async function trialDetail(path: string, jobPath: string, dir: string, siblings: Siblings): Promise<TrialResponse> {
   const trial = await readTrial(dir);
-  const [result, verifier, exceptionText, timings, files] = await Promise.all([trial.result(), trial.verifier(), trial.exception(), trial.timings(), trial.files()]);
+  const [result, verifier, exceptionText, timings, files, steps] = await Promise.all([trial.result(), trial.verifier(), trial.exception(), trial.timings(), trial.files(), trial.steps()]);
   let trajectory: Trajectory | null = null;
   let trajectoryError = false;
   try {
@@ -45,7 +60,8 @@ export async function trialDetail(path: string, jobPath: string, dir: string, si
     task: result?.task_name ?? null,
     agent: result?.agent_info?.name ?? null,
     model: result?.agent_info?.model_info?.name ?? null,
-    rewards: verifier.rewards ?? null,
+    // A multi-step trial has no verifier/ of its own: its rewards are the ones result.json combined from its steps.
+    rewards: verifier.rewards ?? (steps ? recordedRewards(result?.verifier_result?.rewards) : null),
     rewardFile: verifier.rewardFile,
     rewardError: verifier.rewardError,
     exception: ex || exceptionText
@@ -56,6 +72,7 @@ export async function trialDetail(path: string, jobPath: string, dir: string, si
     instruction: instructionOf(trajectory),
     files,
     hasTrajectory: trajectory !== null || trajectoryError,
+    steps: steps?.map(stepInfo) ?? null,
     ...siblings,
   };
 }

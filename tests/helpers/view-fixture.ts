@@ -17,6 +17,9 @@ import { QWEN3_TOKENIZER_DIR } from "./tiny-model.js";
  *
  *   root/tmax/tmax-job/          a job written by tmax's runner (runJob on a provider that does nothing): tasks alpha
  *                                (reward 1) and beta (reward 0) × 2 attempts; the agent leaves tmax's trajectory files
+ *   root/tmax/tmax-steps-job/    a tmax job of one multi-step task, staged: steps 01-prepare (reward 1), 02-build
+ *                                (reward 0) and 03-check (no reward file: RewardFileNotFoundError), each with its own
+ *                                verifier output (STEP_STDOUT)
  *   root/harbor/harbor-job/      a Harbor 0.6.x job written by hand: terminus-2 ATIF trajectories, fix-git solved once
  *                                of two, build-x failed with AgentTimeoutError (no reward); agent/leak → outside
  *   root/runs/rl-run/            a `tmax train` out dir: 3 lines of metrics.jsonl, rollouts/step_2/ (2 rollouts),
@@ -109,6 +112,39 @@ async function writeTmaxJob(jobDir: string): Promise<void> {
   });
 }
 
+/** What the verifier of each step of the multi-step task prints (steps/<name>/verifier/test-stdout.txt). */
+export const STEP_STDOUT = (step: string): string => `tests of ${step} ran\n`;
+export const STEP_NAMES = ["01-prepare", "02-build", "03-check"];
+
+const stepAgent: Agent = {
+  name: "step-agent",
+  version: "1.0.0",
+  modelInfo: null,
+  setup: () => Promise.resolve(),
+  run: (instruction, _e, ctx) => {
+    writeFileSync(join(ctx.logsDir, "notes.txt"), instruction);
+    return Promise.resolve();
+  },
+};
+
+async function writeStepsJob(jobDir: string): Promise<void> {
+  const ds = tempDir("tmax-view-steps-");
+  const toml = `schema_version = "1.4"\n${STEP_NAMES.map((n) => `[[steps]]\nname = "${n}"\n`).join("")}`;
+  writeTask(ds, "staged", { toml, instruction: null, files: Object.fromEntries(STEP_NAMES.map((n) => [`steps/${n}/instruction.md`, `Do ${n}.\n`])) });
+  const found = await discoverTasks(ds);
+  const rewards = [1, 0, null];
+  await runJob({
+    jobDir,
+    config: buildJobConfig(runOptions({ path: ds, nAttempts: 1, agent: "nop" })),
+    tasks: found.tasks,
+    source: found.source,
+    provider: fakeProvider({ rewardFor: (_task, run) => rewards[run] ?? null, testStdout: (_task, run) => STEP_STDOUT(STEP_NAMES[run]!) }),
+    makeAgent: () => stepAgent,
+    signal: new AbortController().signal,
+    invocation: ["tmax", "run"],
+  });
+}
+
 function harborTrial(task: string, id: string, reward: number | null, exception: string | null): Record<string, unknown> {
   const at = (min: number): string => `2025-11-20T10:${String(min).padStart(2, "0")}:00.000001Z`;
   return {
@@ -167,6 +203,7 @@ export interface ViewFixture {
   root: string;
   outside: string;
   tmaxJob: string;
+  stepsJob: string;
   harborJob: string;
   run: string;
   corpus: string;
@@ -178,8 +215,9 @@ export async function writeViewFixture(): Promise<ViewFixture> {
   const outside = join(base, "outside");
   mkdirSync(outside, { recursive: true });
   writeFileSync(join(outside, "secret.txt"), SECRET);
-  const f = { root, outside, tmaxJob: join(root, "tmax", "tmax-job"), harborJob: join(root, "harbor", "harbor-job"), run: join(root, "runs", "rl-run"), corpus: join(root, "corpora", "gen-1") };
+  const f = { root, outside, tmaxJob: join(root, "tmax", "tmax-job"), stepsJob: join(root, "tmax", "tmax-steps-job"), harborJob: join(root, "harbor", "harbor-job"), run: join(root, "runs", "rl-run"), corpus: join(root, "corpora", "gen-1") };
   await writeTmaxJob(f.tmaxJob);
+  await writeStepsJob(f.stepsJob);
   writeHarborJob(f.harborJob, outside);
   await writeRun(f.run);
   const list = specs(3);

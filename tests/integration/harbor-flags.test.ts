@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { CLI, REPO, podmanContainers, runCli } from "../helpers/cli.js";
@@ -84,6 +84,33 @@ describe("environment flags", () => {
     assert.match(result.exception_info?.exception_message ?? "", /dropped the request for 1 GPU\(s\)/);
     assert.equal(result.verifier_result, null);
     assert.equal(json<{ environment: { override_gpus: number } }>(join(work, "jobs", "gp", "config.json")).environment.override_gpus, 1);
+  });
+
+  test("--override-gpus 0 runs a GPU task without GPUs (without it the task is skipped with the reason); --resume keeps the override", async () => {
+    const work = tempDir("tmax-gpu-task-");
+    const task = writeTask(work, "gpu-task", { toml: 'schema_version = "1.4"\n[agent]\ntimeout_sec = 60\n[verifier]\ntimeout_sec = 60\n[environment]\ngpus = 1\n' });
+    const skipped = await runCli(["run", "-p", task, "-o", join(work, "jobs"), "--job-name", "plain", "--json"]);
+    assert.equal(skipped.code, 1, skipped.stderr);
+    assert.match(skipped.stderr, /○ gpu-task: skipped, valid but not runnable here\n\s+gpu-task\/task\.toml: \[environment\]\.gpus: 1 GPU\(s\): tmax does not give containers GPUs/);
+
+    const r = await runCli(["run", "-p", task, "--override-gpus", "0", "-o", join(work, "jobs"), "--job-name", "g0", "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual([summary(r.stdout).n_trials, summary(r.stdout).mean], [1, 1]);
+    assert.match(r.stderr, /gpu-task\/task\.toml: \[environment\]\.gpus: 1 GPU\(s\) replaced by --override-gpus 0: the task runs without GPUs/);
+    const jobDir = join(work, "jobs", "g0");
+    assert.equal(json<{ environment: { override_gpus: number } }>(join(jobDir, "config.json")).environment.override_gpus, 0);
+
+    // --resume reads the override from config.json: the discarded trial runs again instead of the task being skipped.
+    const [first] = trials(jobDir);
+    rmSync(join(jobDir, first!), { recursive: true });
+    const resumed = await runCli(["run", "--resume", jobDir, "--json"]);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.doesNotMatch(resumed.stderr, /not runnable here/);
+    assert.deepEqual([summary(resumed.stdout).n_trials, summary(resumed.stdout).mean], [1, 1]);
+    const [again] = trials(jobDir);
+    const result = json<{ verifier_result: { rewards: { reward: number } }; config: { environment: { override_gpus: number } } }>(join(jobDir, again!, "result.json"));
+    assert.deepEqual([result.verifier_result.rewards.reward, result.config.environment.override_gpus], [1, 0]);
+    assert.deepEqual(podmanContainers(`label=tmax.job=${json<{ id: string }>(join(jobDir, "result.json")).id}`), [], "its containers are removed");
   });
 
   test("--mounts-json: a host dir mounted read-only into every container", async () => {

@@ -11,9 +11,9 @@ import { SECRET, writeViewFixture, type ViewFixture } from "../helpers/view-fixt
 import { waitFor } from "../helpers/wait.js";
 
 /**
- * `tmax view` end to end: the compiled CLI serves a root holding a tmax job, a Harbor job, a training run and a
- * generated corpus, and Debian's chromium (headless, driven by playwright-core) walks jobs → job → trial →
- * trajectory, jobs → compare, a training run with its rollouts' tokens, and a corpus, asserting what is visible. Screenshots go to
+ * `tmax view` end to end: the compiled CLI serves a root holding a tmax job, a multi-step one, a Harbor job, a
+ * training run and a generated corpus, and Debian's chromium (headless, driven by playwright-core) walks jobs → job →
+ * trial → trajectory, a multi-step trial's steps, jobs → compare, a training run with its rollouts' tokens, and a corpus, asserting what is visible. Screenshots go to
  * $TMAX_VIEW_SCREENSHOTS (default: a temp dir, named in the output). Skipped, saying why, only when
  * /usr/bin/chromium is missing (scripts/setup.sh installs it).
  */
@@ -117,6 +117,44 @@ describe("tmax view in a browser", { skip }, () => {
     await page.reload();
     await page.locator("article.step.current").waitFor();
     assert.equal(await page.locator("article.step.current").getAttribute("data-step"), "3");
+  });
+
+  test("a multi-step trial lists its steps, each step's verifier output to expand; job data stays text", async () => {
+    await page.goto(`${url}#/job/0/tmax/tmax-steps-job`);
+    await page.getByRole("heading", { name: "Tasks (1)" }).waitFor();
+    assert.match(await page.locator("table.data").first().innerText(), /staged/, "the per-task table as for any job");
+    const trialLink = page.getByRole("link", { name: /^staged__/ }).first();
+    const trialName = await trialLink.innerText();
+    // A step's exception message with markup in it: it must show as text, never become an element.
+    const resultFile = join(f.stepsJob, trialName, "result.json");
+    const original = readFileSync(resultFile, "utf8");
+    const result = JSON.parse(original) as { step_results: { exception_info: { exception_message: string } | null }[] };
+    result.step_results[2]!.exception_info!.exception_message = '<img src=x id="injected"> no reward file';
+    writeFileSync(resultFile, JSON.stringify(result));
+    try {
+      await trialLink.click();
+      await page.getByRole("heading", { name: "Steps (3)" }).waitFor();
+      assert.match(await page.locator("#app").innerText(), /reward = 0\.500 \(result\.json, from its steps\)/);
+      const rows = page.locator("table.trial-steps tbody tr");
+      assert.equal(await rows.count(), 3);
+      const row = async (step: string): Promise<string> => page.locator(`table.trial-steps tr[data-step="${step}"]`).innerText();
+      assert.match(await row("01-prepare"), /01-prepare\s+reward = 1\.000\s+rewarded \(reward\.txt\)\s+\d+ ms/);
+      assert.match(await row("02-build"), /reward = 0\.000\s+rewarded/);
+      assert.match(await row("03-check"), /none\s+failed\s+.*RewardFileNotFoundError/);
+      // Each step's verifier output is collapsed until opened, with a link to the raw file.
+      const output = page.locator('details.step-output[data-step="02-build"]');
+      assert.equal(await output.getByText("tests of 02-build ran").isVisible(), false);
+      await output.locator("summary").click();
+      await output.getByText("tests of 02-build ran").waitFor();
+      assert.match((await output.getByRole("link").getAttribute("href")) ?? "", /steps\/02-build\/verifier\/test-stdout\.txt$/);
+      const failed = page.locator('details.step-output[data-step="03-check"]');
+      await failed.locator("summary").click();
+      assert.match(await failed.innerText(), /RewardFileNotFoundError: <img src=x id="injected"> no reward file/);
+      assert.equal(await page.locator("#injected").count(), 0, "the message is a text node, not markup");
+      await shot("3b-trial-steps");
+    } finally {
+      writeFileSync(resultFile, original);
+    }
   });
 
   test("compare two jobs from the jobs page", async () => {

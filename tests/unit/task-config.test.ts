@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { parseTaskToml } from "../../src/task/config.js";
+import type { ResourceOverrides } from "../../src/task/config-types.js";
+import { taskVerdict } from "../../src/task/problems.js";
 import { parseSizeToMb } from "../../src/task/sizes.js";
 import { stripCanary } from "../../src/task/canary.js";
 import { resolveHostTemplate } from "../../src/task/templating.js";
@@ -285,6 +287,50 @@ describe("resource limits no container can have: valid for Harbor, not runnable 
     ]);
     assert.deepEqual(one("memory_mb = 1024\ncpus = 2", host).problems, [], "what the host has is fine");
     assert.deepEqual(one('memory = "4G"\ncpus = 4').problems, [], "no host given, no host warnings");
+  });
+});
+
+describe("the job's resource overrides (--override-*): a value they replace does not keep the task from running", () => {
+  const check = (text: string, overrides?: ResourceOverrides) => {
+    const r = parseTaskToml(text, "t/task.toml", { overrides });
+    return { runnable: taskVerdict(r.problems).runnable, problems: r.problems.map((p) => [p.severity, p.field, p.message]) };
+  };
+  const GPU_TASK = 'schema_version = "1.4"\n[environment]\ngpus = 2\ngpu_types = ["H100"]\n';
+
+  test("a GPU task: not runnable without --override-gpus, with the reason and the way out", () => {
+    assert.deepEqual(check(GPU_TASK), {
+      runnable: false,
+      problems: [["unrunnable", "[environment].gpus", "2 GPU(s) (H100): tmax does not give containers GPUs (--override-gpus 0 runs the task without them)"]],
+    });
+    assert.equal(check(GPU_TASK, { cpus: 2, memoryMb: 4096, storageMb: null, gpus: null }).runnable, false, "other overrides do not lift it");
+  });
+
+  test("--override-gpus 0 runs it without GPUs (a warning says so); another count replaces the task's and is asked of the engine", () => {
+    assert.deepEqual(check(GPU_TASK, { gpus: 0 }), {
+      runnable: true,
+      problems: [["warning", "[environment].gpus", "2 GPU(s) (H100) replaced by --override-gpus 0: the task runs without GPUs"]],
+    });
+    assert.deepEqual(check(GPU_TASK, { gpus: 1 }), { runnable: true, problems: [["warning", "[environment].gpus", "2 GPU(s) (H100) replaced by --override-gpus 1"]] });
+    assert.deepEqual(check(GPU_TASK, { gpus: 2 }), { runnable: true, problems: [] }, "the same count: nothing to say");
+    assert.deepEqual(check('schema_version = "1.4"\n', { gpus: 1 }), { runnable: true, problems: [] }, "a task without GPUs is not touched");
+  });
+
+  test("a separate verifier's GPUs are replaced too (the overrides apply to every container of the trial)", () => {
+    const text = 'schema_version = "1.4"\n[verifier.environment]\ngpus = 1\n';
+    assert.deepEqual(check(text).problems.map((p) => p[1]), ["[verifier.environment].gpus"]);
+    assert.equal(check(text, { gpus: 0 }).runnable, true);
+  });
+
+  test("CPUs, memory and storage no container can have are not checked when an override replaces them", () => {
+    const text = 'schema_version = "1.4"\n[environment]\ncpus = 0\nmemory_mb = 1\nstorage_mb = 0\n';
+    assert.deepEqual(check(text).problems.map((p) => p[1]), ["[environment].cpus", "[environment].memory_mb", "[environment].storage_mb"]);
+    assert.deepEqual(check(text, { cpus: 1, memoryMb: 512 }).problems.map((p) => p[1]), ["[environment].storage_mb"]);
+    assert.equal(check(text, { cpus: 1, memoryMb: 512, storageMb: 1024 }).runnable, true);
+  });
+
+  test("a host warning is about the value that runs: the override's, not the task's", () => {
+    const r = parseTaskToml('schema_version = "1.4"\n[environment]\ncpus = 64\nmemory_mb = 999999\n', "t/task.toml", { host: { memoryMb: 1024, cpus: 2 }, overrides: { cpus: 1, memoryMb: 512 } });
+    assert.deepEqual(r.problems, []);
   });
 });
 

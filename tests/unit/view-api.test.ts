@@ -9,7 +9,7 @@ import { apiRoutes } from "../../src/view/api.js";
 import { Catalog } from "../../src/view/catalog.js";
 import { binEdgeLabel, durationBins, shortDuration } from "../../src/view/phase-durations.js";
 import { PathMissing, PathRefused, ViewRoots } from "../../src/view/roots.js";
-import { INSTRUCTION, SECRET, writeViewFixture, type ViewFixture } from "../helpers/view-fixture.js";
+import { INSTRUCTION, SECRET, STEP_NAMES, STEP_STDOUT, writeViewFixture, type ViewFixture } from "../helpers/view-fixture.js";
 
 // The viewer's JSON API on real job directories: one written by tmax's runner, one in Harbor's layout, a training run.
 
@@ -29,6 +29,7 @@ async function get<T>(path: string): Promise<{ status: number; body: T; type: st
 }
 
 const TMAX_JOB = "0/tmax/tmax-job";
+const STEPS_JOB = "0/tmax/tmax-steps-job";
 const HARBOR_JOB = "0/harbor/harbor-job";
 
 async function trialNames(job: string): Promise<string[]> {
@@ -39,7 +40,7 @@ describe("tmax view API: the jobs list", () => {
   test("finds tmax's and Harbor's jobs recursively, and the training run, but not trials or folders of jobs", async () => {
     const { status, body } = await get<JobsResponse>("/api/jobs");
     assert.equal(status, 200);
-    assert.deepEqual(body.jobs.map((j) => j.path).sort(), [HARBOR_JOB, TMAX_JOB]);
+    assert.deepEqual(body.jobs.map((j) => j.path).sort(), [HARBOR_JOB, TMAX_JOB, STEPS_JOB]);
     assert.deepEqual(body.runs.map((r) => r.path), ["0/runs/rl-run"]);
     assert.equal(body.runs[0]!.steps, 3);
     assert.deepEqual(body.corpora, [{ path: "0/corpora/gen-1", name: "gen-1", accepted: 2, rejected: 1 }]);
@@ -187,6 +188,50 @@ describe("tmax view API: a trial and its trajectory", () => {
     assert.deepEqual([body.previous, body.next], [names[0], names[2]]);
     assert.equal(body.jobPath, TMAX_JOB);
     assert.equal(body.hasTrajectory, true);
+  });
+
+  test("a multi-step trial: each step with its rewards, verifier outcome, durations and verifier output; the job's tables as for any trial", async () => {
+    const job = (await get<JobResponse>(`/api/job/${STEPS_JOB}`)).body;
+    assert.deepEqual(job.tasks.map((t) => [t.task, t.attempts, t.mean]), [["staged", 1, 0.5]], "the per-task table: the trial's reward (the mean over its steps)");
+    const [name] = job.trials.map((t) => t.name);
+    const { status, body } = await get<TrialResponse>(`/api/trial/${STEPS_JOB}/${name}`);
+    assert.equal(status, 200);
+    assert.deepEqual(body.rewards, { reward: 0.5 }, "from result.json: the trial has no verifier/ of its own");
+    const steps = body.steps!;
+    assert.deepEqual(
+      steps.map((s) => [s.name, s.dir, s.rewards, s.rewardFile, s.verification, s.exception?.type ?? null, s.verifierStdout]),
+      [
+        ["01-prepare", "steps/01-prepare", { reward: 1 }, "reward.txt", "rewarded", null, STEP_STDOUT("01-prepare")],
+        ["02-build", "steps/02-build", { reward: 0 }, "reward.txt", "rewarded", null, STEP_STDOUT("02-build")],
+        ["03-check", "steps/03-check", null, null, "failed", "RewardFileNotFoundError", STEP_STDOUT("03-check")],
+      ],
+    );
+    assert.deepEqual(steps.map((s) => s.name), STEP_NAMES);
+    assert.ok(steps.every((s) => typeof s.agentSeconds === "number" && typeof s.verifierSeconds === "number"), JSON.stringify(steps));
+    // Each step's verifier output is a raw file of the trial too.
+    const raw = await get<string>(`/api/file/${STEPS_JOB}/${name}/steps/02-build/verifier/test-stdout.txt`);
+    assert.deepEqual([raw.status, raw.body], [200, STEP_STDOUT("02-build")]);
+    // A single-step trial has no steps.
+    const single = await get<TrialResponse>(`/api/trial/${TMAX_JOB}/${(await trialNames(TMAX_JOB))[0]}`);
+    assert.equal(single.body.steps, null);
+  });
+
+  test("a step's name in result.json is data, never a path: one that is not a single directory name has no files", async () => {
+    const [name] = await trialNames(STEPS_JOB);
+    const file = join(f.stepsJob, name!, "result.json");
+    const original = readFileSync(file, "utf8");
+    const result = JSON.parse(original) as { step_results: { step_name: string }[] };
+    // From steps/: four levels up is the root, where the Harbor job has a trial with a verifier output of its own.
+    result.step_results[0]!.step_name = "../../../../harbor/harbor-job/fix-git__aaaaaaa";
+    result.step_results[1]!.step_name = "..";
+    writeFileSync(file, JSON.stringify(result));
+    try {
+      const { body } = await get<TrialResponse>(`/api/trial/${STEPS_JOB}/${name}`);
+      assert.deepEqual(body.steps!.map((s) => [s.dir, s.verifierStdout, s.rewardFile]).slice(0, 2), [[null, null, null], [null, null, null]]);
+      assert.deepEqual(body.steps![0]!.rewards, { reward: 1 }, "what result.json recorded is still shown");
+    } finally {
+      writeFileSync(file, original);
+    }
   });
 
   test("a failed Harbor trial: the exception with its traceback, no reward", async () => {

@@ -5,8 +5,12 @@ import { fmt } from "../format.js";
 import { setPageKeys } from "../keys.js";
 import { baseName, link, type PageContext } from "../page.js";
 import { href } from "../routes.js";
+import { stepsSection } from "./trial-steps.js";
 
-/** A trial: rewards, timings, the exception with its traceback, the instruction, the verifier's output, every file. */
+/**
+ * A trial: rewards, timings, the exception with its traceback, a multi-step trial's steps, the instruction, the
+ * verifier's output, every file.
+ */
 
 const PHASES = ["environment_setup", "agent_setup", "agent_execution", "verifier", "trial"] as const;
 
@@ -33,6 +37,12 @@ function fileList(t: TrialResponse): HTMLElement {
   );
 }
 
+/** Where the rewards come from: the trial's reward file, or (a multi-step trial) result.json, from its steps. */
+function rewardSource(t: TrialResponse): HTMLElement | null {
+  if (t.rewardFile) return h("span", { class: "muted small" }, ` (verifier/${t.rewardFile})`);
+  return t.steps && t.rewards ? h("span", { class: "muted small" }, " (result.json, from its steps)") : null;
+}
+
 export async function trialPage(ctx: PageContext, path: string): Promise<void> {
   const t = await api.trial(path);
   const jobName = baseName(t.jobPath);
@@ -54,15 +64,16 @@ export async function trialPage(ctx: PageContext, path: string): Promise<void> {
       keyValues([
         ["Task", t.task ?? "–"],
         ["Agent / model", `${t.agent ?? "–"} / ${t.model ?? "–"}`],
-        ["Rewards", [h("span", { class: t.rewards ? "" : "muted" }, rewards), t.rewardFile ? h("span", { class: "muted small" }, ` (verifier/${t.rewardFile})`) : null]],
+        ["Rewards", [h("span", { class: t.rewards ? "" : "muted" }, rewards), rewardSource(t)]],
         ["Exception", t.exception ? h("span", { class: "warn" }, t.exception.type) : "none"],
       ]),
       t.rewardError ? h("p", { class: "warn" }, `reward file unusable: ${t.rewardError}`) : null,
     ),
     t.exception ? section(`Exception: ${t.exception.type}`, t.exception.message ? h("p", {}, t.exception.message) : null, t.exception.traceback ? expandableText(t.exception.traceback, 4000) : null) : null,
+    t.steps ? section(`Steps (${t.steps.length})`, stepsSection(t, t.steps)) : null,
     section("Timings", timingsTable(t)),
     section("Instruction", t.instruction ? expandableText(t.instruction, 3000, "pre prose") : h("p", { class: "muted" }, "not recorded (no trajectory)")),
-    section("Verifier output", t.verifierStdout ? expandableText(t.verifierStdout, 6000) : h("p", { class: "muted" }, "no verifier/test-stdout.txt")),
+    t.steps ? null : section("Verifier output", t.verifierStdout ? expandableText(t.verifierStdout, 6000) : h("p", { class: "muted" }, "no verifier/test-stdout.txt")),
     section(`Files (${t.files.filter((f) => f.type === "file").length})`, fileList(t)),
   );
   setPageKeys({ previous: sibling(t.previous), next: sibling(t.next), up: href.job(t.jobPath) });
