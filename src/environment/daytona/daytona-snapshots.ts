@@ -15,6 +15,8 @@ import { SingleFlight } from "../../util/single-flight.js";
 const BUILD_POLL_MS = 2000;
 
 const BUILDING = new Set(["building", "pending", "pulling", "snapshotting"]);
+/** A deleted snapshot's state until Daytona has taken it away. */
+const REMOVING = "removing";
 
 /** Resolves with `p`, or rejects with the signal's reason as soon as it aborts (`p` itself goes on). */
 function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
@@ -71,9 +73,10 @@ export class DaytonaSnapshots {
     const force = !!opts.forceBuild;
     if (source.kind === "image" && !(force && source.fallbackContext)) {
       const name = this.nameForImage(source.name, resources);
-      return this.once(`${name}:`, async () => {
+      // --force-build of an image with no Dockerfile: the snapshot is made again from the image, pulled anew.
+      return this.once(`${name}:${force ? "force" : ""}`, async () => {
         try {
-          return await this.snapshot(name, () => Image.base(source.name), resources, false, shown, opts.log);
+          return await this.snapshot(name, () => Image.base(source.name), resources, force, shown, opts.log);
         } catch (err) {
           if (!(err instanceof ImageBuildError)) throw err;
           if (!source.fallbackContext) throw new ImageUnavailableError(`${shown}: Daytona could not pull image "${source.name}": ${err.message}`, { cause: err });
@@ -114,6 +117,20 @@ export class DaytonaSnapshots {
     });
   }
 
+  /**
+   * Waits until Daytona has taken away the snapshot called `name`: deleting one only marks it `removing` (Daytona
+   * removes it later) and no snapshot of that name can be created meanwhile (HTTP 409). Resolves with the snapshot
+   * that then has the name (one another run created since), or null.
+   */
+  private async gone(name: string, log: PrepareImageOptions["log"]): Promise<Snapshot | null> {
+    for (let told = false; ; told = true) {
+      const s = await this.find(name);
+      if (s?.state !== REMOVING) return s;
+      if (!told) log?.(`waiting for Daytona to remove snapshot ${name}`);
+      await sleep(BUILD_POLL_MS, this.signal);
+    }
+  }
+
   /** Waits while the snapshot builds; resolves with its final state (null: it went away). */
   private async settled(name: string): Promise<Snapshot | null> {
     for (;;) {
@@ -132,6 +149,7 @@ export class DaytonaSnapshots {
     log: PrepareImageOptions["log"],
   ): Promise<string> {
     let existing = await this.find(name);
+    if (existing?.state === REMOVING) existing = await this.gone(name, log);
     if (existing && BUILDING.has(existing.state)) {
       log?.(`Daytona snapshot ${name} is being built by another run; waiting for it`);
       existing = await this.settled(name);
@@ -143,6 +161,10 @@ export class DaytonaSnapshots {
     if (existing) {
       log?.(force ? `rebuilding Daytona snapshot ${name} (--force-build)` : `Daytona snapshot ${name} is ${existing.state}; building it again`);
       await this.remove(existing);
+      if (await this.gone(name, log)) {
+        log?.(`Daytona snapshot ${name} was created by another run meanwhile; waiting for it`);
+        return this.built(name, shown);
+      }
     }
     log?.(`building Daytona snapshot ${name}`);
     try {
@@ -162,6 +184,11 @@ export class DaytonaSnapshots {
       }
       log?.(`Daytona snapshot ${name} was created by another run meanwhile; waiting for it`);
     }
+    return this.built(name, shown);
+  }
+
+  /** `name` once the snapshot has finished building; ImageBuildError when it did not become active. */
+  private async built(name: string, shown: string): Promise<string> {
     const done = await this.settled(name);
     if (done?.state !== "active") {
       const why = done ? `${done.state}${done.errorReason ? `: ${done.errorReason}` : ""}` : "it was removed";
