@@ -396,6 +396,27 @@ describe("-e daytona against a local stand-in of Daytona's API (the SDK pointed 
     assert.deepEqual(standin.liveSandboxes(), []);
   });
 
+  test("a docker_image the stand-in cannot pull: the task's Dockerfile is built instead (reward 1); with no Dockerfile the trial fails with ImageUnavailableError", async () => {
+    const ds = tempDir("tmax-daytona-nopull-");
+    // Nothing listens on localhost:1: the pull fails at once, as a pull from a registry Daytona cannot reach.
+    const toml = IMAGE_TOML.replace("debian:bookworm-slim", "localhost:1/tmax-no-such-image:1");
+    writeTask(ds, "nopull-fallback", { toml });
+    writeTask(ds, "nopull-alone", { toml, dockerfile: null });
+    const jobs = tempDir();
+    const r = await runCli(["run", "-p", ds, "-a", "oracle", "-e", "daytona", "-n", "2", "-o", jobs, "--job-name", "nopull", "--json"], { env: cliEnv() });
+    assert.equal(r.code, 0, r.stderr);
+    const results = [...trialResults(join(jobs, "nopull")).entries()].map(([dir, text]) => {
+      const res = JSON.parse(text) as { exception_info: { exception_type: string; exception_message: string } | null; verifier_result: { rewards: { reward: number } } | null };
+      return [dir.replace(/__.*/, ""), res.exception_info?.exception_type ?? null, res.verifier_result?.rewards.reward ?? null, res.exception_info?.exception_message ?? ""] as const;
+    });
+    const byTask = new Map(results.map(([task, ...rest]) => [task, rest]));
+    assert.deepEqual(byTask.get("nopull-fallback")?.slice(0, 2), [null, 1]);
+    assert.equal(byTask.get("nopull-alone")?.[0], "ImageUnavailableError");
+    assert.match(byTask.get("nopull-alone")?.[2] ?? "", /Daytona could not pull image "localhost:1\/tmax-no-such-image:1"/);
+    assert.deepEqual(snapshotsOfJob(join(jobs, "nopull")).map((n) => n.replace(/-[0-9a-f]{20}-/, "-")), ["tmax-env-default"], "one sandbox: from the Dockerfile's snapshot");
+    assert.deepEqual(standin.liveSandboxes(), []);
+  });
+
   test("Ctrl-C mid-job leaves no sandbox in the stand-in (their containers gone too); --resume completes the job with every trial's result; every sandbox asked for the job's auto-stop", async () => {
     const ds = tempDir("tmax-daytona-resume-");
     writeTask(ds, "resume-fast");

@@ -68,22 +68,23 @@ export class DaytonaSnapshots {
     return untilAborted(this.shared(source, resources, opts), opts.signal);
   }
 
-  private shared(source: ImageSource, resources: DaytonaResources, opts: PrepareImageOptions): Promise<string> {
+  private async shared(source: ImageSource, resources: DaytonaResources, opts: PrepareImageOptions): Promise<string> {
     const shown = opts.displayName ?? (source.kind === "image" ? source.name : source.context);
     const force = !!opts.forceBuild;
     if (source.kind === "image" && !(force && source.fallbackContext)) {
       const name = this.nameForImage(source.name, resources);
-      // --force-build of an image with no Dockerfile: the snapshot is made again from the image, pulled anew.
-      return this.once(`${name}:${force ? "force" : ""}`, async () => {
-        try {
-          return await this.snapshot(name, () => Image.base(source.name), resources, force, shown, opts.log);
-        } catch (err) {
-          if (!(err instanceof ImageBuildError)) throw err;
-          if (!source.fallbackContext) throw new ImageUnavailableError(`${shown}: Daytona could not pull image "${source.name}": ${err.message}`, { cause: err });
-          opts.log?.(`Daytona could not use image ${source.name} (${shortMessage(err)}); building ${join(source.fallbackContext, "Dockerfile")} instead`);
-          return this.fromContext(source.fallbackContext, resources, false, shown, opts.log);
-        }
-      });
+      // Only the image's snapshot is shared: tasks with one image may differ in their fallback (a Dockerfile or none),
+      // so each falls back on its own. --force-build of an image with no Dockerfile makes the snapshot again from the
+      // image, pulled anew.
+      try {
+        return await this.once(`${name}:${force ? "force" : ""}`, () => this.snapshot(name, () => Image.base(source.name), resources, force, source.name, opts.log));
+      } catch (err) {
+        if (!(err instanceof ImageBuildError)) throw err;
+        const why = err.message.startsWith(`${source.name}: `) ? err.message.slice(source.name.length + 2) : err.message;
+        if (!source.fallbackContext) throw new ImageUnavailableError(`${shown}: Daytona could not pull image "${source.name}": ${why}`, { cause: err });
+        opts.log?.(`Daytona could not use image ${source.name} (${shortMessage(why)}); building ${join(source.fallbackContext, "Dockerfile")} instead`);
+        return this.fromContext(source.fallbackContext, resources, false, shown, opts.log);
+      }
     }
     const context = source.kind === "build" ? source.context : source.fallbackContext!;
     return this.fromContext(context, resources, force, shown, opts.log);
