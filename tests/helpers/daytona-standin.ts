@@ -56,6 +56,8 @@ export interface DaytonaStandin {
   apiKey: string;
   /** Every CreateSandbox body the SDK sent, in order. */
   created: CreateSandbox[];
+  /** Every CreateSnapshot body the SDK sent, in order (refused ones too). */
+  snapshotCreates: CreateSnapshot[];
   /** Every request (method and path below /api or /toolbox), in order. */
   requests: { method: string; path: string }[];
   sandboxes: Map<string, StandinSandbox>;
@@ -117,8 +119,23 @@ function multipartFiles(files: { name: "file" | "error"; filename: string; data:
   return { body: Buffer.concat([...parts, Buffer.from(`--${boundary}--\r\n`)]), boundary };
 }
 
-/** Starts the stand-in with its own podman service; `apiKey` is the only key it accepts. */
-export async function startDaytonaStandin(opts: { apiKey?: string } = {}): Promise<DaytonaStandin> {
+/**
+ * Daytona's check of an image name to pull (`imageName`; a `buildInfo` image is not checked): a tag or a digest is
+ * required and `:latest` refused. The message, or null when the name is accepted.
+ */
+function imageNameError(name: string): string | null {
+  if (name.includes("@sha256:")) return /@sha256:[a-f0-9]{64}$/.test(name) ? null : "Invalid digest format. Must be image@sha256:64_hex_characters";
+  if (!name.includes(":") || name.endsWith(":")) return "Image name must include a tag (e.g., ubuntu:22.04) or digest (@sha256:...)";
+  if (name.endsWith(":latest")) return 'Images with tag ":latest" are not allowed';
+  return null;
+}
+
+/**
+ * Starts the stand-in with its own podman service; `apiKey` is the only key it accepts. A deleted snapshot is
+ * `removing` for `snapshotRemovalMs` before it goes, as on Daytona (which takes it away later), and its name cannot
+ * be created again meanwhile.
+ */
+export async function startDaytonaStandin(opts: { apiKey?: string; snapshotRemovalMs?: number } = {}): Promise<DaytonaStandin> {
   const apiKey = opts.apiKey ?? `standin-${randomUUID()}`;
   const runId = randomUUID();
   const service = await PodmanService.start();
@@ -127,6 +144,7 @@ export async function startDaytonaStandin(opts: { apiKey?: string } = {}): Promi
   const snapshots = new Map<string, StandinSnapshot>();
   const objects = new Map<string, Buffer>();
   const created: CreateSandbox[] = [];
+  const snapshotCreates: CreateSnapshot[] = [];
   const requests: { method: string; path: string }[] = [];
   const faults: Fault[] = [];
   const images = new Set<string>();
@@ -221,9 +239,18 @@ export async function startDaytonaStandin(opts: { apiKey?: string } = {}): Promi
     const s = snapshots.get(c.req.param("name")) ?? [...snapshots.values()].find((x) => x.dto.id === c.req.param("name"));
     return s ? c.json(s.dto) : fail(c, 404, `snapshot ${c.req.param("name")} not found`);
   });
+  // As Daytona's API: `buildInfo` (an SDK Image: Image.base, Image.fromDockerfile) is built from its Dockerfile text
+  // and uploaded context; otherwise `imageName` (a plain string image) is pulled. A name taken (by any snapshot, one
+  // being removed too) is HTTP 409.
   app.post("/api/snapshots", async (c) => {
     const req = await c.req.json<CreateSnapshot>();
-    if (snapshots.has(req.name)) return fail(c, 409, `snapshot ${req.name} already exists`);
+    snapshotCreates.push(req);
+    if (!req.buildInfo) {
+      if (!req.imageName) return fail(c, 400, "Must specify an image name");
+      const invalid = imageNameError(req.imageName);
+      if (invalid) return fail(c, 400, invalid);
+    }
+    if (snapshots.has(req.name)) return fail(c, 409, `Snapshot with name "${req.name}" already exists for this organization`);
     const now = new Date();
     const snap: StandinSnapshot = {
       image: `localhost/daytona-standin-${runId.slice(0, 8)}:${req.name}`,
@@ -253,7 +280,8 @@ export async function startDaytonaStandin(opts: { apiKey?: string } = {}): Promi
   app.delete("/api/snapshots/:id", (c) => {
     const s = [...snapshots.values()].find((x) => x.dto.id === c.req.param("id"));
     if (!s) return fail(c, 404, "snapshot not found");
-    snapshots.delete(s.dto.name);
+    s.dto.state = "removing";
+    setTimeout(() => snapshots.get(s.dto.name) === s && snapshots.delete(s.dto.name), opts.snapshotRemovalMs ?? 1000).unref();
     return c.body(null, 200);
   });
 
@@ -456,6 +484,7 @@ export async function startDaytonaStandin(opts: { apiKey?: string } = {}): Promi
     apiUrl: `${base}/api`,
     apiKey,
     created,
+    snapshotCreates,
     requests,
     sandboxes,
     snapshots,

@@ -6,10 +6,11 @@ import { openDaytonaProvider, type DaytonaProvider } from "../../src/environment
 import type { Environment } from "../../src/environment/environment.js";
 import { loadTask } from "../../src/task/task.js";
 import { environmentSpecFor } from "../../src/trial/environment-spec.js";
-import { finished, runCli, startCli } from "../helpers/cli.js";
+import type { Sandbox as SandboxDto } from "@daytona/api-client";
+import { finished, runCli, startCli, type CliResult } from "../helpers/cli.js";
 import { startDaytonaStandin, type DaytonaStandin } from "../helpers/daytona-standin.js";
 import { taskRepo, writeRegistry } from "../helpers/git-registry.js";
-import { tempDir, writeTask } from "../helpers/task-fixture.js";
+import { PASS_IF_FILE_TEST, tempDir, writeTask } from "../helpers/task-fixture.js";
 import { waitFor } from "../helpers/wait.js";
 
 /**
@@ -27,6 +28,34 @@ const logLines: string[] = [];
 
 /** The environment the CLI runs with: the stand-in's URL and key, and this file's session records. */
 const cliEnv = (): NodeJS.ProcessEnv => ({ DAYTONA_API_KEY: standin.apiKey, DAYTONA_API_URL: standin.apiUrl, TMAX_SESSIONS_DIR: sessions });
+
+/** A TB2-style task.toml: the environment is a registry image (`[environment].docker_image`). */
+const IMAGE_TOML = 'schema_version = "1.1"\n[environment]\ndocker_image = "debian:bookworm-slim"\n[agent]\ntimeout_sec = 60\n[verifier]\ntimeout_sec = 60\n';
+
+interface Summary {
+  n_trials: number;
+  mean: number;
+}
+const pick = (s: Summary): Summary => ({ n_trials: s.n_trials, mean: s.mean });
+
+/** The snapshot of every sandbox the stand-in was asked to create for the job in `jobDir`. */
+function snapshotsOfJob(jobDir: string): string[] {
+  const job = (JSON.parse(readFileSync(join(jobDir, "result.json"), "utf8")) as { id: string }).id;
+  return standin.created.filter((c) => c.labels?.["tmax.job"] === job).map((c) => c.snapshot ?? "");
+}
+
+/** The result.json text of each finished trial of the job (not the cancelled ones), by trial dir. */
+function trialResults(jobDir: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const e of readdirSync(jobDir, { withFileTypes: true })) {
+    const file = join(jobDir, e.name, "result.json");
+    if (!e.isDirectory() || !existsSync(file)) continue;
+    const text = readFileSync(file, "utf8");
+    const r = JSON.parse(text) as { finished_at: string | null; exception_info: { exception_type: string } | null };
+    if (r.finished_at && r.exception_info?.exception_type !== "CancelledError") out.set(e.name, text);
+  }
+  return out;
+}
 
 before(async () => {
   standin = await startDaytonaStandin();
@@ -300,6 +329,130 @@ describe("-e daytona against a local stand-in of Daytona's API (the SDK pointed 
     const flag = await runCli(["run", "-p", "examples/tasks/hello-world", "--daytona-target", "eu", "-o", jobs], { env });
     assert.equal(flag.code, 2);
     assert.match(flag.stderr, /'daytona_target' for the podman environment.*the --daytona-\* flags are for -e daytona/);
+  });
+
+  test("a docker_image task (Terminal-Bench 2.0's shape) runs from a snapshot of Image.base(<image>), not its Dockerfile, and scores 1 with its oracle; tasks and later runs with that image reuse the snapshot", async () => {
+    const ds = tempDir("tmax-daytona-img-");
+    // TB2's shape: a docker_image and an environment/Dockerfile (only the fallback), which here would not even build.
+    writeTask(ds, "img-tb2", { toml: IMAGE_TOML, dockerfile: "FROM debian:bookworm-slim\nRUN exit 1\n", solveSh: "#!/bin/bash\ntouch done\n", testSh: PASS_IF_FILE_TEST("done") });
+    // A docker_image alone: environment/'s files are copied into the workdir.
+    writeTask(ds, "img-files", {
+      toml: IMAGE_TOML,
+      dockerfile: null,
+      files: { "environment/input.txt": "42\n" },
+      solveSh: "#!/bin/bash\ncp input.txt answer.txt\n",
+      testSh: '#!/bin/bash\nif [ "$(cat answer.txt)" = 42 ]; then echo 1; else echo 0; fi > /logs/verifier/reward.txt\n',
+    });
+    const jobs = tempDir();
+    const builds = standin.snapshotCreates.length;
+    const first = await runCli(["run", "-p", ds, "-a", "oracle", "-e", "daytona", "-n", "2", "-o", jobs, "--job-name", "img1", "--json"], { env: cliEnv() });
+    assert.equal(first.code, 0, first.stderr);
+    assert.deepEqual(pick(JSON.parse(first.stdout) as Summary), { n_trials: 2, mean: 1 });
+    const made = standin.snapshotCreates.slice(builds);
+    assert.equal(made.length, 1, "one snapshot for the two tasks of one image");
+    const [req] = made;
+    assert.match(req!.name, /^tmax-img-[0-9a-f]{20}-default$/);
+    // What the SDK sends for Image.base(image): a build of `FROM <image>` with no context, not a Dockerfile's text.
+    assert.deepEqual(req!.buildInfo, { contextHashes: [], dockerfileContent: "FROM debian:bookworm-slim\n" });
+    assert.equal(req!.imageName, undefined);
+    assert.equal(standin.snapshots.get(req!.name)?.dto.state, "active");
+    assert.deepEqual(snapshotsOfJob(join(jobs, "img1")), [req!.name, req!.name]);
+
+    const second = await runCli(["run", "-p", join(ds, "img-files"), "-a", "oracle", "-e", "daytona", "-o", jobs, "--job-name", "img2", "--json"], { env: cliEnv() });
+    assert.equal(second.code, 0, second.stderr);
+    assert.equal((JSON.parse(second.stdout) as Summary).mean, 1);
+    assert.equal(standin.snapshotCreates.length, builds + 1, "the second run reused the snapshot: no create");
+    assert.deepEqual(snapshotsOfJob(join(jobs, "img2")), [req!.name]);
+    assert.deepEqual(standin.liveSandboxes(), []);
+  });
+
+  test("--force-build makes cached snapshots again (a Dockerfile task's from its Dockerfile, a docker_image task's from the image; TB2's shape builds its Dockerfile), waiting while Daytona removes the old ones", async () => {
+    const ds = tempDir("tmax-daytona-force-");
+    writeTask(ds, "force-dockerfile", { dockerfile: "FROM debian:bookworm-slim\nWORKDIR /app\nRUN echo force > /force\n" });
+    writeTask(ds, "force-image", { toml: IMAGE_TOML, dockerfile: null, solveSh: "#!/bin/bash\ntouch done\n", testSh: PASS_IF_FILE_TEST("done") });
+    writeTask(ds, "force-tb2", { toml: IMAGE_TOML, dockerfile: "FROM debian:bookworm-slim\nRUN echo tb2 > /tb2\n", solveSh: "#!/bin/bash\ntouch done\n", testSh: PASS_IF_FILE_TEST("done") });
+    const jobs = tempDir();
+    const run = (name: string, ...flags: string[]): Promise<CliResult> =>
+      runCli(["run", "-p", ds, "-a", "oracle", "-e", "daytona", "-n", "3", "-o", jobs, "--job-name", name, "--json", ...flags], { env: cliEnv() });
+    const cached = await run("cached");
+    assert.equal(cached.code, 0, cached.stderr);
+    assert.equal((JSON.parse(cached.stdout) as Summary).mean, 1);
+    const [dockerfileSnap, imageSnap] = [...new Set(snapshotsOfJob(join(jobs, "cached")))].sort();
+    assert.match(dockerfileSnap!, /^tmax-env-/);
+    assert.match(imageSnap!, /^tmax-img-/);
+    const builds = standin.snapshotCreates.length;
+    const deletes = standin.requests.filter((q) => q.method === "DELETE" && q.path.startsWith("/api/snapshots/")).length;
+
+    const forced = await run("forced", "--force-build");
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.deepEqual(pick(JSON.parse(forced.stdout) as Summary), { n_trials: 3, mean: 1 });
+    const made = standin.snapshotCreates.slice(builds);
+    const tb2Snap = made.find((r) => r.buildInfo?.dockerfileContent.includes("echo tb2"))?.name;
+    assert.match(tb2Snap ?? "", /^tmax-env-/, "TB2's shape with --force-build builds its Dockerfile");
+    assert.deepEqual(made.map((r) => r.name).sort(), [dockerfileSnap, tb2Snap, imageSnap].sort(), "each snapshot made once more, the cached ones again under their names");
+    assert.deepEqual(made.find((r) => r.name === imageSnap)?.buildInfo, { contextHashes: [], dockerfileContent: "FROM debian:bookworm-slim\n" });
+    assert.equal(standin.requests.filter((q) => q.method === "DELETE" && q.path.startsWith("/api/snapshots/")).length, deletes + 2, "the two cached snapshots were deleted first");
+    assert.deepEqual(snapshotsOfJob(join(jobs, "forced")).sort(), [dockerfileSnap, tb2Snap, imageSnap].sort());
+    assert.deepEqual(standin.liveSandboxes(), []);
+  });
+
+  test("a docker_image the stand-in cannot pull: the task's Dockerfile is built instead (reward 1); with no Dockerfile the trial fails with ImageUnavailableError", async () => {
+    const ds = tempDir("tmax-daytona-nopull-");
+    // Nothing listens on localhost:1: the pull fails at once, as a pull from a registry Daytona cannot reach.
+    const toml = IMAGE_TOML.replace("debian:bookworm-slim", "localhost:1/tmax-no-such-image:1");
+    writeTask(ds, "nopull-fallback", { toml });
+    writeTask(ds, "nopull-alone", { toml, dockerfile: null });
+    const jobs = tempDir();
+    const r = await runCli(["run", "-p", ds, "-a", "oracle", "-e", "daytona", "-n", "2", "-o", jobs, "--job-name", "nopull", "--json"], { env: cliEnv() });
+    assert.equal(r.code, 0, r.stderr);
+    const results = [...trialResults(join(jobs, "nopull")).entries()].map(([dir, text]) => {
+      const res = JSON.parse(text) as { exception_info: { exception_type: string; exception_message: string } | null; verifier_result: { rewards: { reward: number } } | null };
+      return [dir.replace(/__.*/, ""), res.exception_info?.exception_type ?? null, res.verifier_result?.rewards.reward ?? null, res.exception_info?.exception_message ?? ""] as const;
+    });
+    const byTask = new Map(results.map(([task, ...rest]) => [task, rest]));
+    assert.deepEqual(byTask.get("nopull-fallback")?.slice(0, 2), [null, 1]);
+    assert.equal(byTask.get("nopull-alone")?.[0], "ImageUnavailableError");
+    assert.match(byTask.get("nopull-alone")?.[2] ?? "", /Daytona could not pull image "localhost:1\/tmax-no-such-image:1"/);
+    assert.deepEqual(snapshotsOfJob(join(jobs, "nopull")).map((n) => n.replace(/-[0-9a-f]{20}-/, "-")), ["tmax-env-default"], "one sandbox: from the Dockerfile's snapshot");
+    assert.deepEqual(standin.liveSandboxes(), []);
+  });
+
+  test("Ctrl-C mid-job leaves no sandbox in the stand-in (their containers gone too); --resume completes the job with every trial's result; every sandbox asked for the job's auto-stop", async () => {
+    const ds = tempDir("tmax-daytona-resume-");
+    writeTask(ds, "resume-fast");
+    for (const n of ["resume-slow-1", "resume-slow-2"]) writeTask(ds, n, { solveSh: "#!/bin/bash\nsleep 10\ntouch /app/done\n" });
+    const jobs = tempDir();
+    const jobDir = join(jobs, "resumed");
+    const jobId = (): string => (JSON.parse(readFileSync(join(jobDir, "result.json"), "utf8")) as { id: string }).id;
+    const live = (): SandboxDto[] => standin.liveSandboxes().filter((d) => d.labels["tmax.job"] === jobId());
+    const child = startCli(["run", "-p", ds, "-a", "oracle", "-e", "daytona", "-n", "3", "--daytona-auto-stop", "7", "-o", jobs, "--job-name", "resumed"], { env: cliEnv() });
+    await waitFor("the fast trial done and the slow ones running", () => existsSync(join(jobDir, "result.json")) && trialResults(jobDir).size === 1 && live().length === 2, 120_000);
+    const before = trialResults(jobDir);
+    const running = live().map((d) => standin.sandboxes.get(d.id)!.containerId);
+    child.kill("SIGINT");
+    const interrupted = await finished(child);
+    assert.equal(interrupted.code, 130, interrupted.stderr);
+    assert.match(interrupted.stdout, /Resume with: npx tmax run --resume/);
+    assert.deepEqual(live(), [], "Ctrl-C deleted the running trials' sandboxes");
+    for (const id of running) await assert.rejects(standin.docker.getContainer(id).inspect(), "and the stand-in removed their containers");
+    const createdBefore = standin.created.length;
+
+    const resumed = await runCli(["run", "--resume", jobDir, "--json"], { env: cliEnv() });
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.deepEqual(pick(JSON.parse(resumed.stdout) as Summary), { n_trials: 3, mean: 1 });
+    const after = trialResults(jobDir);
+    assert.equal(after.size, 3, "every trial has its result");
+    for (const text of after.values()) {
+      const r = JSON.parse(text) as { exception_info: unknown; verifier_result: { rewards: { reward: number } } };
+      assert.deepEqual([r.exception_info, r.verifier_result.rewards.reward], [null, 1]);
+    }
+    for (const [name, text] of before) assert.equal(after.get(name), text, `${name} was kept as it was`);
+    assert.equal(standin.created.length - createdBefore, 2, "the resumed run made sandboxes for the two interrupted trials only");
+    assert.deepEqual(live(), []);
+    const mine = standin.created.filter((c) => c.labels?.["tmax.job"] === jobId());
+    assert.equal(mine.length, 5);
+    // tmax sets Daytona's auto-stop on every sandbox (the resumed run from config.json), and deletion on stop.
+    assert.deepEqual([...new Set(mine.map((c) => `${c.autoStopInterval}/${c.autoDeleteInterval}`))], ["7/0"]);
   });
 
   test("the provider's removeAll (the run's Ctrl-C path) deletes a sandbox whose trial is still starting or running", async () => {

@@ -15,6 +15,8 @@ import { SingleFlight } from "../../util/single-flight.js";
 const BUILD_POLL_MS = 2000;
 
 const BUILDING = new Set(["building", "pending", "pulling", "snapshotting"]);
+/** A deleted snapshot's state until Daytona has taken it away. */
+const REMOVING = "removing";
 
 /** Resolves with `p`, or rejects with the signal's reason as soon as it aborts (`p` itself goes on). */
 function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
@@ -66,21 +68,23 @@ export class DaytonaSnapshots {
     return untilAborted(this.shared(source, resources, opts), opts.signal);
   }
 
-  private shared(source: ImageSource, resources: DaytonaResources, opts: PrepareImageOptions): Promise<string> {
+  private async shared(source: ImageSource, resources: DaytonaResources, opts: PrepareImageOptions): Promise<string> {
     const shown = opts.displayName ?? (source.kind === "image" ? source.name : source.context);
     const force = !!opts.forceBuild;
     if (source.kind === "image" && !(force && source.fallbackContext)) {
       const name = this.nameForImage(source.name, resources);
-      return this.once(`${name}:`, async () => {
-        try {
-          return await this.snapshot(name, () => Image.base(source.name), resources, false, shown, opts.log);
-        } catch (err) {
-          if (!(err instanceof ImageBuildError)) throw err;
-          if (!source.fallbackContext) throw new ImageUnavailableError(`${shown}: Daytona could not pull image "${source.name}": ${err.message}`, { cause: err });
-          opts.log?.(`Daytona could not use image ${source.name} (${shortMessage(err)}); building ${join(source.fallbackContext, "Dockerfile")} instead`);
-          return this.fromContext(source.fallbackContext, resources, false, shown, opts.log);
-        }
-      });
+      // Only the image's snapshot is shared: tasks with one image may differ in their fallback (a Dockerfile or none),
+      // so each falls back on its own. --force-build of an image with no Dockerfile makes the snapshot again from the
+      // image, pulled anew.
+      try {
+        return await this.once(`${name}:${force ? "force" : ""}`, () => this.snapshot(name, () => Image.base(source.name), resources, force, source.name, opts.log));
+      } catch (err) {
+        if (!(err instanceof ImageBuildError)) throw err;
+        const why = err.message.startsWith(`${source.name}: `) ? err.message.slice(source.name.length + 2) : err.message;
+        if (!source.fallbackContext) throw new ImageUnavailableError(`${shown}: Daytona could not pull image "${source.name}": ${why}`, { cause: err });
+        opts.log?.(`Daytona could not use image ${source.name} (${shortMessage(why)}); building ${join(source.fallbackContext, "Dockerfile")} instead`);
+        return this.fromContext(source.fallbackContext, resources, false, shown, opts.log);
+      }
     }
     const context = source.kind === "build" ? source.context : source.fallbackContext!;
     return this.fromContext(context, resources, force, shown, opts.log);
@@ -114,6 +118,20 @@ export class DaytonaSnapshots {
     });
   }
 
+  /**
+   * Waits until Daytona has taken away the snapshot called `name`: deleting one only marks it `removing` (Daytona
+   * removes it later) and no snapshot of that name can be created meanwhile (HTTP 409). Resolves with the snapshot
+   * that then has the name (one another run created since), or null.
+   */
+  private async gone(name: string, log: PrepareImageOptions["log"]): Promise<Snapshot | null> {
+    for (let told = false; ; told = true) {
+      const s = await this.find(name);
+      if (s?.state !== REMOVING) return s;
+      if (!told) log?.(`waiting for Daytona to remove snapshot ${name}`);
+      await sleep(BUILD_POLL_MS, this.signal);
+    }
+  }
+
   /** Waits while the snapshot builds; resolves with its final state (null: it went away). */
   private async settled(name: string): Promise<Snapshot | null> {
     for (;;) {
@@ -132,6 +150,7 @@ export class DaytonaSnapshots {
     log: PrepareImageOptions["log"],
   ): Promise<string> {
     let existing = await this.find(name);
+    if (existing?.state === REMOVING) existing = await this.gone(name, log);
     if (existing && BUILDING.has(existing.state)) {
       log?.(`Daytona snapshot ${name} is being built by another run; waiting for it`);
       existing = await this.settled(name);
@@ -143,6 +162,10 @@ export class DaytonaSnapshots {
     if (existing) {
       log?.(force ? `rebuilding Daytona snapshot ${name} (--force-build)` : `Daytona snapshot ${name} is ${existing.state}; building it again`);
       await this.remove(existing);
+      if (await this.gone(name, log)) {
+        log?.(`Daytona snapshot ${name} was created by another run meanwhile; waiting for it`);
+        return this.built(name, shown);
+      }
     }
     log?.(`building Daytona snapshot ${name}`);
     try {
@@ -162,6 +185,11 @@ export class DaytonaSnapshots {
       }
       log?.(`Daytona snapshot ${name} was created by another run meanwhile; waiting for it`);
     }
+    return this.built(name, shown);
+  }
+
+  /** `name` once the snapshot has finished building; ImageBuildError when it did not become active. */
+  private async built(name: string, shown: string): Promise<string> {
     const done = await this.settled(name);
     if (done?.state !== "active") {
       const why = done ? `${done.state}${done.errorReason ? `: ${done.errorReason}` : ""}` : "it was removed";
