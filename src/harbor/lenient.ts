@@ -222,6 +222,7 @@ export const lenientLockSchema = z.looseObject({
  * malformed optional block reads as null instead of failing the trial.
  */
 const summaryNum = z.number().nullable().optional().catch(null);
+const summaryPolicy = z.object({ has_valid_reward: z.boolean().optional().catch(undefined) }).nullable().optional().catch(null);
 export const trialSummarySchema = z.object({
   trial_name: z.string().optional(),
   task_name: z.string().optional(),
@@ -233,7 +234,13 @@ export const trialSummarySchema = z.object({
     .nullable()
     .optional()
     .catch(null),
-  exception_info: z.object({ exception_type: z.string().optional() }).nullable().optional().catch(null),
+  exception_info: z
+    .object({ exception_type: z.string().optional(), policy: summaryPolicy, policy_override: summaryPolicy })
+    .nullable()
+    .optional()
+    .catch(null),
+  /** Harbor ≥ 0.26 records whether the reward counts (stats/records.ts). */
+  reward_valid: z.boolean().optional().catch(undefined),
   agent_info: z
     .object({
       name: z.string().optional(),

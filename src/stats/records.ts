@@ -1,3 +1,4 @@
+import { keepsRewardValid } from "../harbor/error-policy.js";
 import type { TrialSummary } from "../harbor/lenient.js";
 import { parseTimestamp } from "../util/time.js";
 
@@ -7,6 +8,11 @@ export interface TrialRecord {
   taskName: string;
   /** verifier_result.rewards; null when the trial produced no reward (counts as 0). */
   rewards: Record<string, number> | null;
+  /**
+   * Harbor ≥ 0.26's `reward_valid`: a reward, and no exception (the trial's or a step's) whose error policy voids it
+   * (harbor/error-policy.ts). Read from result.json when Harbor wrote it there.
+   */
+  rewardValid: boolean;
   exceptionType: string | null;
   /** Milliseconds since the epoch; NaN when unknown. */
   startedAt: number;
@@ -34,6 +40,26 @@ const finiteOrNull = (v: unknown): number | null => (typeof v === "number" && Nu
 function sumKnown(values: (number | null)[]): number | null {
   const known = values.filter((v): v is number => v !== null);
   return known.length === 0 ? null : known.reduce((a, b) => a + b, 0);
+}
+
+/** An exception_info's own say on its reward (Harbor ≥ 0.26 records `policy`, and `policy_override` when a job set one). */
+function exceptionKeepsReward(e: Obj): boolean {
+  for (const block of [e.policy, e.policy_override]) {
+    if (isObj(block) && typeof block.has_valid_reward === "boolean") return block.has_valid_reward;
+  }
+  return typeof e.exception_type === "string" ? keepsRewardValid(e.exception_type) : true;
+}
+
+/**
+ * Harbor ≥ 0.26's `reward_valid` of a trial result.json: the recorded value when it is there, else a non-empty
+ * reward and every recorded exception (the trial's, then each step's) keeping it valid. Values of other types than
+ * Harbor's are ignored, so the fast path and the schema path agree.
+ */
+function harborRewardValid(doc: { reward_valid?: unknown; exception_info?: unknown; step_results?: unknown }, rewards: Record<string, number> | null): boolean {
+  if (typeof doc.reward_valid === "boolean") return doc.reward_valid;
+  if (!rewards || Object.keys(rewards).length === 0) return false;
+  const steps = Array.isArray(doc.step_results) ? doc.step_results.filter(isObj).map((st) => st.exception_info) : [];
+  return [doc.exception_info, ...steps].every((e) => !isObj(e) || exceptionKeepsReward(e));
 }
 
 /**
@@ -78,6 +104,7 @@ export function trialRecordFromSummary(t: TrialSummary, fallbackName: string): T
     trialName,
     taskName: t.task_name ?? trialName.replace(/__[^_]+$/, ""),
     rewards,
+    rewardValid: harborRewardValid(t, rewards),
     exceptionType: t.exception_info ? (t.exception_info.exception_type ?? "UnknownError") : (steps?.exceptionType ?? null),
     startedAt: parseTimestamp(t.started_at),
     finished: !!t.finished_at,
@@ -179,6 +206,7 @@ export function fastTrialRecord(data: unknown, fallbackName: string): TrialRecor
     trialName,
     taskName: task_name ?? trialName.replace(/__[^_]+$/, ""),
     rewards,
+    rewardValid: harborRewardValid(data, rewards),
     exceptionType: exceptionType ?? steps?.exceptionType ?? null,
     startedAt: parseTimestamp(started_at),
     finished: !!finished_at,

@@ -34,6 +34,12 @@ export interface Summary {
   reward_means: Record<string, number>;
   /** Per reward key (several keys only): trials that report it and their mean. */
   reward_reported: Record<string, { n: number; mean: number }>;
+  /**
+   * Harbor ≥ 0.26's job mean, for comparison: over the trials whose reward is valid only (records.ts
+   * `rewardValid`), the others left out instead of counted 0. `mean` is of reward_key (null when no trial has a
+   * valid reward); `reward_means` per key when they report several, a missing key counted 0, as Harbor does.
+   */
+  valid_rewards: { n_trials: number; mean: number | null; reward_means: Record<string, number> };
   tokens: { input: number | null; cache: number | null; output: number | null; cost_usd: number | null };
 }
 
@@ -135,6 +141,15 @@ export function sumOrNull<T>(items: readonly T[], value: (item: T) => number | n
   return seen ? sum : null;
 }
 
+/** Harbor ≥ 0.26's mean metric over the trials with a valid reward (Summary.valid_rewards). */
+function validRewards(records: TrialRecord[], key: string): Summary["valid_rewards"] {
+  const valid = records.filter((r) => r.rewardValid);
+  const keys = [...new Set(valid.flatMap((r) => Object.keys(r.rewards ?? {})))].sort();
+  const reward_means: Record<string, number> = {};
+  if (keys.length > 1) for (const k of keys) reward_means[k] = avg(valid.map((r) => rewardOf(r, k)));
+  return { n_trials: valid.length, mean: valid.length ? avg(valid.map((r) => rewardOf(r, key))) : null, reward_means };
+}
+
 export function summarize(all: TrialRecord[]): Summary {
   const records = all.filter((r) => r.finished);
   const key = recordsRewardKey(records);
@@ -166,6 +181,7 @@ export function summarize(all: TrialRecord[]): Summary {
     errors: countErrors(records),
     reward_means: rewardMeans,
     reward_reported: rewardReported,
+    valid_rewards: validRewards(records, key),
     tokens: {
       input: sumOrNull(records, (r) => r.nInputTokens),
       cache: sumOrNull(records, (r) => r.nCacheTokens),

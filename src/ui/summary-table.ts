@@ -30,6 +30,10 @@ export function summaryTable(title: string, s: Summary): string {
     k > 0 ? `${f3(s.mean)} ± ${f3(s.sem)} ${pc.dim(`(± = SEM; population std ${f3(s.std)})`)}` : "–",
   ]);
   if (k > 1) table.push(["Per-run means", s.runs.map(f3).join("  ")]);
+  const v = s.valid_rewards;
+  if (v.n_trials < s.n_trials) {
+    table.push(["Harbor ≥ 0.26 mean", `${v.mean === null ? "–" : f3(v.mean)}${pc.dim(`  (over the ${v.n_trials} trial${v.n_trials === 1 ? "" : "s"} with a valid reward; the rest left out)`)}`]);
+  }
   const passes = Object.entries(s.pass_at_k);
   if (passes.length > 0) table.push(["pass@k", passes.map(([kk, v]) => `pass@${kk} ${f3(v)}`).join("  ")]);
   if (s.tokens.input != null || s.tokens.output != null) {

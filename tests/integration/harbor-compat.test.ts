@@ -227,3 +227,43 @@ describe("a tmax-agent job, read by Harbor", () => {
     }
   });
 });
+
+describe("tmax stats on a job Harbor wrote, against Harbor's own figures", () => {
+  interface HarborEvals {
+    n_trials: number;
+    metrics: Record<string, number>[];
+    pass_at_k?: Record<string, number>;
+    exception_stats: Record<string, string[]>;
+  }
+  test("Harbor ≥ 0.26's mean (valid rewards only), the headline mean (missing = 0), errors and pass@k", async () => {
+    const work = tempDir("tmax-harbor-stats-");
+    const at = (i: number): string => `2025-11-20T10:0${i}:00+00:00`;
+    // Two attempts of three tasks: a timed-out agent's reward counts for Harbor; an ApiError voids a reward that is
+    // there; an unknown exception type keeps its reward; a missing reward file leaves none.
+    const trials = [
+      { task: "a", trial: "a__0000001", rewards: { reward: 1 }, started_at: at(0) },
+      { task: "a", trial: "a__0000002", rewards: { reward: 0 }, exception: "AgentTimeoutError", started_at: at(1) },
+      { task: "b", trial: "b__0000001", rewards: { reward: 1 }, exception: "ApiError", started_at: at(2) },
+      { task: "b", trial: "b__0000002", rewards: null, exception: "RewardFileNotFoundError", started_at: at(3) },
+      { task: "c", trial: "c__0000001", rewards: { reward: 1 }, started_at: at(4) },
+      { task: "c", trial: "c__0000002", rewards: { reward: 1 }, exception: "SomethingNewError", started_at: at(5) },
+    ];
+    const written = harborCheck<{ job_dir: string; stats: { evals: Record<string, HarborEvals> } }>("write-job", [work, JSON.stringify({ job_name: "hj", trials })], [work]);
+    const evals = Object.values(written.stats.evals);
+    assert.equal(evals.length, 1);
+    const harbor = evals[0]!;
+    const r = await runCli(["stats", "--json", written.job_dir]);
+    assert.equal(r.code, 0, r.stderr);
+    const [s] = JSON.parse(r.stdout) as { mean: number; n_trials: number; n_errored: number; errors: Record<string, number>; pass_at_k: Record<string, number>; valid_rewards: { n_trials: number; mean: number } }[];
+    assert.equal(s!.valid_rewards.mean, harbor.metrics[0]!.mean, "Harbor's job mean");
+    assert.equal(s!.valid_rewards.mean, 0.75);
+    assert.equal(s!.valid_rewards.n_trials, 4);
+    assert.equal(s!.mean, 4 / 6, "tmax's headline: all 6 trials, the missing reward 0, the voided one's 1 kept");
+    assert.equal(s!.n_trials, 6);
+    assert.deepEqual(s!.errors, Object.fromEntries(Object.entries(harbor.exception_stats).map(([type, names]) => [type, names.length])));
+    assert.equal(s!.n_errored, 4);
+    assert.deepEqual(s!.pass_at_k, harbor.pass_at_k ?? {}, "pass@k as Harbor computes it");
+    const table = await runCli(["stats", written.job_dir]);
+    assert.match(table.stdout, /Harbor ≥ 0\.26 mean\s*│?\s*0\.750\s+\(over the 4 trials with a valid reward; the rest left out\)/);
+  });
+});

@@ -25,6 +25,7 @@ const rec = (task: string, reward: number | null, exceptionType: string | null =
   trialName: `${task}__${++n}`,
   taskName: task,
   rewards: reward === null ? null : { reward },
+  rewardValid: reward !== null,
   exceptionType,
   startedAt: n,
   finished: true,

@@ -24,6 +24,7 @@ function rec(over: Partial<TrialRecord> = {}): TrialRecord {
     trialName: `t__${String(seq).padStart(7, "0")}`,
     taskName: "t",
     rewards: { reward: 1 },
+    rewardValid: over.rewards !== null,
     exceptionType: null,
     startedAt: seq,
     finished: true,

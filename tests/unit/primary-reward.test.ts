@@ -14,6 +14,7 @@ const rec = (name: string, rewards: Record<string, number> | null): TrialRecord 
   trialName: name,
   taskName: name.split("__")[0]!,
   rewards,
+  rewardValid: rewards !== null,
   exceptionType: null,
   startedAt: 1,
   finished: true,

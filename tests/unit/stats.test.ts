@@ -16,6 +16,7 @@ function rec(task: string, reward: number | null, opts: Partial<TrialRecord> & {
     trialName: opts.trialName ?? `${task}__${String(seq).padStart(7, "0")}`,
     taskName: task,
     rewards: reward === null ? null : { reward },
+    rewardValid: reward !== null,
     exceptionType: opts.exceptionType ?? null,
     startedAt: opts.t ?? seq,
     finished: opts.finished ?? true,
@@ -29,7 +30,7 @@ function rec(task: string, reward: number | null, opts: Partial<TrialRecord> & {
     ...opts,
   };
 }
-const close = (a: number, b: number): void => assert.ok(Math.abs(a - b) < 1e-12, `${a} != ${b}`);
+const close = (a: number, b: number, msg = ""): void => assert.ok(Math.abs(a - b) < 1e-12, `${a} != ${b} ${msg}`);
 
 describe("summary statistics", () => {
   test("mean counts missing rewards as 0", () => {
@@ -105,6 +106,19 @@ describe("summary statistics", () => {
     const onlyOther = summarize([{ ...rec("a", 0), rewards: { score: 0.8 } }]);
     assert.equal(onlyOther.reward_key, "score");
     close(onlyOther.mean, 0.8);
+  });
+
+  test("Harbor ≥ 0.26's mean beside it: over the trials with a valid reward only, per key when there are several", () => {
+    const voided = { ...rec("b", 1, { exceptionType: "ApiError" }), rewardValid: false };
+    const s = summarize([rec("a", 1), rec("a", null, { exceptionType: "RewardFileNotFoundError" }), rec("b", 0), voided]);
+    close(s.mean, 0.5, "the headline counts the missing reward 0 and keeps the voided one's 1");
+    assert.deepEqual(s.valid_rewards, { n_trials: 2, mean: 0.5, reward_means: {} });
+    const none = summarize([rec("a", null)]);
+    assert.deepEqual(none.valid_rewards, { n_trials: 0, mean: null, reward_means: {} });
+    const multi = summarize([{ ...rec("a", 1), rewards: { reward: 1, accuracy: 0.5 } }, rec("b", 0), { ...voided, rewards: { reward: 1, accuracy: 1 } }]);
+    assert.equal(multi.valid_rewards.n_trials, 2);
+    close(multi.valid_rewards.reward_means.accuracy!, 0.25, "a valid trial without the key counts 0 for it");
+    close(multi.valid_rewards.reward_means.reward!, 0.5);
   });
 
   test("per-task figures", () => {

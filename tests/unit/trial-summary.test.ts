@@ -60,6 +60,40 @@ const multiStep = {
   ],
 };
 
+/** A Harbor ≥ 0.26 trial result.json: it records its error policy and whether the reward counts. */
+const harbor026 = {
+  ...harbor,
+  exception_info: { exception_type: "ApiError", exception_message: "m", policy_override: null, policy: { should_retry: true, should_grade: true, has_valid_reward: false } },
+  reward_valid: false,
+};
+
+describe("Harbor ≥ 0.26's reward_valid: a reward, and no exception whose error policy voids it", () => {
+  const valid = (d: unknown): [boolean | undefined, boolean | undefined] => [fastTrialRecord(d, "x")?.rewardValid, bySchema(d)?.rewardValid];
+  const withException = (type: string | null, extra: object = {}): unknown => ({ ...harbor, exception_info: type === null ? null : { exception_type: type, ...extra } });
+  test("by Harbor's table when result.json does not say (Harbor 0.6.x, tmax)", () => {
+    assert.deepEqual(valid(withException(null)), [true, true]);
+    assert.deepEqual(valid(withException("AgentTimeoutError")), [true, true], "a timed-out agent's reward counts");
+    assert.deepEqual(valid(withException("SomethingNewError")), [true, true], "an unknown type keeps the reward, as in Harbor");
+    for (const type of ["ApiError", "VerifierTimeoutError", "RewardFileNotFoundError", "CancelledError", "EnvironmentStartTimeoutError"]) {
+      assert.deepEqual(valid(withException(type)), [false, false], type);
+    }
+    assert.deepEqual(valid({ ...harbor, exception_info: null, verifier_result: null }), [false, false], "no reward");
+    assert.deepEqual(valid({ ...harbor, exception_info: null, verifier_result: { rewards: {} } }), [false, false], "an empty reward");
+    assert.deepEqual(valid(multiStep), [false, false], "a step's RewardFileNotFoundError voids the trial's reward");
+    assert.deepEqual(valid({ ...multiStep, step_results: multiStep.step_results.slice(0, 2) }), [true, true]);
+  });
+  test("what result.json records wins: reward_valid, then the exception's policy, then its policy_override", () => {
+    assert.deepEqual(valid(harbor026), [false, false]);
+    assert.deepEqual(valid({ ...harbor026, reward_valid: true }), [true, true]);
+    const { reward_valid: _, ...unsaid } = harbor026;
+    assert.deepEqual(valid(unsaid), [false, false], "policy.has_valid_reward false");
+    assert.deepEqual(valid(withException("ApiError", { policy: { has_valid_reward: true } })), [true, true]);
+    assert.deepEqual(valid(withException("ApiError", { policy_override: { has_valid_reward: true } })), [true, true]);
+    assert.deepEqual(valid(withException("AgentTimeoutError", { policy: null, policy_override: { has_valid_reward: false } })), [false, false]);
+    assert.deepEqual(valid({ ...harbor026, reward_valid: "yes" }), [false, false], "a value of another type is ignored");
+  });
+});
+
 describe("multi-step trials: the steps' exceptions and tokens count for the trial, as in Harbor", () => {
   test("the first step exception is the trial's; tokens and cost are summed over the steps", () => {
     for (const r of [fastTrialRecord(multiStep, "x"), bySchema(multiStep)]) {
@@ -87,9 +121,9 @@ describe("the fast path of the trial listing agrees with the zod schema of the t
   test(`every field replaced by every kind of value (${REPLACEMENTS.length} kinds): whenever the fast path answers, it answers as the schema`, () => {
     let fast = 0;
     let slow = 0;
-    for (const path of paths(harbor)) {
+    for (const [base, path] of [...paths(harbor).map((p) => [harbor, p] as const), ...paths(harbor026).map((p) => [harbor026, p] as const)]) {
       for (const r of REPLACEMENTS) {
-        const doc = mutate(harbor, path, r);
+        const doc = mutate(base, path, r);
         const f = fastTrialRecord(doc, "dir__fallbck");
         if (f === null) {
           slow++;
