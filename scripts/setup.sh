@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Sets up tmax on a Debian/Ubuntu machine, idempotently: podman, runc, debootstrap, iptables (allowlist tasks) and
-# chromium (the viewer's browser tests) from apt (if missing),
+# Sets up tmax on a Debian/Ubuntu machine, idempotently: podman, runc, debootstrap, iptables (allowlist tasks),
+# OpenSSH (ssh:// engines and their test's private sshd) and chromium (the viewer's browser tests) from apt (if missing),
 # npm packages, the compiled CLI, the Python learner in a project virtualenv (.venv), and the offline Debian base
 # image (debian:bookworm-slim, built with debootstrap).
 set -euo pipefail
@@ -16,6 +16,9 @@ done
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=("python3-venv")
 # Debian's chromium: the browser tests of `tmax view` drive it headless with playwright-core.
 [ -x /usr/bin/chromium ] || missing+=("chromium")
+# OpenSSH: ssh:// engine URLs go through ssh; the engine tests run a private sshd of their own.
+command -v ssh >/dev/null 2>&1 || missing+=("openssh-client")
+[ -x /usr/sbin/sshd ] || missing+=("openssh-server")
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "setup: installing ${missing[*]} from apt"
   $SUDO apt-get update -qq
