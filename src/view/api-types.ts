@@ -32,6 +32,8 @@ export interface JobRow {
   errors: Record<string, number>;
   nErrored: number;
   reward: MeanSem;
+  /** Harbor ≥ 0.26's mean: over the trials with a valid reward only (stats/summary.ts valid_rewards). */
+  validRewards: { trials: number; mean: number | null };
   passAtK: Record<string, number>;
   /** Seconds from the first trial's start to the last one's end; null when unknown. */
   durationSec: number | null;

@@ -48,6 +48,7 @@ export function jobRow(path: string, dir: string, job: IndexedJob): JobRow {
     errors: s.errors,
     nErrored: s.n_errored,
     reward: { mean: s.mean, sem: s.sem, runs: s.runs.length },
+    validRewards: { trials: s.valid_rewards.n_trials, mean: s.valid_rewards.mean },
     passAtK: s.pass_at_k,
     durationSec: span.durationSec,
     tokens: { input: s.tokens.input, output: s.tokens.output, costUsd: s.tokens.cost_usd },

@@ -221,6 +221,7 @@ describe("tmax view in a browser", { skip }, () => {
     try {
       await page.goto(`${url}#/job/0/harbor/harbor-job`);
       await page.getByText("3 over 2 tasks, 1 running").waitFor();
+      assert.equal(await page.getByText("50.0 % over the 2 trials with a valid reward (the rest left out)").count(), 1, "Harbor ≥ 0.26's mean beside tmax's");
       assert.equal(await page.locator(".live-banner").isVisible(), false);
       result.finished_at = "2025-11-20T10:40:00.000001Z";
       result.verifier_result = { rewards: { reward: 1 } };

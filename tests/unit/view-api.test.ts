@@ -57,6 +57,8 @@ describe("tmax view API: the jobs list", () => {
     const harbor = jobs.get(HARBOR_JOB)!;
     assert.deepEqual([harbor.agent, harbor.model, harbor.dataset, harbor.trials], ["terminus-2", "gpt-5", "terminal-bench", 3]);
     assert.deepEqual(harbor.errors, { AgentTimeoutError: 1 });
+    assert.deepEqual(harbor.validRewards, { trials: 2, mean: 0.5 }, "Harbor ≥ 0.26 leaves the trial without a reward out");
+    assert.deepEqual(tmax.validRewards, { trials: 4, mean: 0.5 });
     assert.equal(harbor.durationSec, 30 * 60);
     assert.equal(harbor.tokens.costUsd, 1.5);
   });

@@ -84,6 +84,9 @@ export async function jobPage(ctx: PageContext, path: string): Promise<void> {
     ["Dataset", j.dataset ?? "–"],
     ["Trials", `${fmt.count(j.trials)} over ${fmt.count(j.tasks)} tasks${j.unfinished ? `, ${j.unfinished} running` : ""}${j.unreadable ? `, ${j.unreadable} unreadable` : ""}`],
     [`Mean ${job.rewardKey} ± SEM`, `${fmt.meanSem(j.reward.mean, j.reward.sem)} % over ${j.reward.runs} run${j.reward.runs === 1 ? "" : "s"}`],
+    ...(j.validRewards.trials < j.trials
+      ? [["Harbor ≥ 0.26 mean", `${j.validRewards.mean === null ? "–" : `${(j.validRewards.mean * 100).toFixed(1)} %`} over the ${fmt.count(j.validRewards.trials)} trials with a valid reward (the rest left out)`] as [string, string]]
+      : []),
     ["pass@k", passAtKText(j.passAtK) || "–"],
     ["Errors", errorsText(j.errors) || "none"],
     ["Duration", fmt.seconds(j.durationSec)],
