@@ -115,7 +115,7 @@ runCmd.action(
   }),
 );
 
-withBackend(
+withEngines(withBackend(
   withAgentSettings(
     withModelServer(
       program
@@ -126,7 +126,7 @@ withBackend(
         .option("-p, --path <task-dir>", "work in a task's environment instead, and run its verifier afterwards"),
     ),
   ),
-)
+))
   .option("--workdir <dir>", "working directory in the container (with --image)")
   .option("--no-internet", "no network in the container (with --image)")
   .option("--agent-timeout <sec>", "stop the agent after this many seconds", positiveNumber)
@@ -200,7 +200,7 @@ gen
     }),
   );
 
-withBackend(
+withEngines(withBackend(
   withModelServer(
     gen
       .command("build")
@@ -210,7 +210,7 @@ withBackend(
     "generator model",
   ),
   "container backend for validation",
-)
+))
   .option("-n, --concurrency <n>", "specs in flight", positiveInt, 4)
   .option("--budget-usd <usd>", "stop once the corpus has cost this much", positiveNumber)
   .option("--max-repairs <n>", "validation repair rounds per task", nonNegativeInt, 3)
@@ -228,7 +228,7 @@ withBackend(
     }),
   );
 
-withBackend(
+withEngines(withBackend(
   withAgentSettings(
     withModelServer(
       gen
@@ -239,7 +239,7 @@ withBackend(
       "model for the agent",
     ),
   ),
-)
+))
   .option("-k, --n-attempts <n>", "attempts per task", positiveInt, 8)
   .option("-n, --n-concurrent <n>", "trials at once", positiveInt, 4)
   .option("-o, --jobs-dir <dir>", "where the solve job goes (default: <corpus>/.solve)")
@@ -314,7 +314,7 @@ withBackend(
   }),
 );
 
-withBackend(
+withEngines(withBackend(
   program
     .command("rollout")
     .description("token-in/token-out RL rollouts of one task against an inference server, written as the learner reads them")
@@ -335,7 +335,7 @@ withBackend(
     .option("--max-response-tokens <n>", "tokens of the whole response, sampled and appended", positiveInt, 65_536)
     .option("--show", "print each rollout with the trained (mask 1) spans marked", false)
     .option("--json", "print a JSON summary", false),
-).action(
+)).action(
   handle("rollout", async (opts) => {
     const { rolloutCommand } = await import("./commands/rollout.js");
     return rolloutCommand(opts);

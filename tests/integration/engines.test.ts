@@ -105,6 +105,41 @@ test("an engine killed mid-job: the job completes on the other and loses no resu
   }
 });
 
+test("gen solve over two engines: its job's trials run on both", async () => {
+  const [a, b] = await twoServices();
+  const corpus = dataset(4, "#!/bin/bash\nsleep 1\ntouch /app/done\n");
+  const jobs = tempDir("tmax-jobs-");
+  const env = { TMAX_SESSIONS_DIR: tempDir("tmax-sessions-") };
+  const r = await runCli(["gen", "solve", corpus, "-a", "oracle", "-k", "1", "-n", "4", "-q", "-o", jobs, "--job-name", "solve", "--engine", `unix://${a.socketPath}`, "--engine", `unix://${b.socketPath}`], { env });
+  const jobDir = join(jobs, "solve");
+  jobIds.push(jobIdOf(jobDir) ?? "none");
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /4 task\(s\) updated with difficulty tiers/);
+  const trials = trialsIn(jobDir);
+  assert.equal(trials.length, 4);
+  assert.ok(trials.some((t) => onEngine(t, a)) && trials.some((t) => onEngine(t, b)), trials.map((t) => t.log).join("\n---\n"));
+  assert.deepEqual(podmanContainers(`label=tmax.job=${jobIdOf(jobDir)}`), [], "no container left");
+});
+
+test("agent, rollout, gen build and gen solve open the engines --engine names (one that does not answer is named)", async () => {
+  const absent = `unix://${join(tempDir("tmax-no-engine-"), "podman.sock")}`;
+  const specs = join(tempDir("tmax-specs-"), "specs.jsonl");
+  writeFileSync(specs, "{}\n");
+  const task = dataset(1, "#!/bin/bash\ntouch /app/done\n");
+  const server = ["--base-url", "http://127.0.0.1:9/v1", "-m", "m"];
+  const commands = [
+    ["agent", "--engine", absent, ...server, "hello"],
+    ["rollout", "--engine", absent, "-p", join(task, "engines-0"), "--model-dir", "examples/rl-toy/tokenizer", "--base-url", "http://127.0.0.1:9/v1"],
+    ["gen", "build", specs, "--engine", absent, "-o", tempDir("tmax-corpus-"), ...server],
+    ["gen", "solve", task, "-a", "oracle", "-q", "-o", tempDir("tmax-jobs-"), "--engine", absent],
+  ];
+  const results = await Promise.all(commands.map((args) => runCli(args, { env: { TMAX_SESSIONS_DIR: tempDir("tmax-sessions-") } })));
+  results.forEach((r, i) => {
+    assert.equal(r.code, 1, `${commands[i]!.slice(0, 2).join(" ")}: ${r.stderr}`);
+    assert.ok(r.stderr.includes(`no container engine answers on ${absent}`), `${commands[i]!.slice(0, 2).join(" ")}: ${r.stderr}`);
+  });
+});
+
 test("Ctrl-C of a job over two engines removes its containers on both and leaves it resumable", async () => {
   const [a, b] = await twoServices();
   const jobs = tempDir("tmax-jobs-");

@@ -9,8 +9,9 @@ import type { EpisodeEvent } from "../../agent/tmax/episode.js";
 import type { TmaxAgent } from "../../agent/tmax/tmax-agent.js";
 import { CHAT_MESSAGES_FILE, TRAJECTORY_FILE } from "../../agent/tmax/trajectory-files.js";
 import { primaryReward } from "../../verifier/reward.js";
-import type { EngineProvider, EnvironmentKind } from "../../environment/providers.js";
-import { openEngine } from "../engine.js";
+import type { EnvironmentProvider } from "../../environment/environment.js";
+import type { EnvironmentKind } from "../../environment/providers.js";
+import { openJobEngines } from "../engine.js";
 import { buildJobConfig, runOptionsWithDefaults } from "../../job/config.js";
 import { runJob } from "../../job/job.js";
 import { writeAdhocTask } from "../../task/adhoc.js";
@@ -29,6 +30,8 @@ export interface AgentCliOptions {
   agentKwarg: Record<string, unknown>;
   agentEnv: Record<string, string>;
   env: EnvironmentKind;
+  /** Engine API URLs (`--engine`, repeatable): containers spread over them; none = the default engine. */
+  engine: string[];
   jobsDir: string;
   jobName?: string;
   agentTimeout?: number;
@@ -42,7 +45,7 @@ export interface AgentCliOptions {
 export async function agentCommand(instruction: string | undefined, o: AgentCliOptions): Promise<ExitCode> {
   if (!instruction && !o.path) throw new UsageError('give an instruction ("…"), or -p TASK_DIR to use the task\'s own');
   const scratch = mkdtempSync(join(tmpdir(), "tmax-agent-"));
-  let provider: EngineProvider | null = null;
+  let provider: EnvironmentProvider | null = null;
   const interrupts = handleInterrupts("stopping the agent and removing its container…", async () => provider?.close());
   try {
     const taskDir = o.path
@@ -86,7 +89,7 @@ export async function agentCommand(instruction: string | undefined, o: AgentCliO
     if (!o.json) {
       console.error(pc.dim(`${o.path ? `task ${task.name}` : `image ${o.image}`} · model ${o.model} · ${agent.settings.baseUrl ?? "(given client)"}`));
     }
-    provider = await openEngine(o.env, interrupts.signal);
+    provider = await openJobEngines(o.env, o.engine, interrupts.signal);
     const outcome = await runJob({
       jobDir,
       config,

@@ -4,8 +4,9 @@ import pc from "picocolors";
 import { handleInterrupts } from "../interrupts.js";
 import { buildCorpus } from "../../datagen/build.js";
 import { loadTaxonomy, DEFAULT_TAXONOMY_PATH } from "../../datagen/taxonomy.js";
-import type { EngineProvider, EnvironmentKind } from "../../environment/providers.js";
-import { openEngine } from "../engine.js";
+import type { EnvironmentProvider } from "../../environment/environment.js";
+import type { EnvironmentKind } from "../../environment/providers.js";
+import { openJobEngines } from "../engine.js";
 import { OpenAIChatClient } from "../../model/openai-client.js";
 import { GenProgress } from "../../ui/gen-progress.js";
 import { EXIT, UsageError, type ExitCode } from "../exit-codes.js";
@@ -25,6 +26,8 @@ export interface GenBuildOptions {
   requestTimeout: number;
   taxonomy?: string;
   env: EnvironmentKind;
+  /** Engine API URLs (`--engine`, repeatable): containers spread over them; none = the default engine. */
+  engine: string[];
   quiet: boolean;
 }
 
@@ -47,11 +50,11 @@ export async function genBuildCommand(specsPath: string, o: GenBuildOptions): Pr
     requestTimeoutSec: o.requestTimeout,
   });
 
-  let provider: EngineProvider | null = null;
+  let provider: EnvironmentProvider | null = null;
   const interrupts = handleInterrupts("stopping; work so far is kept — rerun the same command to continue", async () => provider?.close());
   let progress: GenProgress | null = null;
   try {
-    provider = await openEngine(o.env, interrupts.signal);
+    provider = await openJobEngines(o.env, o.engine, interrupts.signal);
     const summary = await buildCorpus({
       specsPath: resolve(specsPath),
       corpusDir,

@@ -27,6 +27,8 @@ export interface GenSolveOptions {
   fromJob?: string;
   secondJob?: string;
   env: EnvironmentKind;
+  /** Engine API URLs (`--engine`, repeatable): trials spread over them; none = the default engine. */
+  engine: string[];
   quiet: boolean;
 }
 
@@ -61,6 +63,7 @@ export async function genSolveCommand(corpusArg: string, o: GenSolveOptions): Pr
         jobsDir,
         jobName,
         environmentType: o.env,
+        engines: o.engine,
         quiet: o.quiet,
       }),
     );

@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import pc from "picocolors";
-import type { EngineProvider, EnvironmentKind } from "../../environment/providers.js";
+import type { EnvironmentProvider } from "../../environment/environment.js";
+import type { EnvironmentKind } from "../../environment/providers.js";
 import { CompletionsTokenClient } from "../../model/completions-client.js";
 import { loadHfTokenizer } from "../../model/hf/hf-tokenizer.js";
 import { promptCodecFor, toolCallFormatOf } from "../../rl/prompt-codec.js";
@@ -10,7 +11,7 @@ import { writeRollouts } from "../../rl/rollout-store.js";
 import { showRollout } from "../../rl/rollout-view.js";
 import { loadTask } from "../../task/task.js";
 import { WorkPool } from "../../util/work-pool.js";
-import { openEngine } from "../engine.js";
+import { openJobEngines } from "../engine.js";
 import { EXIT, UsageError, type ExitCode } from "../exit-codes.js";
 import { handleInterrupts } from "../interrupts.js";
 
@@ -33,6 +34,8 @@ export interface RolloutCliOptions {
   show: boolean;
   json: boolean;
   env: EnvironmentKind;
+  /** Engine API URLs (`--engine`, repeatable): containers spread over them; none = the default engine. */
+  engine: string[];
 }
 
 /**
@@ -54,10 +57,10 @@ export async function rolloutCommand(o: RolloutCliOptions): Promise<ExitCode> {
   const out = resolve(o.out);
   const budgets = { ...RECIPE_ROLLOUT_SETTINGS.budgets, turn: o.maxTurnTokens, response: o.maxResponseTokens };
   const settings = { ...RECIPE_ROLLOUT_SETTINGS, temperature: o.temperature, topP: o.topP, seedBase: o.seed, budgets };
-  let provider: EngineProvider | null = null;
+  let provider: EnvironmentProvider | null = null;
   const interrupts = handleInterrupts("stopping the rollouts and removing their containers…", async () => provider?.close());
   try {
-    provider = await openEngine(o.env, interrupts.signal);
+    provider = await openJobEngines(o.env, o.engine, interrupts.signal);
     console.error(
       pc.dim(`${o.samples} rollout(s) of ${task.name} · ${toolCallFormatOf(tokenizer)} calls · group ${groupId} · policy version ${o.policyVersion} → ${out}`),
     );
