@@ -41,6 +41,8 @@ const HELP: Record<keyof TrainConfig, string> = {
   sandboxes: "most rollouts (sandboxes) at once",
   env: "container backend",
   engines: "Engine API URLs to spread the sandboxes over (unix://, tcp://, ssh://; repeat or comma-separate)",
+  engine_max_starts: "with engines: containers started at once per engine (default 64)",
+  engine_max_execs: "with engines: execs in flight at once per engine (default 256)",
   learner_processes: "data-parallel learner ranks (torchrun)",
   torchrun_args: "torchrun's own arguments instead of --standalone (space-separated)",
   infra_retries: "times an infrastructure failure is sampled again",

@@ -125,7 +125,7 @@ test("tmax train: async groups → learner steps → disk weight sync per step �
   assert.deepEqual(readdirSync(join(out, "checkpoints", "resume")).sort(), ["step_1", "step_2", "step_3"]);
   const refused = await runCli(["train", "--resume", out, "--lr", "1"]);
   assert.equal(refused.code, 2);
-  assert.match(refused.stderr, /only steps, endpoints, reference_servers, sandboxes, engines may be given again/);
+  assert.match(refused.stderr, /only steps, endpoints, reference_servers, sandboxes, engines, engine_max_starts, engine_max_execs may be given again/);
 });
 
 test("tmax train: a group more than async_steps versions old is dropped as stale, all-zero groups are replaced (active sampling)", { timeout: 480_000 }, async () => {

@@ -24,3 +24,13 @@ test("tmax train config: eval_agent_kwargs the tmax agent would refuse are an er
   assert.throws(() => parseTrainConfig({ ...base, eval_agent_kwargs: { max_turn_tokens: 128 } }, "toy.yaml"), (e: Error) => e instanceof TrainConfigError && /toy\.yaml: eval_agent_kwargs: .*unknown agent kwarg\(s\): max_turn_tokens/.test(e.message));
   assert.throws(() => parseTrainConfig({ ...base, eval_agent_kwargs: { max_steps: "many" } }, "toy.yaml"), /eval_agent_kwargs: .*max_steps/);
 });
+
+test("tmax train config: per-engine caps for engines (null = tmax run's defaults), positive integers only", () => {
+  const base = { tasks: "t", model_dir: "m", out: "o" };
+  const plain = parseTrainConfig(base, "train.yaml");
+  assert.deepEqual([plain.engine_max_starts, plain.engine_max_execs], [null, null]);
+  const capped = parseTrainConfig({ ...base, engines: ["unix:///a.sock"], engine_max_starts: 4, engine_max_execs: 32 }, "train.yaml");
+  assert.deepEqual([capped.engine_max_starts, capped.engine_max_execs], [4, 32]);
+  assert.throws(() => parseTrainConfig({ ...base, engine_max_starts: 0 }, "train.yaml"), (e: Error) => e instanceof TrainConfigError && /engine_max_starts/.test(e.message));
+  assert.deepEqual(trainOverrides({ engineMaxStarts: "2", engineMaxExecs: "8" }), { engine_max_starts: 2, engine_max_execs: 8 });
+});

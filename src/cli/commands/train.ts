@@ -27,7 +27,7 @@ export interface TrainCliOptions {
 }
 
 /** What a resumed run may change: how long it runs, and where it samples. */
-const RESUME_OVERRIDES = new Set(["steps", "endpoints", "reference_servers", "sandboxes", "engines"]);
+const RESUME_OVERRIDES = new Set(["steps", "endpoints", "reference_servers", "sandboxes", "engines", "engine_max_starts", "engine_max_execs"]);
 
 async function configFor(o: TrainCliOptions): Promise<TrainConfig> {
   try {
@@ -80,7 +80,7 @@ export async function trainCommand(o: TrainCliOptions): Promise<ExitCode> {
   let view = null as TrainView | null;
   const interrupts = handleInterrupts("stopping the training run: rollouts, containers, learner, servers…", async () => provider?.close());
   try {
-    provider = await openJobEngines(config.env, config.engines, interrupts.signal);
+    provider = await openJobEngines(config.env, config.engines, interrupts.signal, { startsPerEngine: config.engine_max_starts, execsPerEngine: config.engine_max_execs });
     const result = await trainRun(config, o.resume !== undefined, {
       provider,
       signal: interrupts.signal,

@@ -60,6 +60,9 @@ export const trainConfigSchema = z
     env: z.enum(["podman", "docker"]).default("podman"),
     /** Engine API URLs (unix://, tcp://, ssh://) the sandboxes are spread over, least in flight; none = env's default engine. */
     engines: z.array(z.string().min(1)).default([]),
+    /** With engines: containers started at once, and execs in flight, per engine (null: tmax run's defaults, 64 / 256). */
+    engine_max_starts: positiveInt.nullable().default(null),
+    engine_max_execs: positiveInt.nullable().default(null),
     learner_processes: positiveInt.default(1),
     torchrun_args: z.array(z.string()).nullable().default(null),
     /** Checkpoint evaluation: a normal tmax job (the tmax agent) on this held-out dataset every eval_every steps. */
