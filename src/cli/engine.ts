@@ -46,7 +46,8 @@ export function openEngine(kind: EnvironmentKind, signal: AbortSignal): Promise<
 /** The providers of every `--engine` URL (none given: the kind's default engine), closed again if one fails to open. */
 async function openAll(kind: EnvironmentKind, urls: readonly string[], opts: { signal?: AbortSignal; sweep: boolean }): Promise<EngineProvider[]> {
   if (urls.length === 0) return [await openProvider(kind, { log: warn, ...opts })];
-  const opened = await Promise.allSettled(urls.map((url) => openProvider(kind, { url, log: warn, ...opts })));
+  const reported = new Set<string>();
+  const opened = await Promise.allSettled(urls.map((url) => openProvider(kind, { url, log: warn, reported, ...opts })));
   const providers = opened.flatMap((o) => (o.status === "fulfilled" ? [o.value] : []));
   const failed = opened.find((o): o is PromiseRejectedResult => o.status === "rejected");
   if (failed) {

@@ -197,7 +197,7 @@ function socketFromUrl(url: string | undefined): string | null {
  * Stderr lines about what dead tmax runs left on this engine: the podman services stopped and the allowlist networks
  * (with their firewall rules) removed — infrastructure — and the orphaned containers, left for `tmax sandboxes prune`.
  */
-async function describeLeftovers(provider: EngineProvider): Promise<string[]> {
+async function describeLeftovers(provider: EngineProvider, reported: Set<string> | undefined): Promise<string[]> {
   const lines: string[] = [];
   const stopped = await stopAbandonedServices(provider.name);
   if (stopped > 0) lines.push(`stopped ${stopped} podman service(s) left by tmax processes that ended without cleaning up`);
@@ -210,7 +210,10 @@ async function describeLeftovers(provider: EngineProvider): Promise<string[]> {
   }
   const sandboxes = await provider.listSandboxes();
   await forgetEmptySessions(provider.name, provider.endpoint, sandboxes, egress.incomplete);
-  for (const [job, orphans] of orphansByJob(sandboxes)) {
+  // Engines sharing one storage (two services on one machine) list the same containers: each is told of once.
+  const unreported = reported ? sandboxes.filter((s) => !reported.has(s.id)) : sandboxes;
+  for (const s of sandboxes) reported?.add(s.id);
+  for (const [job, orphans] of orphansByJob(unreported)) {
     const owners = [...new Set(orphans.map((o) => o.ownerPid).filter((p) => p !== null))];
     const by = owners.length > 0 ? ` left by tmax process ${owners.join(", ")}, which ended without cleaning up` : " that no running tmax owns";
     const what = job ? `of job ${job}` : "with no job";
@@ -226,17 +229,18 @@ async function describeLeftovers(provider: EngineProvider): Promise<string[]> {
  * `--engine` URL (unix://, tcp://, ssh://); without it: podman uses TMAX_PODMAN_SOCKET / CONTAINER_HOST when set,
  * else starts a private `podman system service` (with tmax's containers.conf unless CONTAINERS_CONF is set) and
  * stops it on close(); docker uses DOCKER_HOST or /var/run/docker.sock. `signal` (the command's interrupt) stops
- * image builds and pulls.
+ * image builds and pulls. `reported`, shared by the engines one command opens, holds the ids of the containers
+ * already told of, so that engines on one storage do not repeat each other.
  */
 export async function openProvider(
   kind: EnvironmentKind,
-  opts: { url?: string; log?: (line: string) => void; sweep?: boolean; signal?: AbortSignal } = {},
+  opts: { url?: string; log?: (line: string) => void; sweep?: boolean; signal?: AbortSignal; reported?: Set<string> } = {},
 ): Promise<EngineProvider> {
   const provider = opts.url ? await connectTo(kind, opts.url, opts.signal) : await connect(kind, opts.signal);
   if (opts.log) provider.warn = opts.log;
   if (opts.sweep === false) return provider;
   try {
-    for (const line of await describeLeftovers(provider)) opts.log?.(line);
+    for (const line of await describeLeftovers(provider, opts.reported)) opts.log?.(line);
   } catch (err) {
     opts.log?.(`could not check for containers left by earlier tmax runs: ${(err as Error).message}`);
   }

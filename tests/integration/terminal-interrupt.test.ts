@@ -4,6 +4,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { readSessionRecords, type SessionRecord } from "../../src/environment/engine-sessions.js";
+import { PodmanService } from "../../src/environment/podman-service.js";
 import { finished, podmanContainers, REPO, runCli, startCli } from "../helpers/cli.js";
 import { tempDir, writeTask } from "../helpers/task-fixture.js";
 import { pidAlive, waitFor } from "../helpers/wait.js";
@@ -152,6 +153,16 @@ test("SIGKILL of tmax: sandboxes list shows the orphan, the next run warns about
     await until("the dead run's podman service to be gone", () => !alive(service.process.pid), 10_000);
     assert.equal(existsSync(service.dir), false, "and its socket dir");
     assert.equal(podmanContainers(`label=tmax.job=${jobId}`).length, 1, "a run only warns: the orphan is still there");
+    // Two engines on this machine's one storage list the same orphan: the run tells of it once.
+    const engines = await Promise.all([PodmanService.start(), PodmanService.start()]);
+    try {
+      const urls = engines.flatMap((e) => ["--engine", `unix://${e.socketPath}`]);
+      const twice = await runCli(["run", "-p", other, "-o", tempDir("tmax-jobs-"), "--json", ...urls], { env });
+      assert.equal(twice.code, 0, twice.stderr);
+      assert.equal(twice.stderr.split("\n").filter((l) => l.includes(`of job ${jobId}`)).length, 1, twice.stderr);
+    } finally {
+      await Promise.all(engines.map((e) => e.stop()));
+    }
 
     const pruned = await runCli(["sandboxes", "prune", "--job", jobId, "--json"], { env });
     assert.equal(pruned.code, 0, pruned.stderr);
