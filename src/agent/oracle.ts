@@ -2,6 +2,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Agent, AgentOptions, AgentRunContext } from "./agent.js";
 import type { Environment } from "../environment/environment.js";
+import { TaskFileFilter } from "../task/harborignore.js";
 
 /**
  * Runs the task's reference solution: solution/ is uploaded to /solution and solve.sh runs with its output in
@@ -23,8 +24,11 @@ export class OracleAgent implements Agent {
       const which = ctx.step ? `steps/${ctx.step.config.name}/solution/solve.sh nor solution/solve.sh` : "solution/solve.sh";
       throw new Error(`task ${ctx.task.name} has no ${which}, so the oracle agent cannot run it`);
     }
+    // As Harbor: a solve.sh the task's .harborignore excludes is an error, and excluded files are not uploaded.
+    const filter = new TaskFileFilter(ctx.task.dir);
+    filter.requireIncluded(join(solution, "solve.sh"));
     if (ctx.step) await env.exec("rm -rf /solution", { user: "root", timeoutSec: 60 }); // the previous step's
-    await env.uploadDir(solution, "/solution");
+    await env.uploadDir(solution, "/solution", { exclude: filter.excluderFor(solution) });
     const result = await env.exec("chmod +x /solution/solve.sh; bash /solution/solve.sh > /logs/agent/oracle.txt 2>&1", {
       env: { DEBIAN_FRONTEND: "noninteractive", ...ctx.task.config.solution.env, ...this.opts.env },
       signal: ctx.signal,

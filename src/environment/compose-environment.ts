@@ -4,7 +4,7 @@ import type Docker from "dockerode";
 import { sleep } from "../util/sleep.js";
 import { setLongTimeout, type LongTimeout } from "../util/timers.js";
 import { ContainerEnvironment, type ContainerEnvironmentDeps } from "./container-environment.js";
-import type { Environment, EnvironmentSpec, ExecOptions, ExecResult, ServiceCondition, ServiceSpec } from "./environment.js";
+import type { Environment, EnvironmentSpec, ExecOptions, ExecResult, ServiceCondition, ServiceSpec, UploadDirOptions } from "./environment.js";
 import { JOB_LABEL, OWNER_LABEL, SESSION_LABEL, TRIAL_LABEL } from "./labels.js";
 
 /**
@@ -179,8 +179,8 @@ export class ComposeEnvironment implements Environment {
   uploadFile(src: string, dst: string): Promise<void> {
     return this.main.uploadFile(src, dst);
   }
-  uploadDir(srcDir: string, dstDir: string): Promise<void> {
-    return this.main.uploadDir(srcDir, dstDir);
+  uploadDir(srcDir: string, dstDir: string, opts?: UploadDirOptions): Promise<void> {
+    return this.main.uploadDir(srcDir, dstDir, opts);
   }
   downloadFile(src: string, dst: string): Promise<void> {
     return this.main.downloadFile(src, dst);

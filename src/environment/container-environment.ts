@@ -9,7 +9,7 @@ import { sleep } from "../util/sleep.js";
 import { containerStartError } from "./engine-errors.js";
 import { checkGpusGranted, extraHostConfig, isStorageLimitRefusal, prepareBindSources, type StorageLimitSupport } from "./engine-requests.js";
 import { setLongTimeout, type LongTimeout } from "../util/timers.js";
-import { LOG_DIRS, type Environment, type EnvironmentSpec, type ExecOptions, type ExecResult, type NetworkPolicy } from "./environment.js";
+import { LOG_DIRS, type Environment, type EnvironmentSpec, type ExecOptions, type ExecResult, type NetworkPolicy, type UploadDirOptions } from "./environment.js";
 import { ExitMarkerScanner } from "./exit-marker.js";
 import { HeadTailBuffer } from "./output-buffer.js";
 import { extractTar, tarDirectory, tarFile } from "./tar.js";
@@ -434,11 +434,11 @@ export class ContainerEnvironment implements Environment {
     await this.putInto(posix.dirname(dst), () => tarFile(src, posix.basename(dst)));
   }
 
-  async uploadDir(srcDir: string, dstDir: string): Promise<void> {
+  async uploadDir(srcDir: string, dstDir: string, opts: UploadDirOptions = {}): Promise<void> {
     const dst = posix.normalize(dstDir).replace(/\/+$/, "") || "/";
-    if (dst === "/") return this.putInto("/", () => tarDirectory(srcDir));
+    if (dst === "/") return this.putInto("/", () => tarDirectory(srcDir, "", opts.exclude));
     // Entries are prefixed with the target's name and extracted into its parent: no mkdir round trip needed.
-    await this.putInto(posix.dirname(dst), () => tarDirectory(srcDir, posix.basename(dst) + "/"));
+    await this.putInto(posix.dirname(dst), () => tarDirectory(srcDir, posix.basename(dst) + "/", opts.exclude));
   }
 
   async downloadFile(src: string, dst: string): Promise<void> {

@@ -42,8 +42,11 @@ export interface Environment {
   start(opts?: { forceBuild?: boolean; signal?: AbortSignal }): Promise<void>;
   exec(command: string, opts?: ExecOptions): Promise<ExecResult>;
   uploadFile(src: string, dst: string): Promise<void>;
-  /** Copies the contents of the host dir `srcDir` into `dstDir` (created if missing). */
-  uploadDir(srcDir: string, dstDir: string): Promise<void>;
+  /**
+   * Copies the contents of the host dir `srcDir` into `dstDir` (created if missing); files for which `exclude` (given
+   * a file's `/`-separated path relative to `srcDir`) is true are left out.
+   */
+  uploadDir(srcDir: string, dstDir: string, opts?: UploadDirOptions): Promise<void>;
   downloadFile(src: string, dst: string): Promise<void>;
   /** Copies the contents of the container dir `srcDir` into the host dir `dstDir`. */
   downloadDir(srcDir: string, dstDir: string): Promise<void>;
@@ -51,6 +54,10 @@ export interface Environment {
   isFile(path: string): Promise<boolean>;
   /** Stops the sandbox; removes it unless `delete` is false. Safe to call twice. */
   stop(opts?: { delete?: boolean }): Promise<void>;
+}
+
+export interface UploadDirOptions {
+  exclude?: ((relPath: string) => boolean) | null;
 }
 
 /** Host dirs that appear inside the container as /logs/agent, /logs/verifier and /logs/artifacts. */

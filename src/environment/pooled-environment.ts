@@ -1,7 +1,7 @@
 import type { Lease } from "../util/least-in-flight.js";
 import type { WorkPool } from "../util/work-pool.js";
 import { EngineUnavailableError, isConnectionError } from "./engine-errors.js";
-import type { Environment, EnvironmentProvider, EnvironmentSpec, ExecOptions, ExecResult } from "./environment.js";
+import type { Environment, EnvironmentProvider, EnvironmentSpec, ExecOptions, ExecResult, UploadDirOptions } from "./environment.js";
 
 /** One engine of a pool, with its own limits (its own image cache is its provider's). */
 export interface PoolMember {
@@ -100,8 +100,8 @@ export class PooledEnvironment implements Environment {
     return this.onEngine((env) => env.uploadFile(src, dst));
   }
 
-  uploadDir(srcDir: string, dstDir: string): Promise<void> {
-    return this.onEngine((env) => env.uploadDir(srcDir, dstDir));
+  uploadDir(srcDir: string, dstDir: string, opts?: UploadDirOptions): Promise<void> {
+    return this.onEngine((env) => env.uploadDir(srcDir, dstDir, opts));
   }
 
   downloadFile(src: string, dst: string): Promise<void> {

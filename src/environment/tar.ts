@@ -87,13 +87,15 @@ async function statForArchive(file: string, followLinks: boolean): Promise<Stats
 }
 
 /**
- * A tar stream of the contents of `dir` (paths relative to it, prefixed by `prefix` if given). Files are read while
- * the stream is consumed, one at a time: any size works, and an unreadable file fails the stream with its path.
+ * A tar stream of the contents of `dir` (paths relative to it, prefixed by `prefix` if given), without the files
+ * `exclude` is true for. Files are read while the stream is consumed, one at a time: any size works, and an
+ * unreadable file fails the stream with its path.
  */
-export function tarDirectory(dir: string, prefix = ""): Readable {
+export function tarDirectory(dir: string, prefix = "", exclude?: ((relPath: string) => boolean) | null): Readable {
   return packStream(async (pack) => {
     const dirsAdded = new Set<string>();
     for (const rel of await listFiles(dir)) {
+      if (exclude?.(rel)) continue;
       const parts = rel.split("/").slice(0, -1);
       for (let i = 1; i <= parts.length; i++) {
         const d = parts.slice(0, i).join("/");

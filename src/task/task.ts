@@ -10,6 +10,7 @@ import { sidecarServices } from "./runnable.js";
 import { verifierEnvironmentDefinition } from "./verifier-environment.js";
 import { readComposeEnvironment, type ComposeEnvironment } from "./compose.js";
 import { resolveHostTemplate } from "./templating.js";
+import { ExcludedInputError, HARBORIGNORE, TaskFileFilter } from "./harborignore.js";
 
 /** One step of a multi-step task, with its files under steps/<name>/. */
 export interface TaskStep {
@@ -187,6 +188,16 @@ function checkVerifierEnvironments(config: TaskConfig, c: Checks): void {
   }
 }
 
+/** A verifier entry point the task's .harborignore excludes is an error, as in Harbor (task/harborignore.ts). */
+function requireIncluded(file: string, c: Checks): void {
+  try {
+    new TaskFileFilter(c.dir).requireIncluded(file);
+  } catch (err) {
+    const message = err instanceof ExcludedInputError ? `excluded by ${HARBORIGNORE}: the verifier cannot run without it` : (err as Error).message;
+    c.problems.push({ file: c.rel(relative(c.dir, file)), message, severity: "error" });
+  }
+}
+
 /** The test script a verify pass runs, for the environment's OS: test.sh on Linux, test.bat on Windows. */
 const testScript = (config: TaskConfig): string => (config.environment.os === "windows" ? "test.bat" : "test.sh");
 
@@ -205,6 +216,9 @@ async function loadSteps(config: TaskConfig, c: Checks): Promise<TaskStep[]> {
     const bundled = verifierEnvironmentDefinition(config, c.dir, step)?.bundledTests ?? false;
     if (!bundled && !isFile(join(stepTests, script)) && !isFile(join(sharedTests, script))) {
       c.problems.push({ file: c.rel(`steps/${step.name}/tests/${script}`), message: `missing, and so is tests/${script}: step "${step.name}" has no verifier`, severity: "error" });
+    } else if (!bundled) {
+      const entry = isFile(join(stepTests, script)) ? join(stepTests, script) : join(sharedTests, script);
+      requireIncluded(entry, c);
     }
     const solution = join(stepDir, "solution");
     steps.push({
@@ -249,6 +263,8 @@ export async function inspectTask(dirIn: string, opts: ParseOptions = {}): Promi
     const script = config ? testScript(config) : "test.sh";
     if (!bundled && !isFile(join(testsDir, script))) {
       c.problems.push({ file: c.rel(`tests/${script}`), message: "missing (the verifier entry point)", severity: "error" });
+    } else if (!bundled) {
+      requireIncluded(join(testsDir, script), c);
     }
   }
   if (config) checkVerifierEnvironments(config, c);

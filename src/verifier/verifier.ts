@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import type { Environment } from "../environment/environment.js";
+import { TaskFileFilter } from "../task/harborignore.js";
 import type { Task, TaskStep } from "../task/task.js";
 import { resolveEnvMap } from "../task/templating.js";
 import { VerifierTimeoutError } from "../harbor/exceptions.js";
@@ -25,14 +26,18 @@ export interface VerifyOptions {
  * Runs the task's tests after the agent is done. First the sandbox is reset (sandbox-reset.ts): the agent's
  * processes are ended and /logs/verifier and /tests emptied. Then tests/ is uploaded to /tests (owned by the
  * verifier's user, writable by nobody else), test.sh runs with its output in /logs/verifier/test-stdout.txt (its
- * exit code is ignored), and the reward file decides. `verifierDir` is the host folder that holds /logs/verifier
+ * exit code is ignored), and the reward file decides. Files the task's `.harborignore` rules exclude are not uploaded
+ * (task/harborignore.ts). `verifierDir` is the host folder that holds /logs/verifier
  * (mounted, or downloaded into after the run). For a step of a multi-step task, the task's tests/ is uploaded first
  * and the step's tests/ over it (a file of the step's replaces the task's of the same name), as in Harbor.
  */
 export async function verify(env: Environment, task: Task, verifierDir: string, opts: VerifyOptions): Promise<Rewards> {
   const reset = await resetForVerifier(env, opts.agentProcesses ?? "servers", opts.bundledTests);
   if (reset.processesKilled > 0) opts.log?.(`ended ${reset.processesKilled} process(es) the agent left running`);
-  if (!opts.bundledTests) for (const dir of opts.step ? opts.step.testDirs : [task.testsDir]) await env.uploadDir(dir, "/tests");
+  if (!opts.bundledTests) {
+    const filter = new TaskFileFilter(task.dir);
+    for (const dir of opts.step ? opts.step.testDirs : [task.testsDir]) await env.uploadDir(dir, "/tests", { exclude: filter.excluderFor(dir) });
+  }
   const stepVerifier = opts.step?.config.verifier;
   const user = stepVerifier?.user ?? task.config.verifier.user;
   const asRoot = user === null || user === "root" || user === 0;

@@ -36,6 +36,10 @@ bind-mounted at their host paths. Prints one JSON object on stdout.
       pass@k, computed by Harbor's code. SPEC_JSON: {"job_name", "trials": [{"task", "trial", "started_at",
       "rewards" | null, "exception" | null}]}.
       -> {"job_dir": str, "stats": {...}}
+
+  harbor_check.py file-filter TASK_DIR
+      Every file and directory under TASK_DIR through Harbor's TaskFileFilter (its .harborignore rules).
+      -> {path relative to TASK_DIR (directories end in /): excluded}
 """
 
 from __future__ import annotations
@@ -284,6 +288,18 @@ def task_dirs(directory: Path) -> dict[str, Any]:
         return {d.name: Task.is_valid_dir(d) for d in sorted(directory.iterdir()) if d.is_dir()}
 
 
+def file_filter(task_dir: Path) -> dict[str, bool]:
+    from harbor.models.task.file_filter import TaskFileFilter
+
+    task_dir = task_dir.resolve()
+    flt = TaskFileFilter(task_dir)
+    out: dict[str, bool] = {}
+    for path in sorted(task_dir.rglob("*")):
+        rel = path.relative_to(task_dir).as_posix() + ("/" if path.is_dir() and not path.is_symlink() else "")
+        out[rel] = flt.is_excluded(path)
+    return out
+
+
 def main() -> None:
     command, *args = sys.argv[1:]
     if command == "validate":
@@ -298,6 +314,8 @@ def main() -> None:
         out = task_configs(Path(args[0]))
     elif command == "write-job":
         out = write_job(Path(args[0]), json.loads(args[1]))
+    elif command == "file-filter":
+        out = file_filter(Path(args[0]))
     else:
         raise SystemExit(f"unknown command {command}")
     sys.stdout.write(json.dumps(out) + "\n")

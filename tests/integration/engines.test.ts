@@ -129,7 +129,7 @@ test("agent, rollout, gen build and gen solve open the engines --engine names (o
   const server = ["--base-url", "http://127.0.0.1:9/v1", "-m", "m"];
   const commands = [
     ["agent", "--engine", absent, ...server, "hello"],
-    ["rollout", "--engine", absent, "-p", join(task, "engines-0"), "--model-dir", "examples/rl-toy/tokenizer", "--base-url", "http://127.0.0.1:9/v1"],
+    ["rollout", "--engine", absent, "-p", join(task, "engines-0"), "--model-dir", "examples/rl-toy/tokenizer", "--base-url", "http://127.0.0.1:9/v1", "-o", tempDir("tmax-rollouts-")],
     ["gen", "build", specs, "--engine", absent, "-o", tempDir("tmax-corpus-"), ...server],
     ["gen", "solve", task, "-a", "oracle", "-q", "-o", tempDir("tmax-jobs-"), "--engine", absent],
   ];

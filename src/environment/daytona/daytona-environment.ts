@@ -9,7 +9,7 @@ import type { CreateSandboxFromSnapshotParams, Daytona, Sandbox } from "@daytona
 import { shellQuote } from "../../util/shell-quote.js";
 import { sleep } from "../../util/sleep.js";
 import { DEFAULT_MAX_OUTPUT_BYTES } from "../container-environment.js";
-import { LOG_DIRS, type Environment, type EnvironmentSpec, type ExecOptions, type ExecResult } from "../environment.js";
+import { LOG_DIRS, type Environment, type EnvironmentSpec, type ExecOptions, type ExecResult, type UploadDirOptions } from "../environment.js";
 import { JOB_LABEL, OWNER_LABEL, SESSION_LABEL, TRIAL_LABEL } from "../labels.js";
 import { extractTar, tarDirectory, tarFile } from "../tar.js";
 import type { DaytonaCalls } from "./daytona-calls.js";
@@ -281,8 +281,8 @@ export class DaytonaEnvironment implements Environment {
     await this.putArchive(tarFile(src, posix.basename(dst)), posix.dirname(dst));
   }
 
-  async uploadDir(srcDir: string, dstDir: string): Promise<void> {
-    await this.putArchive(tarDirectory(srcDir), posix.normalize(dstDir));
+  async uploadDir(srcDir: string, dstDir: string, opts: UploadDirOptions = {}): Promise<void> {
+    await this.putArchive(tarDirectory(srcDir, "", opts.exclude), posix.normalize(dstDir));
   }
 
   async downloadFile(src: string, dst: string): Promise<void> {
