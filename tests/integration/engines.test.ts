@@ -17,10 +17,26 @@ import { waitFor } from "../helpers/wait.js";
 
 const services: PodmanService[] = [];
 const jobIds: string[] = [];
+const startedAt = Date.now();
 after(async () => {
   for (const id of jobIds) for (const c of podmanContainers(`label=tmax.job=${id}`)) spawnSync("podman", ["rm", "-f", c]);
   await Promise.all(services.map((s) => s.stop()));
+  removeHalfCreatedContainers(startedAt);
 });
+
+/**
+ * An engine SIGKILLed between creating a container and starting it leaves the OCI runtime's half of it behind: a
+ * runc container in state "created" (its `runc init` and conmon processes) whose podman storage is gone, which
+ * podman no longer lists. The test that kills an engine removes what its kill left.
+ */
+function removeHalfCreatedContainers(since: number): void {
+  const listed = spawnSync("runc", ["list", "--format", "json"], { encoding: "utf8" });
+  if (listed.status !== 0) return;
+  const containers = (JSON.parse(listed.stdout.trim() || "null") ?? []) as { id: string; status: string; bundle: string; created: string }[];
+  for (const c of containers) {
+    if (c.status === "created" && Date.parse(c.created) >= since && !existsSync(c.bundle)) spawnSync("runc", ["delete", "--force", c.id]);
+  }
+}
 
 async function twoServices(): Promise<[PodmanService, PodmanService]> {
   const pair = await Promise.all([PodmanService.start(), PodmanService.start()]);
