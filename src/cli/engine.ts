@@ -58,8 +58,9 @@ async function openAll(kind: EnvironmentKind, urls: readonly string[], opts: { s
 }
 
 /**
- * The backend a job runs on: with no `--engine`, the kind's default engine exactly as before; with one or more, a
- * pool spreading trials over them (least in flight, an unreachable engine benched and its trials run elsewhere).
+ * The backend a job (or any command that makes containers: agent, rollout, gen build, train) runs on: with no
+ * `--engine`, the kind's default engine; with one or more, a pool spreading containers over them (least in flight,
+ * an unreachable engine benched and its work run elsewhere).
  */
 export async function openJobEngines(
   kind: BackendKind,

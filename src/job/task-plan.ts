@@ -2,7 +2,7 @@ import { basename, resolve } from "node:path";
 import { minimatch } from "minimatch";
 import type { TaskRef } from "../harbor/trial-schema.js";
 import type { ParseOptions } from "../task/config.js";
-import type { ResourceOverrides } from "../task/config-types.js";
+import { resourceOverridesOf } from "../task/config-types.js";
 import { discoverTasks, type DiscoveredTasks } from "../task/dataset.js";
 import { taskVerdict } from "../task/problems.js";
 import { gitTaskCacheDir } from "../task/registry/cache-dir.js";
@@ -121,19 +121,14 @@ async function localEntry(e: Extract<JobTaskSource, { kind: "local" }>, parse: P
   return { found, source: () => (e.singleTask ? e.source : found.source) };
 }
 
-/** The job's environment overrides as the task check takes them: what they replace does not keep a task from running. */
-function jobResourceOverrides(config: JobConfig): ResourceOverrides {
-  const env = config.environment;
-  return { cpus: env.override_cpus, memoryMb: env.override_memory_mb, storageMb: env.override_storage_mb, gpus: env.override_gpus };
-}
-
 /**
  * Every task of the job's tasks[] and datasets[], in Harbor's order, checked with the job's environment overrides
  * (config.json's, so --resume sees them too). Throws (naming the entry, the registry, the repository) when an entry
  * cannot be resolved; malformed tasks are returned in `found.invalid`, not thrown.
  */
 export async function loadJobTasks(config: JobConfig, opts: PlanOptions = {}): Promise<PlannedTasks> {
-  const parse: ParseOptions = { overrides: jobResourceOverrides(config) };
+  // What the job's overrides replace does not keep a task from running.
+  const parse: ParseOptions = { overrides: resourceOverridesOf(config.environment) };
   const parts: Part[] = [];
   for (const e of jobTaskSources(config)) {
     if (e.kind === "local") parts.push(await localEntry(e, parse));

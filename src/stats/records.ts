@@ -58,8 +58,9 @@ function exceptionKeepsReward(e: Obj): boolean {
 function harborRewardValid(doc: { reward_valid?: unknown; exception_info?: unknown; step_results?: unknown }, rewards: Record<string, number> | null): boolean {
   if (typeof doc.reward_valid === "boolean") return doc.reward_valid;
   if (!rewards || Object.keys(rewards).length === 0) return false;
-  const steps = Array.isArray(doc.step_results) ? doc.step_results.filter(isObj).map((st) => st.exception_info) : [];
-  return [doc.exception_info, ...steps].every((e) => !isObj(e) || exceptionKeepsReward(e));
+  if (isObj(doc.exception_info) && !exceptionKeepsReward(doc.exception_info)) return false;
+  if (!Array.isArray(doc.step_results)) return true;
+  return doc.step_results.every((st) => !isObj(st) || !isObj(st.exception_info) || exceptionKeepsReward(st.exception_info));
 }
 
 /**

@@ -34,6 +34,16 @@ export interface ResourceOverrides {
   gpus?: number | null;
 }
 
+/** The overrides of a Harbor job or trial config's `environment` block (its `override_*` fields). */
+export function resourceOverridesOf(env: {
+  override_cpus?: number | null;
+  override_memory_mb?: number | null;
+  override_storage_mb?: number | null;
+  override_gpus?: number | null;
+}): ResourceOverrides {
+  return { cpus: env.override_cpus, memoryMb: env.override_memory_mb, storageMb: env.override_storage_mb, gpus: env.override_gpus };
+}
+
 /** An environment definition: the task's [environment], or a separate verifier's [verifier.environment]. */
 export interface EnvironmentConfig {
   buildTimeoutSec: number;

@@ -3,6 +3,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { pathToFileURL } from "node:url";
 import type { Agent, AgentRunContext } from "../agent/agent.js";
 import type { Environment, EnvironmentProvider } from "../environment/environment.js";
+import { resourceOverridesOf } from "../task/config-types.js";
 import { taskChecksum, type Task, type TaskStep } from "../task/task.js";
 import type { AgentProcessPolicy } from "../verifier/agent-processes.js";
 import { verify } from "../verifier/verifier.js";
@@ -146,12 +147,7 @@ export async function runTrial(spec: TrialSpec, deps: TrialDeps): Promise<TrialR
 
   // Created in environment_setup: building its spec may fail (an unset ${VAR}) and is then that phase's error.
   let created = null as Environment | null;
-  const overrides = {
-    cpus: config.environment.override_cpus,
-    memoryMb: config.environment.override_memory_mb,
-    storageMb: config.environment.override_storage_mb,
-    gpus: config.environment.override_gpus,
-  };
+  const overrides = resourceOverridesOf(config.environment);
   const environmentOptions = {
     trialName: config.trial_name,
     jobId: config.job_id ?? undefined,
