@@ -8,6 +8,9 @@
  * Both are run alternately, several times, with a warm page cache; the figures printed are wall times (median and
  * min) and the ratio python / tmax (goal: tmax at least 2× faster), also without each interpreter's bare start-up.
  * Both must print the same mean, SEM and pass@5 for every job. Python is the real interpreter (sys.executable), not a pyenv shim.
+ * Alongside, the physical floor for node: an inline program that only lists the jobs and reads every result.json
+ * (and the same with JSON.parse); python / that floor is the best ratio any node program can reach on this machine.
+ * Every command runs without NODE_EXTRA_CA_CERTS (see EXTRA_CA below).
  *
  *   npm run build && npm run bench:stats -- [--jobs 8] [--tasks 89] [--attempts 5] [--reps 15] [--keep] [--json]
  *                                           [--baseline other/dist/cli/main.js]   (another build, timed alongside)
@@ -82,15 +85,52 @@ function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env
   );
 }
 
-type Command = [string, string[], NodeJS.ProcessEnv?];
+/**
+ * The physical floor for node here: a program that lists every job directory and opens, reads and closes each
+ * trial's result.json into one reused buffer, as tmax does, with nothing else — no parsing ("read"), or also
+ * JSON.parse ("read + parse"). No node program that computes the figures from the files can be faster than "read".
+ */
+const FLOOR_SOURCE = `
+const fs = require("node:fs");
+const parse = process.argv[1] === "parse";
+let buffer = Buffer.allocUnsafe(1 << 20);
+let bytes = 0;
+for (const job of process.argv.slice(2)) {
+  for (const e of fs.readdirSync(job, { withFileTypes: true })) {
+    if (!e.isDirectory()) continue;
+    let fd;
+    try { fd = fs.openSync(job + "/" + e.name + "/result.json", "r"); } catch { continue; }
+    let len = 0, n;
+    while ((n = fs.readSync(fd, buffer, len, buffer.length - len, null)) > 0) len += n;
+    fs.closeSync(fd);
+    bytes += parse ? Object.keys(JSON.parse(buffer.toString("utf8", 0, len))).length : len;
+  }
+}
+process.stdout.write(String(bytes));
+`;
+
+/**
+ * Node 20 loads NODE_EXTRA_CA_CERTS at start-up, before any JavaScript runs (OpenSSL 3 parses every certificate;
+ * nodejs/node#40524). Sandboxes often point it at the whole system bundle, which costs every node process tens of ms
+ * that have nothing to do with the work and that Python does not pay. The timed commands run without it; when it is
+ * set, an empty node program is also timed with it, to show what it costs here.
+ */
+const EXTRA_CA = process.env.NODE_EXTRA_CA_CERTS;
+const CLEAN_ENV: NodeJS.ProcessEnv = { ...process.env };
+delete CLEAN_ENV.NODE_EXTRA_CA_CERTS;
+
+type Command = [string, string[], NodeJS.ProcessEnv];
 const COMMANDS = {
-  tmax: [process.execPath, [CLI, "stats", "--json", ...dirs]] as Command,
-  python: [PYTHON, [SCRIPT, ...dirs]] as Command,
-  "node (empty)": [process.execPath, ["-e", "0"]] as Command,
-  "python (empty)": [PYTHON, ["-c", "pass"]] as Command,
-  ...(values.baseline ? { "tmax baseline": [process.execPath, [values.baseline, "stats", "--json", ...dirs]] as Command } : {}),
+  tmax: [process.execPath, [CLI, "stats", "--json", ...dirs], CLEAN_ENV] as Command,
+  python: [PYTHON, [SCRIPT, ...dirs], CLEAN_ENV] as Command,
+  "node (empty)": [process.execPath, ["-e", "0"], CLEAN_ENV] as Command,
+  "python (empty)": [PYTHON, ["-c", "pass"], CLEAN_ENV] as Command,
+  "node floor: read": [process.execPath, ["-e", FLOOR_SOURCE, "read", ...dirs], CLEAN_ENV] as Command,
+  "  … + JSON.parse": [process.execPath, ["-e", FLOOR_SOURCE, "parse", ...dirs], CLEAN_ENV] as Command,
+  ...(EXTRA_CA ? { "node (empty, CA)": [process.execPath, ["-e", "0"], process.env] as Command } : {}),
+  ...(values.baseline ? { "tmax baseline": [process.execPath, [values.baseline, "stats", "--json", ...dirs], CLEAN_ENV] as Command } : {}),
 };
-type Name = keyof typeof COMMANDS | "tmax baseline";
+type Name = keyof typeof COMMANDS | "tmax baseline" | "node (empty, CA)";
 const runs = Object.fromEntries(Object.keys(COMMANDS).map((n) => [n, []])) as unknown as Record<Name, Run[]>;
 
 // Warm-up: page cache, and a first check that both agree.
@@ -153,6 +193,10 @@ const ratio = figures.python.median_s / figures.tmax.median_s;
 const ratioMin = figures.python.min_s / figures.tmax.min_s;
 // The same ratio without each interpreter's bare start-up (an empty program's wall time): the work itself.
 const beyondStartup = (figures.python.median_s - figures["python (empty)"].median_s) / (figures.tmax.median_s - figures["node (empty)"].median_s);
+// The best ratios any node program could reach here: python / a program that only reads the files, and python / one
+// that reads and JSON-parses them (what computing the figures from the documents needs at the least).
+const floorRatio = figures.python.median_s / figures["node floor: read"].median_s;
+const parseFloorRatio = figures.python.median_s / figures["  … + JSON.parse"].median_s;
 const trials = jobs.reduce((s, j) => s + j.trials, 0);
 
 const report = {
@@ -166,7 +210,11 @@ const report = {
   speedup_median: ratio,
   speedup_min: ratioMin,
   speedup_beyond_startup: beyondStartup,
+  speedup_floor_read: floorRatio,
+  speedup_floor_parse: parseFloorRatio,
+  node_extra_ca_certs: EXTRA_CA ?? null,
   goal_met: ratio >= 2,
+  goal_reachable_by_node: parseFloorRatio >= 2,
   figures_agree: true,
 };
 if (values.json) console.log(JSON.stringify(report, null, 2));
@@ -174,13 +222,22 @@ else {
   const ms = (s: number): string => `${(s * 1000).toFixed(0).padStart(5)} ms`;
   console.log(`bench/stats: ${JOBS} Harbor jobs × ${trials / JOBS} trials (${trials} result.json, ~100 KB trajectory each), ${REPS} repetitions, warm cache`);
   console.log(`  fixture written in ${genSec.toFixed(1)} s under ${work}`);
-  console.log(`  ${"".padEnd(16)} ${"median".padStart(8)} ${"min".padStart(8)} ${"cpu (median)".padStart(14)}`);
+  console.log(`  ${"".padEnd(18)} ${"median".padStart(8)} ${"min".padStart(8)} ${"cpu (median)".padStart(14)}`);
   for (const n of names) {
     const f = figures[n];
-    console.log(`  ${n.padEnd(16)} ${ms(f.median_s)} ${ms(f.min_s)} ${ms(f.cpu_median_s).padStart(14)}`);
+    console.log(`  ${n.padEnd(18)} ${ms(f.median_s)} ${ms(f.min_s)} ${ms(f.cpu_median_s).padStart(14)}`);
   }
   console.log(`  same mean / SEM / pass@5 for all ${JOBS} jobs: yes`);
   console.log(`  python / tmax: ${ratio.toFixed(2)}× (median), ${ratioMin.toFixed(2)}× (min)  (goal ≥ 2×: ${ratio >= 2 ? "met" : "NOT met"})`);
   console.log(`  beyond each interpreter's bare start-up (median − empty program): ${beyondStartup.toFixed(2)}×`);
+  console.log(
+    `  python / node floor: ${floorRatio.toFixed(2)}× (read only), ${parseFloorRatio.toFixed(2)}× (read + JSON.parse) — the most a node program` +
+      ` that parses every result.json can reach here${parseFloorRatio >= 2 ? "" : ": the 2× goal is out of reach on this machine"}`,
+  );
+  console.log(`  tmax / node floor (read + JSON.parse): ${(figures.tmax.median_s / figures["  … + JSON.parse"].median_s).toFixed(2)}× (tmax's own cost)`);
+  if (EXTRA_CA) {
+    const tax = figures["node (empty, CA)"].median_s - figures["node (empty)"].median_s;
+    console.log(`  NODE_EXTRA_CA_CERTS=${EXTRA_CA} is set: it adds ${(tax * 1000).toFixed(0)} ms to every node start-up here; the timed commands ran without it`);
+  }
 }
 if (!values.keep) rmSync(work, { recursive: true, force: true });
