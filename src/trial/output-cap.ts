@@ -48,12 +48,16 @@ async function scan(dir: string): Promise<Map<string, FileState>> {
   return out;
 }
 
-/** Cuts `file` to `size` bytes and appends the marker (the marker's end becomes the file's allowed size). */
+/**
+ * Cuts `file` to `size` bytes and writes the marker right there (its end becomes the file's allowed size). The
+ * marker is written at that offset, not appended: a writer still writing through its own descriptor extends the file
+ * between the two calls, and an appended marker would land beyond the cut, to be cut away by the next look.
+ */
 async function cut(file: string, size: number, text: string): Promise<number> {
   await truncate(file, size);
-  const fh = await open(file, "a");
+  const fh = await open(file, "r+");
   try {
-    await fh.write(text);
+    await fh.write(text, size);
   } finally {
     await fh.close();
   }

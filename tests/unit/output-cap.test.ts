@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { closeSync, openSync, readFileSync, statSync, writeFileSync, writeSync, mkdirSync } from "node:fs";
+import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { test } from "node:test";
 import { capLogDir } from "../../src/trial/output-cap.js";
@@ -67,4 +68,27 @@ test("the timer looks by itself", async () => {
   cap.stop();
   assert.equal(cap.capped, true);
   assert.ok(statSync(join(dir, "big.bin")).size < 2 * MB);
+});
+
+test("a writer process writing flat out while the cut happens still leaves the marker where the file was cut", async () => {
+  // `yes` writes as fast as the disk takes it, so it extends the file between the cut's truncate and the marker's
+  // write: the marker must go at the cut, not at whatever end the file has by then.
+  const dir = tempDir();
+  const file = join(dir, "flood.txt");
+  const fd = openSync(file, "w");
+  const writer = spawn("yes", [], { stdio: ["ignore", fd, "ignore"] });
+  closeSync(fd);
+  const exited = new Promise((resolve) => writer.once("exit", resolve));
+  const cap = capLogDir(dir, 2 * MB, undefined, 60_000);
+  try {
+    while (statSync(file).size <= 4 * MB) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(await cap.check(), true);
+  } finally {
+    writer.kill("SIGKILL");
+    await exited;
+  }
+  await cap.settle();
+  assert.ok(used(file) <= 2 * MB + 64 * 1024, `on disk: ${used(file)}`);
+  const tail = readFileSync(file).subarray(-200).toString("utf8");
+  assert.ok(/y\n?\n\[tmax: output truncated here — .* passed its cap of 2097152 bytes\]\n$/.test(tail), `the file ends in the marker: ${JSON.stringify(tail.slice(-120))}`);
 });
