@@ -79,4 +79,7 @@ def test_two_ranks_take_the_single_process_step(tiny_model_dir: Path, tmp_path: 
         for key, value in stats.items():
             expected = single_stats[key]
             assert isinstance(expected, int | float), key
-            assert abs(value - float(expected)) <= 1e-6 * max(1.0, abs(float(expected))), (key, value, expected)
+            # grad_norm is the norm of the summed gradient, which matches the single process only to rtol 1e-5
+            # (above); under FSDP2 the squares are summed per shard and then across ranks, in another order.
+            rtol = 1e-5 if key == "grad_norm" else 1e-6
+            assert abs(value - float(expected)) <= rtol * max(1.0, abs(float(expected))), (key, value, expected)
