@@ -10,6 +10,10 @@ const PARENT_CHECK_MS = 500;
  * Under `npx tmax …` the signal may never arrive: npm does not pass a SIGINT or SIGTERM sent to npx itself on to
  * tmax, and on SIGTERM npx exits at once and leaves tmax running. A terminal's Ctrl-C reaches tmax anyway (it goes to
  * the whole process group); for the rest, a command started by npx treats npx going away as a SIGTERM.
+ *
+ * A broken output pipe (`tmax run … | head`, or `| tee log` when Ctrl-C ends tee first) is an interrupt too: the
+ * first write that finds the reader gone aborts `signal` once, as a first Ctrl-C does, and later ones are ignored.
+ * Without this, node ends the process on that write's EPIPE, before anything is cleaned up.
  */
 export function handleInterrupts(message: string, force: () => Promise<void> = () => Promise.resolve()): { signal: AbortSignal; dispose(): void } {
   const controller = new AbortController();
@@ -22,14 +26,24 @@ export function handleInterrupts(message: string, force: () => Promise<void> = (
     console.error(pc.red("forced exit: removing containers"));
     void force().finally(() => process.exit(130));
   };
+  const onOutputError = (err: NodeJS.ErrnoException): void => {
+    if (err.code !== "EPIPE") throw err;
+    if (controller.signal.aborted) return;
+    console.error(pc.yellow(`\noutput pipe closed: ${message}`)); // stderr may still be there (only stdout was piped)
+    controller.abort(new Error("interrupted: the output pipe closed"));
+  };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  process.stdout.on("error", onOutputError);
+  process.stderr.on("error", onOutputError);
   const watch = startedByNpx() ? watchParent(() => onSignal("npx exited")) : null;
   return {
     signal: controller.signal,
     dispose: () => {
       process.off("SIGINT", onSignal);
       process.off("SIGTERM", onSignal);
+      process.stdout.off("error", onOutputError);
+      process.stderr.off("error", onOutputError);
       if (watch) clearInterval(watch);
     },
   };

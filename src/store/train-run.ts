@@ -5,12 +5,40 @@ import { isMissingFile } from "../util/json-file.js";
 /**
  * The read side of a `tmax train` output dir (rl/train/train-run.ts writes it): metrics.jsonl, one JSON object per
  * training step, and rollouts/step_N/ directories. Rows are kept as plain objects (the store sits below rl/, which
- * owns the StepMetrics type). A run in progress may be caught mid-append: a last line that does not parse is left out.
+ * owns the StepMetrics type). A run in progress may be caught mid-append: a last line without its newline is left out.
  */
 
 export const TRAIN_METRICS_FILE = "metrics.jsonl";
 
-/** Every complete line of metrics.jsonl, in order; [] without the file. A malformed line other than the last throws. */
+/**
+ * metrics.jsonl's text as rows. Each line is written with its newline in one append, so a last line without one was
+ * caught mid-append or cut short by a hard kill: `torn` says so, and the line counts only if it parses (no proper
+ * prefix of a JSON object does). A malformed line before it throws, naming the file and the line.
+ */
+export function parseTrainMetrics(text: string, file: string): { rows: Record<string, unknown>[]; torn: boolean } {
+  const lines = text.split("\n");
+  const tail = lines.pop()!; // "" when the text ends with its newline
+  const rows: Record<string, unknown>[] = [];
+  lines.forEach((line, i) => {
+    if (!line.trim()) return;
+    try {
+      rows.push(JSON.parse(line) as Record<string, unknown>);
+    } catch (err) {
+      throw new Error(`${file}:${i + 1}: not valid JSON (${(err as Error).message})`, { cause: err });
+    }
+  });
+  const torn = tail.trim() !== "";
+  if (torn) {
+    try {
+      rows.push(JSON.parse(tail) as Record<string, unknown>);
+    } catch {
+      // being written, or cut short
+    }
+  }
+  return { rows, torn };
+}
+
+/** Every complete line of metrics.jsonl, in order; [] without the file (see parseTrainMetrics). */
 export async function readTrainMetrics(runDir: string): Promise<Record<string, unknown>[]> {
   const file = join(runDir, TRAIN_METRICS_FILE);
   let text: string;
@@ -20,18 +48,7 @@ export async function readTrainMetrics(runDir: string): Promise<Record<string, u
     if (isMissingFile(err)) return [];
     throw err;
   }
-  const lines = text.split("\n");
-  const rows: Record<string, unknown>[] = [];
-  lines.forEach((line, i) => {
-    if (!line.trim()) return;
-    try {
-      rows.push(JSON.parse(line) as Record<string, unknown>);
-    } catch (err) {
-      if (i >= lines.length - 2) return; // being written
-      throw new Error(`${file}:${i + 1}: not valid JSON (${(err as Error).message})`, { cause: err });
-    }
-  });
-  return rows;
+  return parseTrainMetrics(text, file).rows;
 }
 
 /** Step numbers with a rollouts/step_N directory, ascending. */

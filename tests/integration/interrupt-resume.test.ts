@@ -74,6 +74,36 @@ test("Ctrl-C stops within seconds, leaves no container, and --resume completes t
   assert.deepEqual(podmanContainers(mine), []);
 });
 
+test("a closed output pipe mid-run (| head, or | tee ended by Ctrl-C) stops like Ctrl-C: no container left, the job resumable", async () => {
+  const ds = tempDir("tmax-ds-");
+  writeTask(ds, "pipe-fast");
+  writeTask(ds, "pipe-slow-1", { solveSh: "#!/bin/bash\nsleep 4\ntouch /app/done\n" });
+  for (const n of ["2", "3"]) writeTask(ds, `pipe-slow-${n}`, { solveSh: "#!/bin/bash\nsleep 60\ntouch /app/done\n" });
+  const jobs = tempDir("tmax-jobs-");
+  const jobDir = join(jobs, "piped");
+  const child = startCli(["run", "-p", ds, "-o", jobs, "--job-name", "piped", "-n", "4"]);
+  const done = finished(child);
+  const deadline = Date.now() + 60_000;
+  while (finishedTrials(jobDir).size < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(finishedTrials(jobDir).size, 1, "the fast trial finished");
+  const jobId = JSON.parse(readFileSync(join(jobDir, "result.json"), "utf8")).id;
+  const mine = `label=tmax.job=${jobId}`;
+  assert.ok(podmanContainers(mine).length > 0, "slow trials are running in containers");
+
+  // The reader goes away: tmax's next line (pipe-slow-1 finishing) meets EPIPE.
+  child.stdout!.destroy();
+  child.stderr!.destroy();
+  const result = await done;
+  assert.equal(result.code, 130, "ended as an interrupt, not by the EPIPE (exit 1)");
+  assert.deepEqual(podmanContainers(mine), [], "no container left behind");
+  const jobResult = JSON.parse(readFileSync(join(jobDir, "result.json"), "utf8"));
+  assert.equal(jobResult.finished_at, null, "the job is resumable, not marked finished");
+  const cancelled = readdirSync(jobDir, { withFileTypes: true }).filter(
+    (e) => e.isDirectory() && JSON.parse(readFileSync(join(jobDir, e.name, "result.json"), "utf8")).exception_info?.exception_type === "CancelledError",
+  );
+  assert.ok(cancelled.length >= 1, "the long trials were recorded as CancelledError");
+});
+
 test("--resume of a finished job runs nothing and reports the same figures", async () => {
   const ds = tempDir("tmax-ds-");
   writeTask(ds, "resume-noop");

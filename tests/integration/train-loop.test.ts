@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { SUBMIT_MARKER } from "../../src/agent/tmax/prompts.js";
@@ -9,6 +9,7 @@ import { loadHfTokenizer, type HfTokenizer } from "../../src/model/hf/hf-tokeniz
 import { readRollouts } from "../../src/rl/rollout-store.js";
 import type { StepMetrics } from "../../src/rl/train/step-metrics.js";
 import { seededPermutation } from "../../src/util/shuffle.js";
+import { parseTrainMetrics } from "../../src/store/train-run.js";
 import { readSessionRecords } from "../../src/environment/engine-sessions.js";
 import { finished, podmanContainers, runCli, startCli } from "../helpers/cli.js";
 import { startScriptedTokenServer, type ScriptedTokenServer } from "../helpers/scripted-token-server.js";
@@ -159,7 +160,11 @@ test("tmax train: a config error names the key; an out dir with a run in it is n
   assert.match(missing.stderr, /tasks: /);
 });
 
-const stepsIn = (out: string): number => (existsSync(join(out, "metrics.jsonl")) ? metricsOf(out).length : 0);
+/** Steps a run has written so far: a line being appended right now (no newline yet) does not count. */
+const stepsIn = (out: string): number => {
+  const file = join(out, "metrics.jsonl");
+  return existsSync(file) ? parseTrainMetrics(readFileSync(file, "utf8"), file).rows.length : 0;
+};
 
 /** The learner process of a run (its command line names the run's checkpoints dir). */
 function learnerPids(out: string): number[] {
@@ -184,6 +189,8 @@ test("tmax train: SIGKILL mid-run, then --resume continues at the checkpoint; Ct
   process.kill(first.pid!, "SIGKILL");
   await firstDone;
   await waitFor("the orphaned learner to exit", () => !pidAlive(learners[0]!), 30_000);
+  // A kill can land mid-append: the resume drops a line cut short (the final check parses every line).
+  appendFileSync(join(out, "metrics.jsonl"), '{"step": 99, "reward_me');
 
   // --resume: from the newest resume state (the step the killed run had reached or the one before).
   const second = startCli(["train", "--resume", out, "--steps", "40"], { group: true });

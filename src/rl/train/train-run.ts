@@ -8,6 +8,7 @@ import { padTokenOf } from "../../model/hf/pad-token.js";
 import { discoverTasks } from "../../task/dataset.js";
 import { blockingProblems, formatProblem } from "../../task/problems.js";
 import type { Task } from "../../task/task.js";
+import { parseTrainMetrics } from "../../store/train-run.js";
 import { writeFileAtomic } from "../../util/atomic-write.js";
 import { linkTree } from "../../util/file-tree.js";
 import { VllmDevControl } from "../inference-control.js";
@@ -123,12 +124,11 @@ const positionSchema = z.object({
 });
 
 /** Every line of metrics.jsonl (none without the file). */
-async function readMetrics(file: string): Promise<StepMetrics[]> {
-  if (!existsSync(file)) return [];
-  return (await readFile(file, "utf8"))
-    .split("\n")
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l) as StepMetrics);
+/** metrics.jsonl's steps; `torn`: its last line has no newline (a hard kill mid-append), so the file is rewritten. */
+async function readMetrics(file: string): Promise<{ steps: StepMetrics[]; torn: boolean }> {
+  if (!existsSync(file)) return { steps: [], torn: false };
+  const { rows, torn } = parseTrainMetrics(await readFile(file, "utf8"), file);
+  return { steps: rows as unknown as StepMetrics[], torn };
 }
 
 export async function trainRun(config: TrainConfig, resume: boolean, hooks: TrainRunHooks): Promise<TrainRunResult> {
@@ -137,14 +137,15 @@ export async function trainRun(config: TrainConfig, resume: boolean, hooks: Trai
   const checkpointsDir = join(out, "checkpoints");
   // A run killed hard may have had the learner finish (and save) a step whose metrics line was never written: resume
   // from the newest state the metrics account for, so that no step goes unrecorded (the later one is redone).
-  const recorded = await readMetrics(metricsFile);
+  const { steps: recorded, torn } = await readMetrics(metricsFile);
   const resumeFrom = resume ? latestResumeDir(out, recorded.at(-1)?.step ?? 0) : null;
   if (!resume && existsSync(metricsFile)) throw new TrainConfigError(`${out} already holds a training run: continue it with --resume ${out}, or choose another out dir`);
   await mkdir(join(checkpointsDir, "batches"), { recursive: true });
   if (!resume) await writeFileAtomic(join(out, CONFIG_FILE), JSON.stringify(config, null, 2) + "\n");
-  // A resumed run redoes the steps after its checkpoint: their lines go.
+  // A resumed run redoes the steps after its checkpoint: their lines go, and so does a line cut short (a last line
+  // left without its newline would run into the next one).
   const history = recorded.filter((m) => m.step <= (resumeFrom?.step ?? 0));
-  if (history.length < recorded.length) await writeFileAtomic(metricsFile, history.map((m) => JSON.stringify(m) + "\n").join(""));
+  if (history.length < recorded.length || torn) await writeFileAtomic(metricsFile, history.map((m) => JSON.stringify(m) + "\n").join(""));
 
   const tokenizer = await loadHfTokenizer(config.model_dir);
   const codec = promptCodecFor(tokenizer);
