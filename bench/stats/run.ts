@@ -64,7 +64,7 @@ interface Run {
 }
 
 /** Wall time from spawn to exit, and CPU seconds of the reaped child. Output is collected, not printed. */
-function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Run> {
+function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
   const cpu0 = childrenCpuSeconds();
   const t0 = performance.now();
   const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], env });

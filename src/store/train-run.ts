@@ -5,7 +5,7 @@ import { isMissingFile } from "../util/json-file.js";
 /**
  * The read side of a `tmax train` output dir (rl/train/train-run.ts writes it): metrics.jsonl, one JSON object per
  * training step, and rollouts/step_N/ directories. Rows are kept as plain objects (the store sits below rl/, which
- * owns the StepMetrics type). A run in progress may be caught mid-append: a last line without its newline is left out.
+ * owns the StepMetrics type). A run in progress may be caught mid-append: see parseTrainMetrics.
  */
 
 export const TRAIN_METRICS_FILE = "metrics.jsonl";
@@ -38,17 +38,22 @@ export function parseTrainMetrics(text: string, file: string): { rows: Record<st
   return { rows, torn };
 }
 
-/** Every complete line of metrics.jsonl, in order; [] without the file (see parseTrainMetrics). */
-export async function readTrainMetrics(runDir: string): Promise<Record<string, unknown>[]> {
+/** metrics.jsonl of a run dir, parsed (parseTrainMetrics); no rows and not torn without the file. */
+export async function readTrainMetricsFile(runDir: string): Promise<{ rows: Record<string, unknown>[]; torn: boolean }> {
   const file = join(runDir, TRAIN_METRICS_FILE);
   let text: string;
   try {
     text = await readFile(file, "utf8");
   } catch (err) {
-    if (isMissingFile(err)) return [];
+    if (isMissingFile(err)) return { rows: [], torn: false };
     throw err;
   }
-  return parseTrainMetrics(text, file).rows;
+  return parseTrainMetrics(text, file);
+}
+
+/** Every complete line of metrics.jsonl, in order; [] without the file. */
+export async function readTrainMetrics(runDir: string): Promise<Record<string, unknown>[]> {
+  return (await readTrainMetricsFile(runDir)).rows;
 }
 
 /** Step numbers with a rollouts/step_N directory, ascending. */

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { finished, podmanContainers, runCli, startCli } from "../helpers/cli.js";
 import { tempDir, writeTask } from "../helpers/task-fixture.js";
+import { waitFor } from "../helpers/wait.js";
 
 function finishedTrials(jobDir: string): Map<string, string> {
   const out = new Map<string, string>();
@@ -16,6 +17,13 @@ function finishedTrials(jobDir: string): Map<string, string> {
     if (r.finished_at && r.exception_info?.exception_type !== "CancelledError") out.set(e.name, text);
   }
   return out;
+}
+
+/** Trial dirs whose result.json records a CancelledError. */
+function cancelledTrials(jobDir: string): string[] {
+  return readdirSync(jobDir, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && JSON.parse(readFileSync(join(jobDir, e.name, "result.json"), "utf8")).exception_info?.exception_type === "CancelledError")
+    .map((e) => e.name);
 }
 
 test("Ctrl-C stops within seconds, leaves no container, and --resume completes the job keeping earlier results", async () => {
@@ -51,12 +59,7 @@ test("Ctrl-C stops within seconds, leaves no container, and --resume completes t
   const jobResult = JSON.parse(readFileSync(join(jobDir, "result.json"), "utf8"));
   assert.equal(jobResult.finished_at, null, "an interrupted job is not marked finished");
   assert.equal(jobResult.stats.n_completed_trials, 2);
-  const cancelled = readdirSync(jobDir, { withFileTypes: true }).filter((e) => {
-    if (!e.isDirectory()) return false;
-    const r = JSON.parse(readFileSync(join(jobDir, e.name, "result.json"), "utf8"));
-    return r.exception_info?.exception_type === "CancelledError";
-  });
-  assert.ok(cancelled.length >= 1, "running trials were recorded as CancelledError");
+  assert.ok(cancelledTrials(jobDir).length >= 1, "running trials were recorded as CancelledError");
 
   const resumed = await runCli(["run", "--resume", jobDir, "--json"]);
   assert.equal(resumed.code, 0, resumed.stderr);
@@ -83,8 +86,7 @@ test("a closed output pipe mid-run (| head, or | tee ended by Ctrl-C) stops like
   const jobDir = join(jobs, "piped");
   const child = startCli(["run", "-p", ds, "-o", jobs, "--job-name", "piped", "-n", "4"]);
   const done = finished(child);
-  const deadline = Date.now() + 60_000;
-  while (finishedTrials(jobDir).size < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  await waitFor("the fast trial", () => finishedTrials(jobDir).size >= 1, 60_000);
   assert.equal(finishedTrials(jobDir).size, 1, "the fast trial finished");
   const jobId = JSON.parse(readFileSync(join(jobDir, "result.json"), "utf8")).id;
   const mine = `label=tmax.job=${jobId}`;
@@ -98,10 +100,7 @@ test("a closed output pipe mid-run (| head, or | tee ended by Ctrl-C) stops like
   assert.deepEqual(podmanContainers(mine), [], "no container left behind");
   const jobResult = JSON.parse(readFileSync(join(jobDir, "result.json"), "utf8"));
   assert.equal(jobResult.finished_at, null, "the job is resumable, not marked finished");
-  const cancelled = readdirSync(jobDir, { withFileTypes: true }).filter(
-    (e) => e.isDirectory() && JSON.parse(readFileSync(join(jobDir, e.name, "result.json"), "utf8")).exception_info?.exception_type === "CancelledError",
-  );
-  assert.ok(cancelled.length >= 1, "the long trials were recorded as CancelledError");
+  assert.ok(cancelledTrials(jobDir).length >= 1, "the long trials were recorded as CancelledError");
 });
 
 test("--resume of a finished job runs nothing and reports the same figures", async () => {

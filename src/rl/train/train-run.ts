@@ -8,7 +8,7 @@ import { padTokenOf } from "../../model/hf/pad-token.js";
 import { discoverTasks } from "../../task/dataset.js";
 import { blockingProblems, formatProblem } from "../../task/problems.js";
 import type { Task } from "../../task/task.js";
-import { parseTrainMetrics } from "../../store/train-run.js";
+import { readTrainMetricsFile, TRAIN_METRICS_FILE } from "../../store/train-run.js";
 import { writeFileAtomic } from "../../util/atomic-write.js";
 import { linkTree } from "../../util/file-tree.js";
 import { VllmDevControl } from "../inference-control.js";
@@ -37,7 +37,7 @@ import { weightSyncFor, type WeightSync } from "./weight-sync.js";
  */
 
 export const CONFIG_FILE = "train-config.json";
-export const METRICS_FILE = "metrics.jsonl";
+export const METRICS_FILE = TRAIN_METRICS_FILE;
 export const REPORT_FILE = "metrics.html";
 
 export interface TrainRunHooks {
@@ -123,11 +123,9 @@ const positionSchema = z.object({
   passes: z.array(z.object({ pass: count, finished: count, rewardSum: z.number(), scored: count })).default([]),
 });
 
-/** Every line of metrics.jsonl (none without the file). */
 /** metrics.jsonl's steps; `torn`: its last line has no newline (a hard kill mid-append), so the file is rewritten. */
-async function readMetrics(file: string): Promise<{ steps: StepMetrics[]; torn: boolean }> {
-  if (!existsSync(file)) return { steps: [], torn: false };
-  const { rows, torn } = parseTrainMetrics(await readFile(file, "utf8"), file);
+async function readMetrics(out: string): Promise<{ steps: StepMetrics[]; torn: boolean }> {
+  const { rows, torn } = await readTrainMetricsFile(out);
   return { steps: rows as unknown as StepMetrics[], torn };
 }
 
@@ -137,7 +135,7 @@ export async function trainRun(config: TrainConfig, resume: boolean, hooks: Trai
   const checkpointsDir = join(out, "checkpoints");
   // A run killed hard may have had the learner finish (and save) a step whose metrics line was never written: resume
   // from the newest state the metrics account for, so that no step goes unrecorded (the later one is redone).
-  const { steps: recorded, torn } = await readMetrics(metricsFile);
+  const { steps: recorded, torn } = await readMetrics(out);
   const resumeFrom = resume ? latestResumeDir(out, recorded.at(-1)?.step ?? 0) : null;
   if (!resume && existsSync(metricsFile)) throw new TrainConfigError(`${out} already holds a training run: continue it with --resume ${out}, or choose another out dir`);
   await mkdir(join(checkpointsDir, "batches"), { recursive: true });
